@@ -1,0 +1,128 @@
+"""Waiting for a job: deadlines, the state-machine check, and adaptive polling (with a fake clock)."""
+from __future__ import annotations
+
+import pytest
+
+from pytest_cloudjob import protocol
+from pytest_cloudjob.api.waiting import (
+    IllegalTransitionError,
+    PollingPolicy,
+    StatusHistory,
+    UnexpectedEndError,
+    WaitTimeoutError,
+    wait_for,
+)
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def scripted(history: StatusHistory, fake: FakeTime, timeline):
+    """A status source whose job follows ``timeline``: [(from_time, status, progress)]."""
+    def fetch():
+        current = [entry for entry in timeline if entry[0] <= fake.now][-1]
+        body = {"status": current[1], "progress": current[2]}
+        history.record(body, clock=fake.clock)
+        return body
+    return fetch
+
+
+def run(timeline, until, timeout=60.0, policy=PollingPolicy()):
+    fake = FakeTime()
+    history = StatusHistory("job-1")
+    body = wait_for(scripted(history, fake, timeline), until, timeout, history,
+                    policy=policy, clock=fake.clock, sleep=fake.sleep)
+    return body, history, fake
+
+
+def test_returns_the_body_of_the_wanted_status():
+    body, history, _ = run([(0, "waiting", 0.0), (0.2, "running", 0.0), (0.5, "completed", 1.0)], {"completed"})
+    assert body["status"] == "completed"
+    assert history.statuses() == ["waiting", "running", "completed"]
+
+
+def test_polling_starts_fast_and_backs_off_to_the_cap():
+    _, _, fake = run([(0, "waiting", None), (30, "completed", 1.0)], {"completed"},
+                     policy=PollingPolicy(first=0.05, factor=2, cap=1.0))
+    assert fake.sleeps[:4] == [0.05, 0.1, 0.2, 0.4]
+    assert max(fake.sleeps) == 1.0
+
+
+def test_progress_predicts_the_end_of_a_long_job():
+    # a 5 s run with linear progress, like the reference cloud reports it
+    timeline = [(0, "waiting", 0.0)] + [(0.1 + t / 100, "running", (t / 100) / 5) for t in range(500)]
+    timeline.append((5.1, "completed", 1.0))
+    _, history, fake = run(timeline, {"completed"}, policy=PollingPolicy(cap=1.0))
+    detection_delay = fake.now - 5.1
+    assert 0 <= detection_delay < 0.05
+    assert len(history.observations) <= 15
+
+
+def test_timeout_names_job_expected_statuses_and_history():
+    with pytest.raises(WaitTimeoutError) as info:
+        run([(0, "waiting", None)], {"completed"}, timeout=2.0)
+    text = str(info.value)
+    assert "job job-1" in text and "still waiting after 2s" in text and "expected completed" in text
+    assert "+0.000s waiting x" in text
+
+
+def test_wait_never_sleeps_past_the_deadline():
+    fake = FakeTime()
+    history = StatusHistory("j")
+    with pytest.raises(WaitTimeoutError):
+        wait_for(scripted(history, fake, [(0, "running", None)]), {"completed"}, 1.3, history,
+                 clock=fake.clock, sleep=fake.sleep)
+    assert fake.now == pytest.approx(1.3)
+
+
+def test_an_unwanted_end_fails_at_once():
+    with pytest.raises(UnexpectedEndError, match="job ended as error; expected completed"):
+        run([(0, "running", 0.1), (0.1, "error", None)], {"completed"})
+
+
+def test_an_illegal_transition_names_both_states():
+    with pytest.raises(IllegalTransitionError, match="illegal transition running -> waiting"):
+        run([(0, "running", 0.1), (0.01, "waiting", None)], {"completed"})
+    history = StatusHistory("j")
+    history.record({"status": "completed"})
+    with pytest.raises(IllegalTransitionError, match="completed -> running"):
+        history.record({"status": "running"})
+
+
+def test_unknown_wanted_status_is_refused():
+    with pytest.raises(ValueError, match="unknown statuses"):
+        run([(0, "completed", 1.0)], {"done"})
+
+
+@pytest.mark.parametrize("previous,current", [
+    ("waiting", "completed"), ("waiting", "cancel_requested"), ("running", "canceled"),
+    ("suspended", "completed"), ("waiting", "waiting"), ("running", "suspended"),
+])
+def test_skipped_intermediate_states_are_legal(previous, current):
+    assert protocol.is_reachable(previous, current)
+
+
+@pytest.mark.parametrize("previous,current", [
+    ("completed", "running"), ("canceled", "completed"), ("error", "waiting"), ("running", "waiting"),
+    ("cancel_requested", "completed"), ("cancel_requested", "running"),
+])
+def test_leaving_a_terminal_state_or_going_back_is_illegal(previous, current):
+    assert not protocol.is_reachable(previous, current)
+
+
+def test_history_describe_groups_repeats():
+    history = StatusHistory("j")
+    t = iter([0.0, 0.1, 0.2, 0.3])
+    for status in ["waiting", "waiting", "running", "completed"]:
+        history.record({"status": status}, clock=lambda: next(t))
+    assert history.describe() == "+0.000s waiting x2, +0.200s running, +0.300s completed"
