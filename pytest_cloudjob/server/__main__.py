@@ -1,0 +1,123 @@
+"""``python -m pytest_cloudjob.server``: start a reference cloud by hand or from the plugin.
+
+It binds loopback, takes a free port with ``--port 0``, and writes ``{"url", "tokens"}`` to
+``--info-file`` once it accepts requests (atomically, so a reader never sees half a file).
+SIGTERM and SIGINT stop it cleanly.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from pytest_cloudjob.server.app import CloudConfig, Faults, create_app
+from pytest_cloudjob.server.platforms import default_platforms
+
+TOKEN_ENV = {"user": "CLOUDJOB_REF_USER_TOKEN", "other": "CLOUDJOB_REF_OTHER_TOKEN",
+             "admin": "CLOUDJOB_REF_ADMIN_TOKEN"}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pytest_cloudjob.server",
+                                     description="Run the pytest-cloudjob reference cloud.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument("--info-file", type=Path, help="write {url, tokens} here as JSON once serving")
+    for name, env in TOKEN_ENV.items():
+        parser.add_argument(f"--{name}-token", default=os.environ.get(env),
+                            help=f"token of the '{name}' account (or ${env}; random by default)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the results (default 0)")
+    parser.add_argument("--max-finished-jobs", type=int, default=10_000,
+                        help="ended jobs kept before the oldest are evicted (default 10000)")
+    parser.add_argument("--run-time", action="append", default=[], metavar="PLATFORM=SECONDS",
+                        help="how long jobs of PLATFORM run, e.g. sim:qa=0.5 (repeatable)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    parser.add_argument("--read-503-rate", type=float, default=0.0,
+                        help="fraction of reads (GET) answered 503 with Retry-After: 0")
+    parser.add_argument("--drop-rate", type=float, default=0.0,
+                        help="fraction of reads (GET) whose connection is dropped mid-answer")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    args = parser.parse_args(argv)
+    for rate in ("read_503_rate", "drop_rate"):
+        if not 0.0 <= getattr(args, rate) <= 1.0:
+            parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
+    return args
+
+
+def run_times(pairs: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, seconds = pair.rpartition("=")
+        try:
+            out[name] = float(seconds)
+        except ValueError:
+            sep = ""
+        if not sep or not name or out.get(name, -1) < 0:
+            raise SystemExit(f"--run-time {pair!r}: expected PLATFORM=SECONDS, e.g. sim:qa=0.5")
+    return out
+
+
+def build_config(args: argparse.Namespace) -> CloudConfig:
+    tokens = {name: getattr(args, f"{name}_token") or secrets.token_urlsafe(24) for name in TOKEN_ENV}
+    if len(set(tokens.values())) != len(tokens):
+        raise SystemExit("the user, other and admin tokens must differ")
+    platforms = default_platforms(run_times(args.run_time))
+    faults = Faults(latency=args.latency, read_503_rate=args.read_503_rate, drop_rate=args.drop_rate)
+    return CloudConfig(tokens=tokens, platforms=platforms, seed=args.seed,
+                       max_finished=args.max_finished_jobs, faults=faults)
+
+
+def write_info(path: Path, url: str, tokens: dict[str, str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"url": url, "tokens": tokens, "pid": os.getpid()}))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = build_config(args)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{port}"
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False,
+                                           lifespan="off", timeout_graceful_shutdown=2))
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.01)
+        if args.info_file:
+            write_info(args.info_file, url, config.tokens)
+        print(f"reference cloud serving on {url}", file=sys.stderr, flush=True)
+
+    announcer = asyncio.create_task(announce())
+    await server.serve(sockets=[sock])
+    announcer.cancel()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
+    # was there before it: make that handler a clean exit, so a stop by signal exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

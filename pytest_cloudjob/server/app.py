@@ -1,0 +1,245 @@
+"""The reference cloud's HTTP side: the routes of DESIGN.md §2 as a Starlette application.
+
+Every handler is ``async`` and never blocks, so the whole store lives on the event loop's one thread
+and needs no lock.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pytest_cloudjob import protocol
+from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
+from pytest_cloudjob.server.store import JobStore, StoredJob
+
+MAX_BODY_BYTES = 1 << 20
+MAX_SHOTS_LIMIT = 10**9
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    is_admin: bool
+
+
+@dataclass
+class Faults:
+    """Robustness testing, all off by default: added latency, transient 503s and dropped connections
+    on reads (``GET``), so a harness's retries can be exercised against a real server."""
+
+    latency: float = 0.0
+    read_503_rate: float = 0.0
+    drop_rate: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+
+@dataclass
+class CloudConfig:
+    tokens: dict[str, str]  # account name -> token, for "user", "other" and "admin"
+    platforms: dict[str, PlatformModel] = field(default_factory=default_platforms)
+    seed: int = 0
+    max_finished: int = 10_000
+    faults: Faults = field(default_factory=Faults)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _DroppedConnection(Exception):
+    """Raised after the response has started, so the server closes the connection mid-answer."""
+
+
+def create_app(config: CloudConfig) -> Starlette:
+    """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
+    accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
+    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
+    faults = config.faults
+
+    def account_of(request: Request) -> Account:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        account = accounts.get(token.strip()) if scheme.lower() == "bearer" else None
+        if account is None:
+            raise ApiError(401, "missing or invalid bearer token")
+        return account
+
+    def admin_of(request: Request) -> Account:
+        account = account_of(request)
+        if not account.is_admin:
+            raise ApiError(403, "this call needs an admin token")
+        return account
+
+    def job_for(request: Request, account: Account) -> StoredJob:
+        job = store.get(request.path_params["job_id"], None if account.is_admin else account.name)
+        if job is None:
+            raise ApiError(404, "no such job")
+        return job
+
+    def platform_named(name: str) -> PlatformModel:
+        platform = config.platforms.get(name)
+        if platform is None:
+            raise ApiError(404, f"unknown platform {name!r}; known: {', '.join(sorted(config.platforms))}")
+        return platform
+
+    async def create_job(request: Request) -> Response:
+        account = account_of(request)
+        body = await json_object(request)
+        platform = platform_named(check_create_body(body))
+        job = store.create(account.name, platform, body)
+        return JSONResponse({"job_id": job.job_id})
+
+    async def read_job(request: Request) -> Response:
+        return JSONResponse(job_for(request, account_of(request)).record(store.clock()))
+
+    async def job_status(request: Request) -> Response:
+        return JSONResponse(job_for(request, account_of(request)).status_body(store.clock()))
+
+    async def job_result(request: Request) -> Response:
+        job = job_for(request, account_of(request))
+        return JSONResponse({"results": store.results(job), "job_id": job.job_id})
+
+    async def cancel_job(request: Request) -> Response:
+        job = job_for(request, account_of(request))
+        before, after = store.cancel(job)
+        if before in protocol.TERMINAL_STATUSES:
+            raise ApiError(400, f"job already ended ({before})")
+        return JSONResponse({"job_id": job.job_id, "status": after})
+
+    async def rerun_job(request: Request) -> Response:
+        job = job_for(request, account_of(request))
+        status = job.status_at(store.clock())
+        if status not in (protocol.ERROR, protocol.CANCELED):
+            raise ApiError(400, f"only error or canceled jobs can be rerun; this one is {status}")
+        return JSONResponse({"job_id": store.rerun(job).job_id})
+
+    async def platform_details(request: Request) -> Response:
+        account_of(request)
+        return JSONResponse(platform_named(request.path_params["name"]).details())
+
+    async def admin_jobs(request: Request) -> Response:
+        admin_of(request)
+        query = request.query_params
+        unknown = set(query) - {"status", "platform_name", "process_id", "owner"}
+        if unknown:
+            raise ApiError(400, f"unknown filters {sorted(unknown)}")
+        status = query.get("status")
+        if status is not None and status not in protocol.ALL_STATUSES:
+            raise ApiError(400, f"unknown status {status!r}")
+        return JSONResponse(store.select(status=status, platform_name=query.get("platform_name"),
+                                         process_id=query.get("process_id"), owner=query.get("owner")))
+
+    async def admin_cancel(request: Request) -> Response:
+        admin_of(request)
+        body = await json_object(request)
+        ids = body.get("job_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ApiError(400, "'job_ids' must be a list of strings")
+        return JSONResponse({"results": store.cancel_many(ids)})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted})
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/api/job", create_job, methods=["POST"]),
+        Route("/api/job/status/{job_id}", job_status, methods=["GET"]),
+        Route("/api/job/result/{job_id}", job_result, methods=["GET"]),
+        Route("/api/job/cancel/{job_id}", cancel_job, methods=["POST"]),
+        Route("/api/job/rerun/{job_id}", rerun_job, methods=["POST"]),
+        Route("/api/job/{job_id}", read_job, methods=["GET"]),
+        Route("/api/platforms/{name}/processor", platform_details, methods=["GET"]),
+        Route("/api/platform/{name}", platform_details, methods=["GET"]),
+        Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
+        Route("/api/admin/jobs/cancel", admin_cancel, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error})
+    app.state.store = store
+    return _with_errors_and_faults(app, faults)
+
+
+def _with_errors_and_faults(app: Starlette, faults: Faults):
+    """Wrap ``app`` so faults are injected on reads before it sees them."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        is_read = scope["method"] == "GET" and scope["path"] != "/health"
+        if faults.latency:
+            await asyncio.sleep(faults.latency)
+        if is_read and faults.read_503_rate and faults.rng.random() < faults.read_503_rate:
+            response = JSONResponse({"error": "transient failure (injected)"}, status_code=503,
+                                    headers={"Retry-After": "0"})
+            return await response(scope, receive, send)
+        if is_read and faults.drop_rate and faults.rng.random() < faults.drop_rate:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")]})
+            await send({"type": "http.response.body", "body": b'{"status": ', "more_body": True})
+            raise _DroppedConnection("connection dropped (injected)")
+        await app(scope, receive, send)
+
+    wrapped.state = app.state  # type: ignore[attr-defined]
+    return wrapped
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(400, f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def check_create_body(body: dict[str, Any]) -> str:
+    """Check a create body field by field; return its platform name or raise a 400 naming the field."""
+    platform = body.get("platform_name")
+    if not isinstance(platform, str) or not platform:
+        raise ApiError(400, "'platform_name' is required and must be a non-empty string")
+    for key in ("job_name", "pcvl_version", "process_id", "job_group_name"):
+        if key in body and body[key] is not None and not isinstance(body[key], str):
+            raise ApiError(400, f"'{key}' must be a string, got {type(body[key]).__name__}")
+    payload = body.get("payload")
+    if not isinstance(payload, dict):
+        raise ApiError(400, "'payload' is required and must be an object")
+    command = payload.get("command")
+    if not isinstance(command, str) or not command:
+        raise ApiError(400, "'payload.command' is required and must be a non-empty string")
+    for key in ("max_shots", "max_samples"):
+        value = payload.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ApiError(400, f"'payload.{key}' must be an integer, got {type(value).__name__}")
+        if not 0 <= value <= MAX_SHOTS_LIMIT or (key == "max_shots" and value == 0):
+            raise ApiError(400, f"'payload.{key}' must be between 1 and {MAX_SHOTS_LIMIT}, got {value}")
+    if "parameters" in payload and payload["parameters"] is not None and not isinstance(payload["parameters"], (dict, str)):
+        raise ApiError(400, "'payload.parameters' must be an object")
+    return platform

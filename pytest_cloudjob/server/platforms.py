@@ -1,0 +1,61 @@
+"""The reference cloud's platforms: how long jobs wait and run, how many run at once, what they report."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMMANDS = ("probs", "sample_count", "samples")
+
+
+@dataclass(frozen=True)
+class PlatformModel:
+    """A platform as the reference cloud simulates it.
+
+    ``queue_delay``: seconds a job stays ``waiting`` before it may start; ``run_time``: seconds it
+    runs; ``concurrency``: jobs running at once (``None`` for no limit; the others wait in order).
+    """
+
+    name: str
+    kind: str
+    queue_delay: float
+    run_time: float
+    concurrency: int | None = None
+    description: str = ""
+
+    def details(self) -> dict:
+        """The body of the platform-details endpoints (Perceval's ``fetch_platform_details``)."""
+        return {
+            "id": self.name.replace(":", "-"),
+            "name": self.name,
+            "type": "simulator" if self.kind == "simulator" else "physical",
+            "status": "available",
+            "specs": {
+                "available_commands": list(COMMANDS),
+                "constraints": {
+                    "max_mode_count": 12,
+                    "max_photon_count": 6,
+                    "min_mode_count": 1,
+                    "min_photon_count": 1,
+                },
+                "parameters": {"max_shots": "maximum number of shots", "seed": "random seed of the sampler"},
+                "description": self.description,
+                "connected_input_modes": list(range(12)),
+            },
+            "perfs": {"transmittance": 1.0 if self.kind == "simulator" else 0.05, "hom": 0.98, "g2": 0.01},
+            "waiting_jobs_limit": None,
+            "concurrency": self.concurrency,
+        }
+
+
+def default_platforms(run_times: dict[str, float] | None = None) -> dict[str, PlatformModel]:
+    """``sim:qa`` (a fraction of a second), ``sim:slow`` (minutes: for cancel checks) and ``qpu:qa``
+    (one job at a time, the others wait). ``run_times`` overrides how long each runs."""
+    times = {"sim:qa": 0.2, "sim:slow": 600.0, "qpu:qa": 1.0}
+    times.update(run_times or {})
+    return {
+        "sim:qa": PlatformModel("sim:qa", "simulator", 0.02, times["sim:qa"], None,
+                                "fast simulator: a job runs for a fraction of a second"),
+        "sim:slow": PlatformModel("sim:slow", "simulator", 0.0, times["sim:slow"], None,
+                                  "slow simulator: a job runs for minutes, long enough to cancel it"),
+        "qpu:qa": PlatformModel("qpu:qa", "qpu", 0.0, times["qpu:qa"], 1,
+                                "a QPU stand-in: one job runs at a time, the others wait"),
+    }

@@ -1,0 +1,38 @@
+"""Shared fixtures of the project's own tests: a reference cloud subprocess on loopback."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from pytest_cloudjob import CloudContext, User
+from pytest_cloudjob.api.utils import RetryPolicy
+from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
+
+
+@pytest.fixture(scope="session")
+def reference_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCloud]:
+    """One reference cloud for the session, with a 2 s qpu:qa so queueing is observable."""
+    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", ["--run-time", "qpu:qa=2"])
+    yield cloud
+    assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"
+
+
+@pytest.fixture(scope="session")
+def ctx(reference_cloud: RunningCloud) -> CloudContext:
+    return CloudContext(reference_cloud.url, retry=RetryPolicy(attempts=3, backoff=0.01))
+
+
+@pytest.fixture(scope="session")
+def user(reference_cloud: RunningCloud) -> User:
+    return User(token=reference_cloud.tokens["user"], name="user")
+
+
+@pytest.fixture(scope="session")
+def other(reference_cloud: RunningCloud) -> User:
+    return User(token=reference_cloud.tokens["other"], name="other")
+
+
+@pytest.fixture(scope="session")
+def admin(reference_cloud: RunningCloud) -> User:
+    return User(token=reference_cloud.tokens["admin"], is_admin=True, name="admin")
