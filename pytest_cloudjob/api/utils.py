@@ -133,6 +133,8 @@ class CallRecord:
     request_body: Any = None
     response_text: str = ""
     attempt: int = 1
+    endpoint: str = ""
+    path_params: Mapping[str, str] = field(default_factory=dict)
 
 
 class Api:
@@ -183,7 +185,8 @@ class Api:
                     method, url, headers=headers, json=json_body, params=query, timeout=timeout
                 )
             except requests.RequestException as exc:
-                self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt))
+                self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
+                                        endpoint, path_params or {}))
                 if attempt < attempts:
                     time.sleep(self.context.retry.delay(attempt, None))
                     continue
@@ -192,7 +195,7 @@ class Api:
                     attempts=attempt, elapsed=time.monotonic() - started,
                 ) from None
             self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0,
-                                    json_body, response.text, attempt))
+                                    json_body, response.text, attempt, endpoint, path_params or {}))
             if response.status_code in ok_statuses:
                 response.attempts = attempt  # type: ignore[attr-defined]
                 return response
@@ -211,6 +214,8 @@ class Api:
         return decode_json(response, method)
 
     def _notify(self, record: CallRecord) -> None:
+        if not self.listeners:
+            return
         for listener in list(self.listeners):
             listener(record)
 

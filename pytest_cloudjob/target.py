@@ -1,0 +1,117 @@
+"""The target of a run: the cloud given by URL, or the embedded reference cloud started for it, and
+the preflight check that stops a run with one readable line when the target cannot be used."""
+from __future__ import annotations
+
+import atexit
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_cloudjob.api.cloud_objects import Job, Platform, User
+from pytest_cloudjob.api.errors import CloudApiError
+from pytest_cloudjob.api.utils import CloudContext, RetryPolicy
+from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
+from pytest_cloudjob.settings import CloudSettings
+from pytest_cloudjob.stats import RunStats
+
+
+class TargetError(RuntimeError):
+    """The target cannot be used; the message is one line naming the setting to fix."""
+
+
+@dataclass
+class CloudRun:
+    """One pytest run against one cloud: its settings, run id, URL and tokens, and what it did."""
+
+    settings: CloudSettings
+    run_id: str
+    url: str | None = None
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    embedded: RunningCloud | None = None
+    log_path: Path | None = None
+    ready: bool = False
+    stats: RunStats = field(default_factory=RunStats)
+    leaks: list[tuple[str, str, str, str]] = field(default_factory=list)
+    swept: int | None = None
+    sweep_error: str = ""
+
+    def context(self) -> CloudContext:
+        assert self.url is not None
+        return CloudContext(self.url)
+
+    def user(self, name: str) -> User | None:
+        token = self.tokens.get(name)
+        return User(token=token, is_admin=name == "admin", name=name) if token else None
+
+    def worker_info(self) -> dict:
+        """What an xdist worker needs to join this run (tokens travel over the workers' private channel)."""
+        return {"run_id": self.run_id, "url": self.url, "tokens": dict(self.tokens)}
+
+    @classmethod
+    def for_worker(cls, settings: CloudSettings, info: dict) -> "CloudRun":
+        for token in info["tokens"].values():
+            register_secret(token)
+        return cls(settings, info["run_id"], info["url"], dict(info["tokens"]), ready=True)
+
+    def prepare(self) -> None:
+        """Start the embedded cloud if no URL was given, then check the target; idempotent."""
+        if self.ready:
+            return
+        if self.settings.url is None and self.embedded is None:
+            self.log_path = Path(tempfile.gettempdir()) / "pytest-cloudjob" / self.run_id / "reference-cloud.log"
+            try:
+                self.embedded = start_reference_cloud(self.log_path)
+            except CloudStartError as exc:
+                raise TargetError(f"the embedded reference cloud did not start: {exc}") from None
+            atexit.register(self.embedded.stop)
+            self.url = self.embedded.url
+            self.tokens = dict(self.embedded.tokens)
+            for token in self.tokens.values():
+                register_secret(token)
+        elif self.settings.url is not None:
+            self.url = self.settings.url
+            self.tokens = dict(self.settings.tokens)
+        preflight(self)
+        self.ready = True
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+
+def preflight(run: CloudRun) -> None:
+    """One call per configured platform, and one admin call if an admin token is set, so a wrong URL,
+    token or platform stops the run before a hundred tests fail the same way."""
+    context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=2))
+    user = run.user("user")
+    assert user is not None
+    where = "the embedded reference cloud" if run.embedded else f"{run.url} (--cloud-url / CLOUDJOB_URL)"
+    try:
+        for platform in run.settings.platforms:
+            try:
+                Platform(platform).details(context, user)
+            except CloudApiError as exc:
+                if exc.status == 404:
+                    raise TargetError(f"unknown platform {platform!r} on {where}: the cloud answered 404 "
+                                      "(--cloud-platform / CLOUDJOB_PLATFORMS / cloud_platforms)") from None
+                raise
+        admin = run.user("admin")
+        if admin is not None:
+            try:
+                Job.list_all(context, admin, process_id=run.run_id)
+            except CloudApiError as exc:
+                if exc.status in (401, 403):
+                    raise TargetError(f"{where} refused the admin token with HTTP {exc.status} "
+                                      "(CLOUDJOB_ADMIN_TOKEN / --cloud-token-file)") from None
+                raise
+    except CloudApiError as exc:
+        if exc.kind == "transport":
+            raise TargetError(f"cannot reach {where}: {exc.reason}") from None
+        if exc.status == 401:
+            raise TargetError(f"{where} refused the user token with HTTP 401 "
+                              "(CLOUDJOB_TOKEN / --cloud-token-file)") from None
+        raise TargetError(redact(f"{where} failed its first call: {exc}")) from None
+    finally:
+        context.close()
