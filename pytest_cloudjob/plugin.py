@@ -3,6 +3,7 @@ and the terminal summary. Everything with a job of its own lives in its own modu
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -14,11 +15,13 @@ from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.utils import CloudContext
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, matches
 from pytest_cloudjob.settings import add_options, resolve
 from pytest_cloudjob.summary import write_summary
 from pytest_cloudjob.target import CloudRun, TargetError
 
 RUN = pytest.StashKey[CloudRun]()
+_CONFIG: dict[str, pytest.Config] = {}
 CLOUD_FIXTURES = frozenset({"cloud_run", "cloud_context", "cloud_user", "cloud_other_user", "cloud_admin",
                             "cloud_platform", "cloud_job_factory", "cloud_slow_platform"})
 LEAKING_STATUSES = frozenset({protocol.WAITING, protocol.RUNNING, protocol.SUSPENDED})
@@ -26,6 +29,21 @@ LEAKING_STATUSES = frozenset({protocol.WAITING, protocol.RUNNING, protocol.SUSPE
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    parser.addini("cloud_scenario_patterns", "glob patterns of scenario files (default *.scenario.yaml "
+                  "*.scenario.yml)", type="args", default=list(DEFAULT_PATTERNS))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if matches(file_path, parent.config.getini("cloud_scenario_patterns")):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A broken scenario file is a collection error that names file and line, and the other files still
+    run (under xdist the controller sees the workers' reports here)."""
+    if report.failed and report.nodeid.endswith((".yaml", ".yml")) and _CONFIG:
+        _CONFIG["config"].option.continue_on_collection_errors = True
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -51,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 raise pytest.UsageError(str(exc)) from None
     set_default_process_id(run.run_id)
     config.stash[RUN] = run
+    _CONFIG["config"] = config
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -136,10 +155,7 @@ def cloud_run(pytestconfig: pytest.Config) -> CloudRun:
 @pytest.fixture(scope="session")
 def cloud_context(cloud_run: CloudRun) -> Iterator[CloudContext]:
     """The session's :class:`CloudContext` for the target; its calls feed the run's statistics."""
-    context = cloud_run.context()
-    context.api.listeners.append(cloud_run.stats.on_call)
-    yield context
-    context.close()
+    yield cloud_run.shared_context()
 
 
 @pytest.fixture(scope="session")

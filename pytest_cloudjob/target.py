@@ -35,10 +35,19 @@ class CloudRun:
     leaks: list[tuple[str, str, str, str]] = field(default_factory=list)
     swept: int | None = None
     sweep_error: str = ""
+    _shared: CloudContext | None = field(default=None, repr=False)
 
     def context(self) -> CloudContext:
+        """A new context on the target (the caller closes it)."""
         assert self.url is not None
         return CloudContext(self.url)
+
+    def shared_context(self) -> CloudContext:
+        """The run's one context, shared by the fixtures and the scenarios; its calls feed the statistics."""
+        if self._shared is None:
+            self._shared = self.context()
+            self._shared.api.listeners.append(self.stats.on_call)
+        return self._shared
 
     def user(self, name: str) -> User | None:
         token = self.tokens.get(name)
@@ -76,6 +85,9 @@ class CloudRun:
         self.ready = True
 
     def stop(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None

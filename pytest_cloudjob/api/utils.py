@@ -163,6 +163,7 @@ class Api:
         *,
         path_params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
         query: Mapping[str, str] | None = None,
         retry: bool = False,
         ok_statuses: frozenset[int] = frozenset({200}),
@@ -182,7 +183,7 @@ class Api:
             t0 = time.monotonic()
             try:
                 response = self.session.request(
-                    method, url, headers=headers, json=json_body, params=query, timeout=timeout
+                    method, url, headers=headers, json=json_body, data=data, params=query, timeout=timeout
                 )
             except requests.RequestException as exc:
                 self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
