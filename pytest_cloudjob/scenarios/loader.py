@@ -76,9 +76,14 @@ def load_documents(path: Path) -> list[Any]:
             if document is not None:
                 documents.append(document)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Point at where the broken construct began (an unclosed "{" is reported at the end of the file).
+        start, problem = exc.context_mark, exc.problem_mark
+        mark = start or problem
         line = mark.line + 1 if mark else None
-        raise ScenarioFormatError(path, line, f"YAML does not parse: {exc.problem or exc.context}") from None
+        detail = exc.problem or exc.context
+        if start and problem and problem.line != start.line:
+            detail = f"{exc.context}, {exc.problem} at line {problem.line + 1}"
+        raise ScenarioFormatError(path, line, f"YAML does not parse: {detail}") from None
     except yaml.YAMLError as exc:
         raise ScenarioFormatError(path, None, f"YAML does not parse: {exc}") from None
     finally:
