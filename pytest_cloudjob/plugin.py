@@ -166,22 +166,23 @@ def cloud_user(cloud_run: CloudRun) -> User:
     return user
 
 
+def _configured_user(run: CloudRun, name: str, what: str, env: str) -> User:
+    user = run.user(name)
+    if user is None:
+        pytest.skip(f"no {what}: set {env} (or '{name}' in --cloud-token-file)")
+    return user
+
+
 @pytest.fixture(scope="session")
 def cloud_other_user(cloud_run: CloudRun) -> User:
     """A second regular user, for isolation checks; skips when ``CLOUDJOB_OTHER_TOKEN`` is not set."""
-    user = cloud_run.user("other")
-    if user is None:
-        pytest.skip("no second regular user: set CLOUDJOB_OTHER_TOKEN (or 'other' in --cloud-token-file)")
-    return user
+    return _configured_user(cloud_run, "other", "second regular user", "CLOUDJOB_OTHER_TOKEN")
 
 
 @pytest.fixture(scope="session")
 def cloud_admin(cloud_run: CloudRun) -> User:
     """The admin user; skips when ``CLOUDJOB_ADMIN_TOKEN`` is not set."""
-    user = cloud_run.user("admin")
-    if user is None:
-        pytest.skip("no admin user: set CLOUDJOB_ADMIN_TOKEN (or 'admin' in --cloud-token-file)")
-    return user
+    return _configured_user(cloud_run, "admin", "admin user", "CLOUDJOB_ADMIN_TOKEN")
 
 
 @pytest.fixture
