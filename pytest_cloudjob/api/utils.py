@@ -16,7 +16,6 @@ from typing import Any, Mapping
 import requests
 from requests.adapters import HTTPAdapter
 
-from pytest_cloudjob import protocol
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
@@ -241,13 +240,4 @@ def _describe_transport_error(exc: requests.RequestException) -> str:
     while root.__context__ is not None and root.__context__ is not root:
         root = root.__context__
     return f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
-
-
-def require_status(value: Any) -> str:
-    """The ``status`` of a status body, checked to be one the protocol knows."""
-    status = value.get("status") if isinstance(value, dict) else None
-    if status not in protocol.ALL_STATUSES:
-        raise ValueError(f"status body has no known 'status' (got {status!r})")
-    return status
-
 
