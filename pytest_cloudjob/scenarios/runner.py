@@ -213,8 +213,9 @@ class ScenarioRunner:
         filters = self.render(step.args.get("filters", {}))
         if actor.is_admin:
             return [_record(job) for job in Job.list_all(self.context, actor, **filters)]
-        # A regular user: skip the client's own admin check so the cloud's refusal is what is tested.
-        return self.context.api.call_json("GET", "admin_jobs", actor.get_token(), query=filters)
+        # A regular user: skip the client's own admin check so the cloud's refusal is what is tested,
+        # with the same retries as Job.list_all (a transient 503 is not the refusal being tested).
+        return self.context.api.call_json("GET", "admin_jobs", actor.get_token(), query=filters, retry=True)
 
     def step_cancel_many(self, step: Step, actor: User) -> Any:
         jobs = [job for name in step.args["jobs"] for job in
@@ -222,7 +223,7 @@ class ScenarioRunner:
         if actor.is_admin:
             return Job.cancel_many(self.context, jobs, actor)
         return self.context.api.call_json("POST", "admin_cancel", actor.get_token(),
-                                          json_body={"job_ids": [j.job_id for j in jobs]})
+                                          json_body={"job_ids": [j.job_id for j in jobs]}, retry=True)
 
 
 def _record(job: Job) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 import uvicorn
 
 from pytest_cloudjob.server.app import CloudConfig, Faults, create_app
+from pytest_cloudjob.server.defects import DEFECTS, check_defects
 from pytest_cloudjob.server.platforms import default_platforms
 
 TOKEN_ENV = {"user": "CLOUDJOB_REF_USER_TOKEN", "other": "CLOUDJOB_REF_OTHER_TOKEN",
@@ -44,8 +45,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="fraction of reads (GET) answered 503 with Retry-After: 0")
     parser.add_argument("--drop-rate", type=float, default=0.0,
                         help="fraction of reads (GET) whose connection is dropped mid-answer")
+    parser.add_argument("--break", dest="defects", action="append", default=[], metavar="DEFECT",
+                        help=f"break one promise on purpose, to prove a suite catches it (repeatable): "
+                             f"{', '.join(DEFECTS)}")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     args = parser.parse_args(argv)
+    try:
+        check_defects(args.defects)
+    except ValueError as exc:
+        parser.error(f"--break: {exc}")
     for rate in ("read_503_rate", "drop_rate"):
         if not 0.0 <= getattr(args, rate) <= 1.0:
             parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
@@ -72,7 +80,7 @@ def build_config(args: argparse.Namespace) -> CloudConfig:
     platforms = default_platforms(run_times(args.run_time))
     faults = Faults(latency=args.latency, read_503_rate=args.read_503_rate, drop_rate=args.drop_rate)
     return CloudConfig(tokens=tokens, platforms=platforms, seed=args.seed,
-                       max_finished=args.max_finished_jobs, faults=faults)
+                       max_finished=args.max_finished_jobs, faults=faults, defects=check_defects(args.defects))
 
 
 def write_info(path: Path, url: str, tokens: dict[str, str]) -> None:

@@ -49,6 +49,7 @@ class CloudConfig:
     seed: int = 0
     max_finished: int = 10_000
     faults: Faults = field(default_factory=Faults)
+    defects: frozenset[str] = frozenset()  # names from server.defects.DEFECTS: promises to break on purpose
 
 
 class ApiError(Exception):
@@ -67,9 +68,12 @@ def create_app(config: CloudConfig) -> Starlette:
     accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
     store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
     faults = config.faults
+    broken = config.defects
 
     def account_of(request: Request) -> Account:
         header = request.headers.get("authorization", "")
+        if not header and "anonymous-allowed" in broken:
+            return Account("user", False)
         scheme, _, token = header.partition(" ")
         account = accounts.get(token.strip()) if scheme.lower() == "bearer" else None
         if account is None:
@@ -78,12 +82,13 @@ def create_app(config: CloudConfig) -> Starlette:
 
     def admin_of(request: Request) -> Account:
         account = account_of(request)
-        if not account.is_admin:
+        if not account.is_admin and "open-admin" not in broken:
             raise ApiError(403, "this call needs an admin token")
         return account
 
     def job_for(request: Request, account: Account) -> StoredJob:
-        job = store.get(request.path_params["job_id"], None if account.is_admin else account.name)
+        see_all = account.is_admin or "shared-jobs" in broken
+        job = store.get(request.path_params["job_id"], None if see_all else account.name)
         if job is None:
             raise ApiError(404, "no such job")
         return job
@@ -97,6 +102,8 @@ def create_app(config: CloudConfig) -> Starlette:
     async def create_job(request: Request) -> Response:
         account = account_of(request)
         body = await json_object(request)
+        if "lax-create" in broken and "payload" not in body:
+            body["payload"] = {"command": "sample_count"}
         platform = platform_named(check_create_body(body))
         job = store.create(account.name, platform, body)
         return JSONResponse({"job_id": job.job_id})
@@ -105,23 +112,29 @@ def create_app(config: CloudConfig) -> Starlette:
         return JSONResponse(job_for(request, account_of(request)).record(store.clock()))
 
     async def job_status(request: Request) -> Response:
-        return JSONResponse(job_for(request, account_of(request)).status_body(store.clock()))
+        body = job_for(request, account_of(request)).status_body(store.clock())
+        if "no-progress" in broken:
+            body.pop("progress")
+        return JSONResponse(body)
 
     async def job_result(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        return JSONResponse({"results": store.results(job), "job_id": job.job_id})
+        results = store.results(job)
+        if "wrong-shot-count" in broken and results is not None:
+            results = _one_shot_more(results)
+        return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
         job = job_for(request, account_of(request))
         before, after = store.cancel(job)
-        if before in protocol.TERMINAL_STATUSES:
+        if before in protocol.TERMINAL_STATUSES and "cancel-ended-accepted" not in broken:
             raise ApiError(400, f"job already ended ({before})")
         return JSONResponse({"job_id": job.job_id, "status": after})
 
     async def rerun_job(request: Request) -> Response:
         job = job_for(request, account_of(request))
         status = job.status_at(store.clock())
-        if status not in (protocol.ERROR, protocol.CANCELED):
+        if status not in (protocol.ERROR, protocol.CANCELED) or "rerun-refused" in broken:
             raise ApiError(400, f"only error or canceled jobs can be rerun; this one is {status}")
         return JSONResponse({"job_id": store.rerun(job).job_id})
 
@@ -150,7 +163,8 @@ def create_app(config: CloudConfig) -> Starlette:
         return JSONResponse({"results": store.cancel_many(ids)})
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted})
+        return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
+                             "defects": sorted(broken)})
 
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -192,6 +206,15 @@ def _with_errors_and_faults(app: Starlette, faults: Faults):
 
     wrapped.state = app.state  # type: ignore[attr-defined]
     return wrapped
+
+
+def _one_shot_more(results_text: str) -> str:
+    data = json.loads(results_text)
+    counts = data.get("results")
+    if isinstance(counts, dict) and counts:
+        first = next(iter(counts))
+        counts[first] += 1
+    return json.dumps(data)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
