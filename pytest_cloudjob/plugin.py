@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -14,13 +14,14 @@ from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.utils import CloudContext
 from pytest_cloudjob.job_factory import JobFactory
-from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.redaction import install_log_redaction, redact
 from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, matches
 from pytest_cloudjob.settings import add_options, resolve
 from pytest_cloudjob.summary import write_summary
 from pytest_cloudjob.target import CloudRun, TargetError
 
 RUN = pytest.StashKey[CloudRun]()
+LOG_REDACTION = pytest.StashKey[Callable[[], None]]()
 _CONFIG: dict[str, pytest.Config] = {}
 CLOUD_FIXTURES = frozenset({"cloud_run", "cloud_context", "cloud_user", "cloud_other_user", "cloud_admin",
                             "cloud_platform", "cloud_job_factory", "cloud_slow_platform"})
@@ -70,6 +71,13 @@ def pytest_configure(config: pytest.Config) -> None:
     set_default_process_id(run.run_id)
     config.stash[RUN] = run
     _CONFIG["config"] = config
+    config.stash[LOG_REDACTION] = install_log_redaction()
+    report_dir = getattr(config.option, "allure_report_dir", None)
+    if report_dir:
+        from pytest_cloudjob.reporting.allure_plugin import AllureCloudPlugin
+
+        config.pluginmanager.register(AllureCloudPlugin(config, run, Path(report_dir).resolve(), uses_the_cloud),
+                                      "cloudjob-allure")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -255,6 +263,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    uninstall = config.stash.get(LOG_REDACTION, None)
+    if uninstall is not None:
+        uninstall()
     run = config.stash.get(RUN, None)
     if run is not None and not hasattr(config, "workerinput"):
         run.stop()

@@ -5,11 +5,13 @@ even in text the harness did not expect to carry it (an echoing server, a traceb
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from typing import Any, Callable
 
 MASK = "***"
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;\\]+")
 _MIN_SECRET_LENGTH = 4
 
 _lock = threading.Lock()
@@ -39,7 +41,46 @@ def redact(text: object) -> str:
     return _BEARER.sub(lambda m: m.group(1) + MASK, out)
 
 
+def redact_data(value: Any) -> Any:
+    """``value`` (decoded JSON) with every string in it redacted, keys included; structure kept intact."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_data(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(k): redact_data(v) for k, v in value.items()}
+    return value
+
+
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """A copy of ``headers`` safe to show: credentials masked, everything else kept."""
     hidden = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
     return {k: (MASK if k.lower() in hidden else redact(v)) for k, v in headers.items()}
+
+
+def install_log_redaction() -> Callable[[], None]:
+    """Make every log record of the process pass through :func:`redact`; returns the undo function.
+
+    A record factory rather than a handler filter: it sees each record once, whichever handler (pytest's
+    capture, a file, the console) ends up writing it.
+    """
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's own error to report, unchanged
+            return record
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def uninstall() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+    return uninstall

@@ -17,6 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob import reporting
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -214,10 +215,9 @@ class Api:
         return decode_json(response, method)
 
     def _notify(self, record: CallRecord) -> None:
-        if not self.listeners:
-            return
-        for listener in list(self.listeners):
+        for listener in list(self.listeners) if self.listeners else ():
             listener(record)
+        reporting.notify_call(record)
 
 
 def decode_json(response: requests.Response, method: str) -> Any:

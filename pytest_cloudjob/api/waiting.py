@@ -86,7 +86,7 @@ class StatusHistory:
                 out.append(obs.status)
         return out
 
-    def describe(self) -> str:
+    def describe(self, separator: str = ", ") -> str:
         """One line: the runs of each status with their first time, e.g. ``+0.000s waiting x3, +0.21s running``."""
         if not self.observations:
             return "(no status observed)"
@@ -100,7 +100,7 @@ class StatusHistory:
                 first = self.observations[i - count + 1]
                 parts.append(first.describe(origin) + (f" x{count}" if count > 1 else ""))
                 count = 0
-        return ", ".join(parts)
+        return separator.join(parts)
 
     def predicted_remaining(self, now: float) -> float | None:
         """Seconds until the job should end, from the rate of its progress; ``None`` when unknown."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_cloudjob import protocol
+from pytest_cloudjob import protocol, reporting
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.utils import CallRecord, CloudContext, decode_json
@@ -92,10 +92,22 @@ class ScenarioRunner:
         self.context.api.listeners.append(self.calls.append)
         try:
             for step in self.scenario.steps:
-                self.run_step(step)
+                with reporting.step(self.step_title(step)):
+                    self.run_step(step)
         finally:
             self.context.api.listeners.remove(self.calls.append)
-            self.factory.cancel_active()
+            histories = [f"{name} ({job.job_id}): {job.history.describe()}" for name, saved in self.saved.items()
+                         for job in (saved if isinstance(saved, list) else [saved])]
+            if histories:
+                reporting.attach_text("status history of the scenario's jobs", "\n".join(histories))
+            with reporting.step("clean-up: cancel the scenario's jobs still active"):
+                self.factory.cancel_active()
+
+    def step_title(self, step: Step) -> str:
+        shown = {k: v for k, v in step.args.items() if k not in ("expect", "expect_error", "require", "description")}
+        words = " ".join(f"{k}={short(v, 60)}" for k, v in shown.items())
+        verdict = " (expects an error)" if "expect_error" in step.args else ""
+        return f"step {step.index}: {step.kind} {words}".rstrip() + verdict
 
     def run_step(self, step: Step) -> Any:
         first_call = len(self.calls)

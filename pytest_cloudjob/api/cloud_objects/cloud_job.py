@@ -12,6 +12,7 @@ import uuid
 from typing import Any, Iterable
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.reporting import attach_text, reported, step
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.api.errors import CloudApiError
@@ -114,6 +115,7 @@ class Job(ACloudObject):
         body.update(create_dict or {})
         return body
 
+    @reported("create job {self.job_name!r} on {self.platform_name}")
     def create(self, context: CloudContext, user: User, create_dict: dict[str, Any] | None = None) -> None:
         """Create this job in the cloud; sets ``job_id``. Never retried: a lost answer would duplicate it.
 
@@ -128,10 +130,12 @@ class Job(ACloudObject):
         self.job_id = job_id
         self.history = StatusHistory(job_id)
 
+    @reported("read job {self.job_id}")
     def read(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The job's whole record as the cloud stores it."""
         return self._get("job_read", user, context)
 
+    @reported("cancel job {self.job_id}")
     def cancel(self, context: CloudContext, user: User) -> dict[str, Any]:
         """Ask the cloud to cancel this job.
 
@@ -150,6 +154,7 @@ class Job(ACloudObject):
         data = decode_json(response, "POST")
         return data if isinstance(data, dict) else {}
 
+    @reported("status of job {self.job_id}")
     def get_status(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The status body; every status seen is added to ``history`` and its transition checked."""
         body = self._get("job_status", user, context)
@@ -157,10 +162,12 @@ class Job(ACloudObject):
         self.history.record(body)
         return body
 
+    @reported("results of job {self.job_id}")
     def get_results(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The results body: ``{"results": "<JSON text>"}`` (``null`` before the job completes)."""
         return self._get("job_result", user, context)
 
+    @reported("rerun job {self.job_id}")
     def rerun(self, context: CloudContext, user: User) -> "Job":
         """Rerun an ended (error or cancelled) job as a new job, returned. Never retried."""
         self._require_id("rerun")
@@ -188,10 +195,16 @@ class Job(ACloudObject):
         """
         self._require_id("wait")
         wanted = {statuses} if isinstance(statuses, str) else set(statuses)
-        return wait_for(lambda: self.get_status(context, user), wanted, timeout, self.history, policy=policy)
+        with step(f"wait for job {self.job_id} until {' or '.join(sorted(wanted))} (timeout {timeout:g}s)",
+                  summarise=True):
+            try:
+                return wait_for(lambda: self.get_status(context, user), wanted, timeout, self.history, policy=policy)
+            finally:
+                attach_text(f"status history of job {self.job_id}", self.history.describe("\n"))
 
     # -- admin calls over many jobs ------------------------------------------------------------------
     @classmethod
+    @reported("cancel many jobs (admin)")
     def cancel_many(cls, context: CloudContext, jobs: list["Job"], admin: User) -> dict[str, Any]:
         """Cancel several jobs in one admin call; returns the cloud's outcome per job id.
 
@@ -207,6 +220,7 @@ class Job(ACloudObject):
         return data if isinstance(data, dict) else {}
 
     @classmethod
+    @reported("list all jobs (admin)")
     def list_all(cls, context: CloudContext, admin: User, **filters: str) -> list["Job"]:
         """Every job the cloud has (narrowed by ``status``, ``platform_name``, ``process_id``, ``owner``).
 

@@ -1,0 +1,87 @@
+"""The pytest side of Allure reporting, registered by the plugin only when ``--alluredir`` is given."""
+from __future__ import annotations
+
+import platform as python_platform
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import allure
+import pytest
+
+from pytest_cloudjob import __version__, reporting
+from pytest_cloudjob.reporting.allure_report import (AllureReporter, item_labels, redact_folder,
+                                                     report_bad_scenario_file, target_epic, write_run_files)
+from pytest_cloudjob.target import CloudRun
+
+
+class AllureCloudPlugin:
+    """Labels, titles and parameters per cloud test; the run's files and the final redaction pass."""
+
+    def __init__(self, config: pytest.Config, run: CloudRun, report_dir: Path, is_cloud_item: Any) -> None:
+        self.config = config
+        self.run = run
+        self.report_dir = report_dir
+        self.is_cloud_item = is_cloud_item
+        self.is_worker = hasattr(config, "workerinput")
+        self.reporter = AllureReporter()
+        reporting.set_reporter(self.reporter)
+
+    @property
+    def epic(self) -> str:
+        return target_epic(self.run.settings.url)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.reporter.in_test = True
+        if not self.is_cloud_item(item):
+            return
+        _, labels, parameters = item_labels(item, self.epic)
+        for name, value in labels:
+            allure.dynamic.label(name, value)
+        for name, value in parameters.items():
+            allure.dynamic.parameter(name, value)
+        if self.run.url:
+            # The host is shown but left out of the history id: an embedded cloud's port changes every run.
+            allure.dynamic.parameter("host", self.run.url, excluded=True)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        title, _, _ = item_labels(item, self.epic) if self.is_cloud_item(item) else (None, [], {})
+        if title:
+            allure.dynamic.title(title)  # after allure-pytest has set the default name in setup
+        description = getattr(getattr(item, "scenario", None), "description", "")
+        if description:
+            allure.dynamic.description(description)
+        return (yield)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        self.reporter.in_test = False
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if self.is_worker or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+            return  # under xdist the controller gets each worker's failed collection once
+        report_bad_scenario_file(report.nodeid, str(report.longrepr), self.epic)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        run = self.run
+        write_run_files(self.report_dir, {
+            "target": run.url or "not started (no test used the cloud)",
+            "target.kind": "embedded reference cloud" if run.settings.url is None else "cloud given by URL",
+            "platforms": ", ".join(run.settings.platforms),
+            "slow.platform": run.settings.slow_platform,
+            "run.id": run.run_id,
+            "pytest-cloudjob.version": __version__,
+            "pcvl.version": run.settings.pcvl_version,
+            "python": f"{python_platform.python_implementation()} {sys.version.split()[0]}",
+            "pytest": pytest.__version__,
+        })
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        reporting.set_reporter(None)
+        if not self.is_worker:
+            redact_folder(self.report_dir)

@@ -1,0 +1,191 @@
+"""Allure reporting under ``--alluredir``: titles, parameters and labels for every cloud test, each step
+and call as a nested Allure step with its request/response, waits folded into one summary, the run's
+``environment.properties`` and ``categories.json``, and a final redaction pass over the results folder.
+
+Everything written here goes through :func:`pytest_cloudjob.redaction.redact`; the final pass over the
+folder catches whatever other code attached (captured output, user attachments), so no token survives.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import allure
+import allure_commons
+import pytest
+from allure_commons.model2 import Label, Status, StatusDetails, TestResult
+from allure_commons.types import AttachmentType, LabelType
+from allure_commons.utils import now, uuid4
+
+from pytest_cloudjob.api.utils import CallRecord
+from pytest_cloudjob.redaction import redact, redact_data
+
+CATEGORIES: list[dict[str, Any]] = [
+    {"name": "Bad scenarios", "description": "a scenario file that cannot run: fix the file, not the cloud",
+     "matchedStatuses": ["broken"], "messageRegex": "(?s)bad scenario: .*"},
+    {"name": "Transport errors", "description": "no answer from the cloud: network, TLS, proxy or a dropped connection",
+     "matchedStatuses": ["failed", "broken"], "messageRegex": "(?s).*-> transport error.*"},
+    {"name": "Harness timeouts", "description": "a wait reached its deadline: a slow cloud or too short a timeout",
+     "matchedStatuses": ["failed", "broken"], "messageRegex": r"(?s).*still [a-z_]+ after [0-9.]+s \(\d+ status calls\).*"},
+    {"name": "Cloud defects", "description": "a response of the cloud broke an expectation",
+     "matchedStatuses": ["failed", "broken"],
+     "messageRegex": r"(?s).*(StepFailure|AssertionError|-> HTTP \d{3}|IllegalTransitionError|UnexpectedEndError"
+                     r"|-> protocol error).*"},
+    {"name": "Harness errors", "description": "the test or the harness itself broke", "matchedStatuses": ["broken"]},
+]
+EMBEDDED_EPIC = "embedded reference cloud"
+
+
+def target_epic(url: str | None) -> str:
+    """The epic label: stable across runs (the embedded cloud's port changes, its name does not)."""
+    return EMBEDDED_EPIC if url is None else (urlsplit(url).netloc or url)
+
+
+def call_title(record: CallRecord) -> str:
+    outcome = record.status if record.status is not None else "no response"
+    retry = f", attempt {record.attempt}" if record.attempt > 1 else ""
+    return redact(f"{record.method} {urlsplit(record.url).path} -> {outcome} ({record.elapsed * 1000:.0f} ms{retry})")
+
+
+def render_call(record: CallRecord) -> str:
+    """The call as pretty JSON: method, URL, status, elapsed time, request and response bodies."""
+    data = {"method": record.method, "url": record.url, "status": record.status,
+            "elapsed_ms": round(record.elapsed * 1000, 1), "attempt": record.attempt,
+            "request_body": record.request_body, "response_body": _parsed(record.response_text)}
+    return redact(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _parsed(text: str) -> Any:
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return text
+    if isinstance(value, dict) and isinstance(value.get("results"), str):  # the results are JSON text too
+        try:
+            value = {**value, "results": json.loads(value["results"])}
+        except ValueError:
+            pass
+    return value
+
+
+def summarise_polls(records: list[CallRecord], seconds: float) -> str:
+    """A wait's calls in a few lines instead of one attachment per poll."""
+    statuses = Counter(str(r.status) if r.status is not None else "no response" for r in records)
+    seen: list[str] = []
+    for record in records:
+        body = _parsed(record.response_text)
+        status = body.get("status") if isinstance(body, dict) else None
+        if isinstance(status, str) and (not seen or seen[-1].split(" x")[0] != status):
+            seen.append(status)
+        elif isinstance(status, str):
+            name, _, count = seen[-1].partition(" x")
+            seen[-1] = f"{name} x{int(count or 1) + 1}"
+    lines = [f"{len(records)} call(s) in {seconds:.3f} s",
+             "HTTP: " + ", ".join(f"{code} x{n}" for code, n in statuses.items()),
+             "statuses seen: " + (", ".join(seen) or "none")]
+    if records:
+        lines += ["first: " + call_title(records[0]), "last:  " + call_title(records[-1])]
+    return redact("\n".join(lines))
+
+
+class AllureReporter:
+    """The client's step reporter and call listener, writing to the running Allure test."""
+
+    def __init__(self) -> None:
+        self.in_test = False
+        self._folded: list[CallRecord] | None = None
+
+    @contextmanager
+    def step(self, title: str, summarise: bool = False) -> Iterator[None]:
+        if self._folded is not None or not self.in_test:  # inside a wait: its polls are summarised
+            yield
+            return
+        with allure.step(redact(title)):
+            if not summarise:
+                yield
+                return
+            self._folded = folded = []
+            started = time.monotonic()
+            try:
+                yield
+            finally:
+                self._folded = None
+                if folded:
+                    self.attach_text("polls", summarise_polls(folded, time.monotonic() - started))
+
+    def attach_text(self, name: str, text: str) -> None:
+        if self.in_test:
+            allure.attach(redact(text), name=redact(name), attachment_type=AttachmentType.TEXT)
+
+    def on_call(self, record: CallRecord) -> None:
+        if self._folded is not None:
+            self._folded.append(record)
+        elif self.in_test:
+            allure.attach(render_call(record), name=call_title(record), attachment_type=AttachmentType.JSON)
+
+
+def write_run_files(report_dir: Path, environment: dict[str, str]) -> None:
+    """``environment.properties`` and ``categories.json``, which Allure reads from the results folder."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={redact(value).replace(chr(92), chr(92) * 2)}" for key, value in environment.items()]
+    (report_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (report_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+
+
+def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:
+    """A scenario file that failed to load, as a broken Allure result (collection errors are otherwise absent)."""
+    first_line = message.strip().splitlines()[-1] if message.strip() else nodeid
+    result = TestResult(uuid=uuid4(), name=f"bad scenario file: {nodeid}", fullName=nodeid,
+                        historyId=hashlib.md5(nodeid.encode()).hexdigest(), testCaseId=hashlib.md5(nodeid.encode()).hexdigest(),
+                        status=Status.BROKEN, start=now(), stop=now(),
+                        statusDetails=StatusDetails(message=redact(f"bad scenario: {first_line}"), trace=redact(message)),
+                        labels=[Label(LabelType.EPIC, epic), Label(LabelType.FEATURE, nodeid),
+                                Label(LabelType.SEVERITY, "critical"), Label(LabelType.FRAMEWORK, "pytest-cloudjob")])
+    allure_commons.plugin_manager.hook.report_result(result=result)
+
+
+def redact_folder(report_dir: Path) -> int:
+    """Mask secrets in every text file of the results folder; return how many files had to change."""
+    changed = 0
+    for path in report_dir.iterdir() if report_dir.is_dir() else ():
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        masked = redact(text)
+        if masked == text:
+            continue
+        if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
+            try:
+                masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
+            except ValueError:
+                pass
+        path.write_text(masked, encoding="utf-8")
+        changed += 1
+    return changed
+
+
+def item_labels(item: pytest.Item, epic: str) -> tuple[str | None, list[tuple[str, str]], dict[str, str]]:
+    """(title, labels, parameters) for a cloud test: scenarios get theirs from the scenario."""
+    scenario = getattr(item, "scenario", None)
+    feature = item.nodeid.split("::")[0]
+    if scenario is not None:
+        labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature), (LabelType.STORY, scenario.name),
+                  (LabelType.SEVERITY, scenario.severity)]
+        platform = getattr(item, "platform", "")
+        return scenario.name, labels, {"platform": platform} if platform else {}
+    labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature),
+              (LabelType.STORY, getattr(item, "originalname", item.name))]
+    if not any(m.kwargs.get("label_type") == LabelType.SEVERITY for m in item.iter_markers("allure_label")):
+        labels.append((LabelType.SEVERITY, "normal"))
+    callspec = getattr(item, "callspec", None)
+    platform = callspec.params.get("cloud_platform") if callspec is not None else None
+    return None, labels, {"platform": platform} if platform else {}

@@ -1,0 +1,148 @@
+"""Allure reporting through real sessions: every result with its title, parameters, labels, steps and
+attachments, the run's environment and categories, under -n 2, and no token in any file or output."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_cloudjob.reporting.allure_report import CATEGORIES
+from pytest_cloudjob.server.process import start_reference_cloud
+
+SHIPPED = Path(__file__).parents[2] / "scenarios"
+TOKENS = {"user": "tok-user-7f3a9c51e2", "other": "tok-other-0b8d44a7c6", "admin": "tok-admin-93e1c0ffee"}
+
+PYTHON_TESTS = f"""
+import logging
+from pytest_cloudjob import Job
+
+def test_python_lifecycle(cloud_context, cloud_user, cloud_job_factory, cloud_platform):
+    job = cloud_job_factory.create()
+    job.wait_until(cloud_context, cloud_user, "completed", timeout=30)
+    assert job.get_results(cloud_context, cloud_user)["results"]
+
+def test_python_that_leaks_its_token_everywhere(cloud_context, cloud_user):
+    token = cloud_user.get_token()
+    print("stdout has", token)
+    logging.getLogger("qa").warning("log has %s and Bearer %s", token, token)
+    assert token == "something else", f"the message has {{token}}"
+"""
+
+FAILING_SCENARIO = """
+name: a scenario that fails on purpose
+steps:
+  - create: {save: job}
+  - status: {job: job, expect: {status: no-such-status}}
+"""
+BAD_SCENARIO = """
+name: a bad one
+steps:
+  - cancle: {job: job}
+"""
+
+
+@pytest.fixture
+def allure_run(pytester, tmp_path_factory, monkeypatch):
+    log = tmp_path_factory.mktemp("cloud") / "cloud.log"
+    cloud = start_reference_cloud(log, [f"--{name}-token={token}" for name, token in TOKENS.items()])
+    monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
+    monkeypatch.setenv("CLOUDJOB_TOKEN", TOKENS["user"])
+    monkeypatch.setenv("CLOUDJOB_OTHER_TOKEN", TOKENS["other"])
+    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", TOKENS["admin"])
+    for path in SHIPPED.glob("*.scenario.yaml"):
+        shutil.copy(path, pytester.path / path.name)
+    pytester.makefile(".scenario.yaml", failing=FAILING_SCENARIO, bad=BAD_SCENARIO)
+    pytester.makepyfile(test_python=PYTHON_TESTS)
+    result = pytester.runpytest_subprocess("-n", "2", "--alluredir", "allure-results", "--junitxml", "junit.xml",
+                                           "-o", "log_level=INFO", "-o", "junit_logging=all", "-rA")
+    assert cloud.stop() == 0
+    results_dir = pytester.path / "allure-results"
+    results = [json.loads(p.read_text()) for p in results_dir.glob("*-result.json")]
+    return result, results_dir, {r["name"]: r for r in results}, results
+
+
+def labels(result: dict) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for label in result["labels"]:
+        out.setdefault(label["name"], []).append(label["value"])
+    return out
+
+
+def all_steps(steps: list[dict]) -> list[dict]:
+    return [s for step in steps for s in [step, *all_steps(step.get("steps", []))]]
+
+
+def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_run):
+    result, results_dir, by_name, results = allure_run
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 15 and outcomes["failed"] == 2, result.stdout.str()
+    assert len(results) == 15 + 2 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
+
+    lifecycle = by_name["a sample_count job completes with well-formed status and results"]
+    assert lifecycle["status"] == "passed"
+    assert {p["name"]: p["value"] for p in lifecycle["parameters"]}["platform"] == "'sim:qa'"
+    host = next(p for p in lifecycle["parameters"] if p["name"] == "host")
+    assert host["excluded"] is True  # shown, but kept out of the history id
+    tags = labels(lifecycle)
+    assert tags["epic"] == [re.sub(r"^http://", "", host["value"].strip("'"))]
+    assert tags["feature"] == ["lifecycle.scenario.yaml"] and tags["severity"] == ["critical"]
+    assert tags["story"] == [lifecycle["name"]] and {"smoke", "lifecycle"} <= set(tags["tag"])
+
+    steps = lifecycle["steps"]
+    assert [s["name"].split(":")[0] for s in steps[:5]] == [f"step {i}" for i in range(1, 6)]
+    wait = next(s for s in all_steps(steps) if s["name"].startswith("wait for job"))
+    names = [a["name"] for a in wait["attachments"]]
+    assert any(n.startswith("status history of job") for n in names) and "polls" in names
+    assert not wait.get("steps"), "a wait's polls are summarised, not one step each"
+    polls = (results_dir / next(a["source"] for a in wait["attachments"] if a["name"] == "polls")).read_text()
+    assert re.search(r"^\d+ call\(s\) in [0-9.]+ s$", polls, re.M) and "completed" in polls
+    create = next(s for s in all_steps(steps) if s["name"].startswith("create job"))
+    call = create["attachments"][0]
+    assert call["name"].startswith("POST /api/job -> 200") and call["type"] == "application/json"
+    body = json.loads((results_dir / call["source"]).read_text())
+    assert body["method"] == "POST" and body["status"] == 200 and body["response_body"]["job_id"]
+    assert body["request_body"]["payload"]["command"] == "sample_count" and body["elapsed_ms"] >= 0
+
+    python = by_name["test_python_lifecycle[sim:qa]"]
+    assert python["status"] == "passed"
+    assert labels(python)["feature"] == ["test_python.py"] and labels(python)["story"] == ["test_python_lifecycle"]
+    job_steps = [s["name"] for s in all_steps(python["steps"])]
+    assert any(n.startswith("create job 'qa_job' on sim:qa") for n in job_steps)
+    assert any(n.startswith("results of job") for n in job_steps)
+
+
+def test_failures_fall_into_categories_and_the_run_is_described(allure_run):
+    _, results_dir, by_name, results = allure_run
+    categories = json.loads((results_dir / "categories.json").read_text())
+    assert [c["name"] for c in categories] == [c["name"] for c in CATEGORIES]
+
+    def category_of(result: dict) -> str:
+        message = result.get("statusDetails", {}).get("message", "")
+        return next(c["name"] for c in categories if result["status"] in c["matchedStatuses"]
+                    and re.fullmatch(c.get("messageRegex", "(?s).*"), message))
+
+    failing = by_name["a scenario that fails on purpose"]
+    assert failing["status"] == "failed" and category_of(failing) == "Cloud defects"
+    bad = next(r for r in results if r["name"].startswith("bad scenario file"))
+    assert bad["status"] == "broken" and category_of(bad) == "Bad scenarios"
+    assert "unknown step 'cancle'" in bad["statusDetails"]["message"]
+    environment = dict(line.split("=", 1) for line in
+                       (results_dir / "environment.properties").read_text().splitlines())
+    assert {"target", "platforms", "pytest-cloudjob.version", "pcvl.version", "run.id"} <= set(environment)
+    assert environment["platforms"] == "sim:qa" and environment["run.id"].startswith("run-")
+
+
+def test_no_token_in_any_file_or_in_the_output(allure_run, pytester):
+    result, results_dir, _, _ = allure_run
+    files = [*results_dir.iterdir(), pytester.path / "junit.xml"]
+    assert len(files) > 50
+    texts = {str(p): p.read_text(errors="replace") for p in files} | {
+        "stdout": result.stdout.str(), "stderr": result.stderr.str()}
+    for where, text in texts.items():
+        for token in TOKENS.values():
+            assert token not in text, f"a token in {where}"
+    junit = (pytester.path / "junit.xml").read_text()
+    assert "the message has ***" in junit and "log has *** and Bearer ***" in junit and "stdout has ***" in junit

@@ -1,0 +1,81 @@
+"""The one redaction function and what routes through it: log records, decoded JSON, the step reporter."""
+from __future__ import annotations
+
+import json
+import logging
+
+import responses
+
+from pytest_cloudjob import CloudContext, Job, User, reporting
+from pytest_cloudjob.redaction import install_log_redaction, redact, redact_data, register_secret
+
+SECRET = "s3cr3t-token-for-redaction-tests"
+register_secret(SECRET)
+
+
+def test_registered_secrets_and_bearer_values_are_masked_and_nothing_else():
+    assert redact(f"token={SECRET}; Authorization: Bearer abc.def-ghi") == "token=***; Authorization: Bearer ***"
+    assert redact("a status of 'running' at 0.5") == "a status of 'running' at 0.5"
+
+
+def test_a_bearer_value_inside_a_json_string_keeps_the_json_valid():
+    text = json.dumps({"message": "header was Bearer xyz\nnext line", "n": 1})
+    assert json.loads(redact(text)) == {"message": "header was Bearer ***\nnext line", "n": 1}
+
+
+def test_redact_data_masks_keys_and_values_at_any_depth():
+    data = {"a": [SECRET, {"k": f"x {SECRET}"}], SECRET: 3, "n": None}
+    assert redact_data(data) == {"a": ["***", {"k": "x ***"}], "***": 3, "n": None}
+
+
+def test_every_log_record_is_redacted_while_installed(caplog):
+    before = logging.getLogRecordFactory()  # the plugin's own, in this session
+    uninstall = install_log_redaction()
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("qa.redaction").info("token %s in args", SECRET)
+            logging.getLogger("qa.redaction").info(f"token {SECRET} in the message")
+    finally:
+        uninstall()
+    assert [r.getMessage() for r in caplog.records] == ["token *** in args", "token *** in the message"]
+    assert SECRET not in caplog.text
+    assert logging.getLogRecordFactory() is before  # undone
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def step(self, title: str, summarise: bool = False):
+        recorder = self
+
+        class _Step:
+            def __enter__(self):
+                recorder.events.append(f"enter {title}{' (summarised)' if summarise else ''}")
+
+            def __exit__(self, *exc):
+                recorder.events.append(f"exit {title}")
+
+        return _Step()
+
+    def attach_text(self, name: str, text: str) -> None:
+        self.events.append(f"attach {name}")
+
+    def on_call(self, record) -> None:
+        self.events.append(f"call {record.method} {record.endpoint}")
+
+
+def test_job_methods_report_themselves_as_steps_with_their_calls():
+    context, user = CloudContext("http://cloud.test"), User(token="tok-reporting-1234")
+    with responses.RequestsMock() as rsps, reporting.reporting_to(_Recorder()) as recorder:
+        rsps.add(responses.POST, "http://cloud.test/api/job", json={"job_id": "j-1"})
+        rsps.add(responses.GET, "http://cloud.test/api/job/status/j-1", json={"status": "completed", "progress": 1.0})
+        job = Job()
+        job.create(context, user)
+        job.wait_until(context, user, "completed", timeout=5)
+    assert recorder.events == [
+        "enter create job 'qa_job' on sim:qa", "call POST job_create", "exit create job 'qa_job' on sim:qa",
+        "enter wait for job j-1 until completed (timeout 5s) (summarised)",
+        "enter status of job j-1", "call GET job_status", "exit status of job j-1",
+        "attach status history of job j-1", "exit wait for job j-1 until completed (timeout 5s)",
+    ]
