@@ -81,6 +81,16 @@ def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_r
     assert outcomes["passed"] == 15 and outcomes["failed"] == 2, result.stdout.str()
     assert len(results) == 15 + 2 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
 
+    for each in results:
+        if each["name"].startswith("bad scenario file") or each["status"] == "skipped":
+            continue
+        assert {"epic", "feature", "story", "severity"} <= set(labels(each)), each["name"]
+        if "leaks_its_token" in each["name"]:  # uses the fixtures but calls nothing: no platform, no step
+            continue
+        assert "platform" in {p["name"] for p in each.get("parameters", [])}, each["name"]
+        assert each.get("steps"), f"{each['name']} has no steps"
+        assert any(a for s in all_steps(each["steps"]) for a in s.get("attachments", [])), each["name"]
+
     lifecycle = by_name["a sample_count job completes with well-formed status and results"]
     assert lifecycle["status"] == "passed"
     assert {p["name"]: p["value"] for p in lifecycle["parameters"]}["platform"] == "'sim:qa'"
