@@ -12,17 +12,17 @@ import json
 import os
 import threading
 import time
-from urllib.parse import urlencode
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
 
-from pytest_cloudjob.api.errors import CloudApiError, excerpt
 from pytest_cloudjob import reporting
+from pytest_cloudjob.api.errors import CloudApiError, excerpt
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -152,10 +152,6 @@ class Api:
         adapter = HTTPAdapter(pool_connections=context.pool_size, pool_maxsize=context.pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.verify = context.verify
-        if context.proxies:
-            self.session.proxies.update(context.proxies)
-        self.session.headers["Accept"] = "application/json"
         self.listeners: list[Any] = []
         # What requests would read from the environment on every call (proxy variables, NO_PROXY, CA
         # bundle variables), read once: Session.request re-scanned os.environ twice per call, a third of
@@ -259,7 +255,7 @@ class Api:
         return decode_json(response, method)
 
     def _notify(self, record: CallRecord) -> None:
-        for listener in list(self.listeners) if self.listeners else ():
+        for listener in list(self.listeners):
             listener(record)
         reporting.notify_call(record)
 

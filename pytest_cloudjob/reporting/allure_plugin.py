@@ -36,7 +36,7 @@ class AllureCloudPlugin:
         self.reporter.in_test = True
         if not self.is_cloud_item(item):
             return
-        _, labels, parameters = item_labels(item, self.epic)
+        labels, parameters = item_labels(item, self.epic)
         for name, value in labels:
             allure.dynamic.label(name, value)
         for name, value in parameters.items():
@@ -47,12 +47,11 @@ class AllureCloudPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        title, _, _ = item_labels(item, self.epic) if self.is_cloud_item(item) else (None, [], {})
-        if title:
-            allure.dynamic.title(title)  # after allure-pytest has set the default name in setup
-        description = getattr(getattr(item, "scenario", None), "description", "")
-        if description:
-            allure.dynamic.description(description)
+        scenario = getattr(item, "scenario", None)
+        if scenario is not None:
+            allure.dynamic.title(scenario.name)  # after allure-pytest has set the default name in setup
+            if scenario.description:
+                allure.dynamic.description(scenario.description)
         return (yield)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:

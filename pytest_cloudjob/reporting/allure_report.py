@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from itertools import groupby
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -77,15 +78,9 @@ def _parsed(text: str) -> Any:
 def summarise_polls(records: list[CallRecord], seconds: float) -> str:
     """A wait's calls in a few lines instead of one attachment per poll."""
     statuses = Counter(str(r.status) if r.status is not None else "no response" for r in records)
-    seen: list[str] = []
-    for record in records:
-        body = _parsed(record.response_text)
-        status = body.get("status") if isinstance(body, dict) else None
-        if isinstance(status, str) and (not seen or seen[-1].split(" x")[0] != status):
-            seen.append(status)
-        elif isinstance(status, str):
-            name, _, count = seen[-1].partition(" x")
-            seen[-1] = f"{name} x{int(count or 1) + 1}"
+    bodies = (_parsed(r.response_text) for r in records)
+    job_statuses = [b["status"] for b in bodies if isinstance(b, dict) and isinstance(b.get("status"), str)]
+    seen = [f"{status} x{len(list(run))}" for status, run in groupby(job_statuses)]
     lines = [f"{len(records)} call(s) in {seconds:.3f} s",
              "HTTP: " + ", ".join(f"{code} x{n}" for code, n in statuses.items()),
              "statuses seen: " + (", ".join(seen) or "none")]
@@ -141,8 +136,9 @@ def write_run_files(report_dir: Path, environment: dict[str, str]) -> None:
 def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:
     """A scenario file that failed to load, as a broken Allure result (collection errors are otherwise absent)."""
     first_line = message.strip().splitlines()[-1] if message.strip() else nodeid
+    case_id = hashlib.md5(nodeid.encode()).hexdigest()
     result = TestResult(uuid=uuid4(), name=f"bad scenario file: {nodeid}", fullName=nodeid,
-                        historyId=hashlib.md5(nodeid.encode()).hexdigest(), testCaseId=hashlib.md5(nodeid.encode()).hexdigest(),
+                        historyId=case_id, testCaseId=case_id,
                         status=Status.BROKEN, start=now(), stop=now(),
                         statusDetails=StatusDetails(message=redact(f"bad scenario: {first_line}"), trace=redact(message)),
                         labels=[Label(LabelType.EPIC, epic), Label(LabelType.FEATURE, nodeid),
@@ -173,19 +169,19 @@ def redact_folder(report_dir: Path) -> int:
     return changed
 
 
-def item_labels(item: pytest.Item, epic: str) -> tuple[str | None, list[tuple[str, str]], dict[str, str]]:
-    """(title, labels, parameters) for a cloud test: scenarios get theirs from the scenario."""
+def item_labels(item: pytest.Item, epic: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(labels, parameters) for a cloud test: scenarios get theirs from the scenario."""
     scenario = getattr(item, "scenario", None)
     feature = item.nodeid.split("::")[0]
     if scenario is not None:
         labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature), (LabelType.STORY, scenario.name),
                   (LabelType.SEVERITY, scenario.severity)]
         platform = getattr(item, "platform", "")
-        return scenario.name, labels, {"platform": platform} if platform else {}
+        return labels, {"platform": platform} if platform else {}
     labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature),
               (LabelType.STORY, getattr(item, "originalname", item.name))]
     if not any(m.kwargs.get("label_type") == LabelType.SEVERITY for m in item.iter_markers("allure_label")):
         labels.append((LabelType.SEVERITY, "normal"))
     callspec = getattr(item, "callspec", None)
     platform = callspec.params.get("cloud_platform") if callspec is not None else None
-    return None, labels, {"platform": platform} if platform else {}
+    return labels, {"platform": platform} if platform else {}

@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     args = parser.parse_args(argv)
     try:
-        check_defects(args.defects)
+        args.defects = check_defects(args.defects)
     except ValueError as exc:
         parser.error(f"--break: {exc}")
     for rate in ("read_503_rate", "drop_rate"):
@@ -80,7 +80,7 @@ def build_config(args: argparse.Namespace) -> CloudConfig:
     platforms = default_platforms(run_times(args.run_time))
     faults = Faults(latency=args.latency, read_503_rate=args.read_503_rate, drop_rate=args.drop_rate)
     return CloudConfig(tokens=tokens, platforms=platforms, seed=args.seed,
-                       max_finished=args.max_finished_jobs, faults=faults, defects=check_defects(args.defects))
+                       max_finished=args.max_finished_jobs, faults=faults, defects=args.defects)
 
 
 def write_info(path: Path, url: str, tokens: dict[str, str]) -> None:

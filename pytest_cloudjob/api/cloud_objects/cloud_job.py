@@ -12,12 +12,12 @@ import uuid
 from typing import Any, Iterable
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.reporting import attach_text, reported, step
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.utils import Api, CloudContext, decode_json
 from pytest_cloudjob.api.waiting import PollingPolicy, StatusHistory, wait_for
+from pytest_cloudjob.reporting import attach_text, reported, step
 
 _process_id = str(uuid.uuid4())
 
