@@ -14,15 +14,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
 
 from pytest_cloudjob import reporting
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.api.transport import CloudAdapter
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -113,8 +113,6 @@ class CloudContext:
 
     def path(self, endpoint: str, /, **params: str) -> str:
         """The path of ``endpoint`` with its ``{placeholders}`` filled and quoted."""
-        from urllib.parse import quote
-
         template = self.paths.get(endpoint, DEFAULT_PATHS[endpoint])
         return template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
 
@@ -149,7 +147,7 @@ class Api:
     def __init__(self, context: CloudContext) -> None:
         self.context = context
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=context.pool_size, pool_maxsize=context.pool_size, max_retries=0)
+        adapter = CloudAdapter(pool_connections=context.pool_size, pool_maxsize=context.pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.listeners: list[Any] = []
@@ -245,9 +243,9 @@ class Api:
         """Send through the session's adapter (where ``responses`` also intercepts), with the environment's
         proxy and CA settings read once. Redirects are not followed: a JSON API answering 3xx is reported."""
         adapter = self.session.get_adapter(prepared.url or "")
-        response = adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)
-        response.content  # read the body here, so a connection dropped mid-body is a transport error, retried
-        return response
+        # The body is read inside send (CloudAdapter, or ``responses``), so a connection dropped mid-body
+        # is a transport error here, retried like any other.
+        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)
 
     def call_json(self, method: str, endpoint: str, token: str | None, **kwargs: Any) -> Any:
         """Like :meth:`call`, and decode the JSON body; a body that is not JSON is a protocol error."""
