@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any, Coroutine
 
 import uvicorn
 
@@ -100,7 +101,9 @@ async def serve(args: argparse.Namespace) -> None:
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{port}"
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False,
-                                           lifespan="off", timeout_graceful_shutdown=2))
+                                           lifespan="off", timeout_graceful_shutdown=2,
+                                           # loopback only: no proxy in front, nobody to tell our name
+                                           proxy_headers=False, server_header=False))
 
     async def announce() -> None:
         while not server.started:
@@ -125,7 +128,18 @@ def main(argv: list[str] | None = None) -> None:
     # was there before it: make that handler a clean exit, so a stop by signal exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_cleanly)
-    asyncio.run(serve(parse_args(argv)))
+    run_event_loop(serve(parse_args(argv)))
+
+
+def run_event_loop(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop's event loop where it is installed (it cuts the server's time per request by about
+    a third, docs/benchmarks.md), else on asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine)
+    else:
+        uvloop.run(main_coroutine)
 
 
 if __name__ == "__main__":
