@@ -1,6 +1,7 @@
 """pytest-cloudjob benchmarks, side by side in one run: python benchmarks/run.py [--quick] [--only a,b].
 
-1. client: status calls per second with our Api, plain requests.get, and Perceval's RPCHandler.
+1. client: status calls per second with our Api, plain requests.get, and Perceval's RPCHandler,
+   over plain HTTP and over HTTPS (a private CA, as real clouds are reached; needs trustme).
 2. detection: delay between a job ending on the server and the harness seeing it, and status calls,
    for jobs of 0.2 s, 1 s and 5 s: our adaptive waiting versus a fixed 1 s poll.
 3. suite: 200 lifecycle scenarios, one process and -n 2: overhead per scenario and speed-up.
@@ -33,6 +34,7 @@ import requests  # noqa: E402
 from loadgen import run_load  # noqa: E402
 from pytest_cloudjob import CloudContext, Job, User  # noqa: E402
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud  # noqa: E402
+from pytest_cloudjob.server.tls import issue_loopback_certificate  # noqa: E402
 
 LIFECYCLE = """name: lifecycle {n}
 steps:
@@ -67,31 +69,63 @@ def rate(call: Callable[[], object], max_calls: int, max_seconds: float) -> tupl
 
 
 # -- 1. client -----------------------------------------------------------------------------------------------
-def bench_client(quick: bool) -> list[str]:
-    max_calls, max_seconds = (500, 1.5) if quick else (5000, 5.0)
-    with cloud() as c:
-        context, user = CloudContext(c.url), User(token=c.tokens["user"])
-        job = Job(platform_name="sim:slow")
-        job.create(context, user)
-        status_url = f"{c.url}/api/job/status/{job.job_id}"
-        headers = {"Authorization": f"Bearer {c.tokens['user']}"}
-        rows = [("pytest-cloudjob Api (Job.get_status)", *rate(lambda: job.get_status(context, user), max_calls, max_seconds)),
-                ("requests.get per call", *rate(lambda: requests.get(status_url, headers=headers, timeout=10).json(),
-                                                max_calls, max_seconds))]
+def _client_rows(c: RunningCloud, ca_bundle: Path | None, max_calls: int, max_seconds: float) -> list[tuple]:
+    """Status calls/s of our Api, requests.get per call and Perceval's RPCHandler against cloud ``c``."""
+    verify: bool | str = str(ca_bundle) if ca_bundle else True
+    context, user = CloudContext(c.url, verify=verify), User(token=c.tokens["user"])
+    job = Job(platform_name="sim:slow")
+    job.create(context, user)
+    status_url = f"{c.url}/api/job/status/{job.job_id}"
+    headers = {"Authorization": f"Bearer {c.tokens['user']}"}
+    rows = [("pytest-cloudjob Api (Job.get_status)", *rate(lambda: job.get_status(context, user), max_calls, max_seconds)),
+            ("requests.get per call", *rate(lambda: requests.get(status_url, headers=headers, timeout=10,
+                                                                 verify=verify).json(), max_calls, max_seconds))]
+    try:
+        from perceval.providers.quandela.rpc_handler import RPCHandler
+    except ImportError:
+        rows.append(("Perceval RPCHandler.get_job_status", float("nan"), 0))
+    else:
+        handler = RPCHandler("sim:slow", url=c.url, token=c.tokens["user"])
+        saved = os.environ.get("REQUESTS_CA_BUNDLE")
+        if ca_bundle:  # Perceval's requests.get trusts what the environment says
+            os.environ["REQUESTS_CA_BUNDLE"] = str(ca_bundle)
         try:
-            from perceval.providers.quandela.rpc_handler import RPCHandler
-        except ImportError:
-            rows.append(("Perceval RPCHandler.get_job_status", float("nan"), 0))
-        else:
-            handler = RPCHandler("sim:slow", url=c.url, token=c.tokens["user"])
             rows.append(("Perceval RPCHandler.get_job_status",
                          *rate(lambda: handler.get_job_status(job.job_id), max_calls, max_seconds)))
-        job.cancel(context, user)
-    ours = rows[0][1]
-    out = ["| client | status calls/s | ms per call | calls made | ours is |", "|---|---:|---:|---:|---:|"]
-    for name, per_second, n in rows:
-        ratio = "-" if name.startswith("pytest-cloudjob") else f"{ours / per_second:.1f}x" if per_second == per_second else "n/a"
-        out.append(f"| {name} | {per_second:,.0f} | {1000 / per_second if per_second else 0:.2f} | {n} | {ratio} |")
+        finally:
+            if saved is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = saved
+    job.cancel(context, user)
+    context.close()
+    return rows
+
+
+def bench_client(quick: bool) -> list[str]:
+    max_calls, max_seconds = (500, 1.5) if quick else (5000, 5.0)
+    results = []
+    with cloud() as c:
+        results.append(("http", _client_rows(c, None, max_calls, max_seconds)))
+    try:
+        certificate = issue_loopback_certificate(Path(tempfile.mkdtemp(prefix="cloudjob-bench-tls-")))
+    except RuntimeError as exc:
+        results.append((f"https: not measured, {exc}", []))
+    else:
+        with cloud(*certificate.server_args()) as c:
+            results.append(("https", _client_rows(c, certificate.ca_bundle, max_calls, max_seconds)))
+    out = ["| to the reference cloud over | client | status calls/s | ms per call | calls made | ours is |",
+           "|---|---|---:|---:|---:|---:|"]
+    for transport, rows in results:
+        if not rows:
+            out.append(f"| {transport} | | | | | |")
+            continue
+        ours = rows[0][1]
+        for name, per_second, n in rows:
+            ratio = "-" if name.startswith("pytest-cloudjob") else (
+                f"{ours / per_second:.1f}x" if per_second == per_second else "n/a")
+            out.append(f"| {transport} | {name} | {per_second:,.0f} | {1000 / per_second if per_second else 0:.2f} "
+                       f"| {n} | {ratio} |")
     return out
 
 

@@ -1,6 +1,8 @@
 """Shared fixtures of the project's own tests: a reference cloud subprocess on loopback."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -8,6 +10,7 @@ import pytest
 from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.utils import RetryPolicy
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
+from pytest_cloudjob.server.tls import issue_loopback_certificate
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +39,20 @@ def other(reference_cloud: RunningCloud) -> User:
 @pytest.fixture(scope="session")
 def admin(reference_cloud: RunningCloud) -> User:
     return User(token=reference_cloud.tokens["admin"], is_admin=True, name="admin")
+
+
+
+@dataclass
+class TlsCloud:
+    cloud: RunningCloud
+    ca_bundle: Path  # the PEM of the private CA that signed the cloud's certificate
+
+
+@pytest.fixture(scope="session")
+def tls_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsCloud]:
+    """A reference cloud serving HTTPS with a certificate for 127.0.0.1 from a private CA."""
+    folder = tmp_path_factory.mktemp("tls")
+    certificate = issue_loopback_certificate(folder)
+    cloud = start_reference_cloud(folder / "cloud.log", certificate.server_args())
+    yield TlsCloud(cloud, certificate.ca_bundle)
+    assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"

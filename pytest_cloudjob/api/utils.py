@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import os
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -193,7 +194,7 @@ class Api:
             except requests.RequestException as exc:
                 self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
                                         endpoint, path_params or {}))
-                if attempt < attempts:
+                if attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError):
                     time.sleep(self.context.retry.delay(attempt, None))
                     continue
                 raise CloudApiError(
@@ -272,10 +273,20 @@ def decode_json(response: requests.Response, method: str) -> Any:
         ) from None
 
 
-def _describe_transport_error(exc: requests.RequestException) -> str:
-    what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
-    root: BaseException = exc
+def _root_cause(exc: BaseException) -> BaseException:
+    root = exc
     while root.__context__ is not None and root.__context__ is not root:
         root = root.__context__
-    return f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
+    return root
+
+
+def _describe_transport_error(exc: requests.RequestException) -> str:
+    what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
+    root = _root_cause(exc)
+    described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
+    if isinstance(root, ssl.SSLCertVerificationError):
+        # Permanent, so never retried; say what to do about it.
+        described += ("; the cloud's certificate is not trusted: give its CA bundle with REQUESTS_CA_BUNDLE "
+                      "or CloudContext(verify=...)")
+    return described
 

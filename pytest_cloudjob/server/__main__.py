@@ -49,12 +49,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--break", dest="defects", action="append", default=[], metavar="DEFECT",
                         help=f"break one promise on purpose, to prove a suite catches it (repeatable): "
                              f"{', '.join(DEFECTS)}")
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM",
+                        help="serve HTTPS with this certificate (chain) file; needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     args = parser.parse_args(argv)
     try:
         args.defects = check_defects(args.defects)
     except ValueError as exc:
         parser.error(f"--break: {exc}")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    for pem in (args.tls_cert, args.tls_key):
+        if pem is not None and not pem.is_file():
+            parser.error(f"--tls-cert/--tls-key: no such file: {pem}")
     for rate in ("read_503_rate", "drop_rate"):
         if not 0.0 <= getattr(args, rate) <= 1.0:
             parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
@@ -99,11 +107,12 @@ async def serve(args: argparse.Namespace) -> None:
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{port}"
+    url = f"{'https' if args.tls_cert else 'http'}://{host}:{port}"
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False,
                                            lifespan="off", timeout_graceful_shutdown=2,
                                            # loopback only: no proxy in front, nobody to tell our name
-                                           proxy_headers=False, server_header=False))
+                                           proxy_headers=False, server_header=False,
+                                           ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key))
 
     async def announce() -> None:
         while not server.started:

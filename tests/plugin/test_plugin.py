@@ -225,6 +225,24 @@ def test_an_unreachable_url_stops_the_run_early_with_one_line(pytester, monkeypa
     assert "passed" not in output and "failed" not in output.replace("0 failed", "")
 
 
+def test_a_cloud_behind_a_private_ca_is_verified_with_the_ca_bundle_variable(pytester, tls_cloud, monkeypatch):
+    cloud = tls_cloud.cloud
+    monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
+    monkeypatch.setenv("CLOUDJOB_TOKEN", cloud.tokens["user"])
+    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", cloud.tokens["admin"])
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    pytester.makepyfile(LIFECYCLE)
+    untrusted = pytester.runpytest_subprocess("-n", "2")
+    assert untrusted.ret == pytest.ExitCode.USAGE_ERROR
+    untrusted.stderr.fnmatch_lines([f"ERROR: cannot reach {cloud.url} (--cloud-url / CLOUDJOB_URL): "
+                                    "*CERTIFICATE_VERIFY_FAILED*give its CA bundle with REQUESTS_CA_BUNDLE*"])
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_cloud.ca_bundle))
+    trusted = pytester.runpytest_subprocess("-n", "2")
+    trusted.assert_outcomes(passed=1)
+    assert "0 leaked" in trusted.stdout.str()
+
+
 def test_a_refused_token_stops_the_run_early(pytester, reference_cloud, monkeypatch):
     monkeypatch.setenv("CLOUDJOB_TOKEN", "t-not-a-real-token")
     result = run_many(pytester, "--cloud-url", reference_cloud.url)
