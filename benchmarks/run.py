@@ -14,14 +14,18 @@ Results print as Markdown, ready for docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import re
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -30,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
+import urllib3  # noqa: E402
 
 from loadgen import run_load  # noqa: E402
 from pytest_cloudjob import CloudContext, Job, User  # noqa: E402
@@ -97,8 +102,36 @@ def _client_rows(c: RunningCloud, ca_bundle: Path | None, max_calls: int, max_se
                 os.environ.pop("REQUESTS_CA_BUNDLE", None)
             else:
                 os.environ["REQUESTS_CA_BUNDLE"] = saved
+    rows += _floor_rows(c, ca_bundle, job.job_id, headers, max_calls, max_seconds)
     job.cancel(context, user)
     context.close()
+    return rows
+
+
+def _floor_rows(c: RunningCloud, ca_bundle: Path | None, job_id: str, headers: dict[str, str], max_calls: int,
+                max_seconds: float) -> list[tuple]:
+    """What any client built on requests/urllib3 could reach at best: the same kept-alive call with no
+    harness (urllib3's pool, no requests), and with no library at all (http.client)."""
+    split = urllib.parse.urlsplit(c.url)
+    path = f"/api/job/status/{job_id}"
+    pool = urllib3.PoolManager(ca_certs=str(ca_bundle) if ca_bundle else None).connection_from_url(c.url)
+    timeout = urllib3.Timeout(connect=5, read=30)
+    if split.scheme == "https":
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            split.hostname, split.port, context=ssl.create_default_context(cafile=str(ca_bundle)))
+    else:
+        conn = http.client.HTTPConnection(split.hostname, split.port)
+
+    def bare() -> object:
+        conn.request("GET", path, headers=headers)
+        return json.loads(conn.getresponse().read())
+
+    rows = [("floor: urllib3 pool alone, kept alive", *rate(lambda: json.loads(pool.urlopen(
+                "GET", path, headers=headers, retries=False, redirect=False, timeout=timeout).data),
+                max_calls, max_seconds)),
+            ("floor: bare http.client, kept alive", *rate(bare, max_calls, max_seconds))]
+    conn.close()
+    pool.close()
     return rows
 
 
@@ -122,7 +155,7 @@ def bench_client(quick: bool) -> list[str]:
             continue
         ours = rows[0][1]
         for name, per_second, n in rows:
-            ratio = "-" if name.startswith("pytest-cloudjob") else (
+            ratio = "-" if name.startswith(("pytest-cloudjob", "floor")) else (
                 f"{ours / per_second:.1f}x" if per_second == per_second else "n/a")
             out.append(f"| {transport} | {name} | {per_second:,.0f} | {1000 / per_second if per_second else 0:.2f} "
                        f"| {n} | {ratio} |")
