@@ -16,7 +16,8 @@ Measured by ``python benchmarks/run.py --only client`` (docs/benchmarks.md).
 from __future__ import annotations
 
 import threading
-from typing import Any, Hashable, Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,7 +25,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
-#: How many (host, settings) pool lookups one adapter remembers; more are looked up every call.
+#: How many (origin, settings) pool lookups one adapter remembers; past that it forgets them all and starts over.
 MAX_REMEMBERED_POOLS = 64
 
 

@@ -1,6 +1,7 @@
 """Where the client meets HTTP: the target's settings (:class:`CloudContext`) and the caller (:class:`Api`).
 
-``Api`` owns one pooled ``requests.Session`` per context, the table of endpoint paths, and the retry
+``Api`` owns one pooled ``requests.Session`` per context (sending through
+:class:`~pytest_cloudjob.api.transport.CloudAdapter`), the table of endpoint paths, and the retry
 rules. Retries follow idempotency, per call rather than per HTTP method: reads retry, a cancel retries
 (cancelling twice is harmless), a create or a rerun never does, because a lost response would make a
 second job. urllib3's ``Retry`` decides by method only, hence the small loop here.
