@@ -29,6 +29,7 @@ import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,17 +92,10 @@ def _client_rows(c: RunningCloud, ca_bundle: Path | None, max_calls: int, max_se
         rows.append(("Perceval RPCHandler.get_job_status", float("nan"), 0))
     else:
         handler = RPCHandler("sim:slow", url=c.url, token=c.tokens["user"])
-        saved = os.environ.get("REQUESTS_CA_BUNDLE")
-        if ca_bundle:  # Perceval's requests.get trusts what the environment says
-            os.environ["REQUESTS_CA_BUNDLE"] = str(ca_bundle)
-        try:
+        # Perceval's requests.get trusts the CA bundle the environment names.
+        with mock.patch.dict(os.environ, {"REQUESTS_CA_BUNDLE": str(ca_bundle)} if ca_bundle else {}):
             rows.append(("Perceval RPCHandler.get_job_status",
                          *rate(lambda: handler.get_job_status(job.job_id), max_calls, max_seconds)))
-        finally:
-            if saved is None:
-                os.environ.pop("REQUESTS_CA_BUNDLE", None)
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = saved
     rows += _floor_rows(c, ca_bundle, job.job_id, headers, max_calls, max_seconds)
     job.cancel(context, user)
     context.close()

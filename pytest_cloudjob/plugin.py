@@ -161,9 +161,10 @@ def cloud_run(pytestconfig: pytest.Config) -> CloudRun:
 
 
 @pytest.fixture(scope="session")
-def cloud_context(cloud_run: CloudRun) -> Iterator[CloudContext]:
-    """The session's :class:`CloudContext` for the target; its calls feed the run's statistics."""
-    yield cloud_run.shared_context()
+def cloud_context(cloud_run: CloudRun) -> CloudContext:
+    """The session's :class:`CloudContext` for the target; its calls feed the run's statistics (the run
+    closes it at the end)."""
+    return cloud_run.shared_context()
 
 
 @pytest.fixture(scope="session")

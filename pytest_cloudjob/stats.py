@@ -3,7 +3,6 @@ status calls per job. Fed by the client's call records, so Python tests and scen
 plain data, so xdist workers can send theirs to the controller."""
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ class RunStats:
         if record.status != 200:
             return
         if record.endpoint in ("job_create", "job_rerun"):
-            body = _json(record.response_text)
+            body = record.response_json
             job_id = body.get("job_id") if isinstance(body, dict) else None
             if isinstance(job_id, str):
                 platform = (record.request_body or {}).get("platform_name") if record.endpoint == "job_create" else \
@@ -46,7 +45,7 @@ class RunStats:
             if trace is None:
                 return
             trace.status_calls += 1
-            body = _json(record.response_text)
+            body = record.response_json
             status = body.get("status") if isinstance(body, dict) else None
             if trace.outcome is None and status in protocol.TERMINAL_STATUSES:
                 trace.outcome = status
@@ -86,10 +85,3 @@ class RunStats:
     def test_of(self, job_id: str) -> str:
         trace = self.jobs.get(job_id)
         return trace.test if trace else "?"
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None

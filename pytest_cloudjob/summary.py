@@ -1,6 +1,7 @@
 """The ``cloudjob`` section of the terminal summary: target, per-platform numbers, the leak sweep."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pytest_cloudjob.redaction import redact
@@ -15,9 +16,7 @@ def summary_lines(run: CloudRun) -> list[str]:
     target = f"embedded reference cloud {run.url} (log: {run.log_path})" if run.log_path else str(run.url)
     lines = [f"target: {target}", f"run id: {run.run_id}"]
     rows = run.stats.summary()
-    leaks_by_platform: dict[str, int] = {}
-    for _, platform, _, _ in run.leaks:
-        leaks_by_platform[platform] = leaks_by_platform.get(platform, 0) + 1
+    leaks_by_platform = Counter(platform for _, platform, _, _ in run.leaks)
     header = f"{'platform':<12} {'created':>7} {'completed':>9} {'failed':>6} {'canceled':>8} " \
              f"{'p50':>7} {'p95':>7} {'status/job':>10} {'leaked':>6}"
     lines.append(header)

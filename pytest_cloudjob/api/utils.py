@@ -9,8 +9,8 @@ second job. urllib3's ``Retry`` decides by method only, hence the small loop her
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
-import os
 import ssl
 import threading
 import time
@@ -142,6 +142,14 @@ class CallRecord:
     endpoint: str = ""
     path_params: Mapping[str, str] = field(default_factory=dict)
 
+    @functools.cached_property
+    def response_json(self) -> Any:
+        """The response body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON."""
+        try:
+            return json.loads(self.response_text) if self.response_text else None
+        except ValueError:
+            return None
+
 
 class Api:
     """JSON over HTTP to one cloud, with pooled connections, timeouts and idempotency-aware retries."""
@@ -153,13 +161,12 @@ class Api:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.listeners: list[Any] = []
-        # What requests would read from the environment on every call (proxy variables, NO_PROXY, CA
-        # bundle variables), read once: Session.request re-scanned os.environ twice per call, a third of
-        # a status call's client time.
-        self._proxies = dict(context.proxies) if context.proxies else requests.utils.get_environ_proxies(context.url)
-        self._verify: bool | str = context.verify
-        if context.verify is True:
-            self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        # requests' own merge of the environment (proxy variables, NO_PROXY, CA bundle variables), done
+        # once: Session.request redid it on every call, a third of a status call's client time.
+        settings = self.session.merge_environment_settings(context.url, dict(context.proxies or {}), None,
+                                                           context.verify, None)
+        self._proxies: dict[str, str] = settings["proxies"]
+        self._verify: bool | str = settings["verify"]
 
     def close(self) -> None:
         self.session.close()

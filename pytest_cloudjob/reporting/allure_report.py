@@ -58,15 +58,15 @@ def render_call(record: CallRecord) -> str:
     """The call as pretty JSON: method, URL, status, elapsed time, request and response bodies."""
     data = {"method": record.method, "url": record.url, "status": record.status,
             "elapsed_ms": round(record.elapsed * 1000, 1), "attempt": record.attempt,
-            "request_body": record.request_body, "response_body": _parsed(record.response_text)}
+            "request_body": record.request_body, "response_body": _response_body(record)}
     return redact(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def _parsed(text: str) -> Any:
-    try:
-        value = json.loads(text) if text else None
-    except ValueError:
-        return text
+def _response_body(record: CallRecord) -> Any:
+    """The decoded body (the raw text if it is not JSON), with the results text decoded too."""
+    value = record.response_json
+    if value is None:
+        return record.response_text or None
     if isinstance(value, dict) and isinstance(value.get("results"), str):  # the results are JSON text too
         try:
             value = {**value, "results": json.loads(value["results"])}
@@ -78,7 +78,7 @@ def _parsed(text: str) -> Any:
 def summarise_polls(records: list[CallRecord], seconds: float) -> str:
     """A wait's calls in a few lines instead of one attachment per poll."""
     statuses = Counter(str(r.status) if r.status is not None else "no response" for r in records)
-    bodies = (_parsed(r.response_text) for r in records)
+    bodies = (r.response_json for r in records)
     job_statuses = [b["status"] for b in bodies if isinstance(b, dict) and isinstance(b.get("status"), str)]
     seen = [f"{status} x{len(list(run))}" for status, run in groupby(job_statuses)]
     lines = [f"{len(records)} call(s) in {seconds:.3f} s",

@@ -84,8 +84,7 @@ class ScenarioRunner:
         return user
 
     def jobs_of(self, step: Step, key: str = "job") -> list[Job]:
-        saved = self.saved[step.args[key]]
-        return saved if isinstance(saved, list) else [saved]
+        return _as_list(self.saved[step.args[key]])
 
     # -- running -------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -97,7 +96,7 @@ class ScenarioRunner:
         finally:
             self.context.api.listeners.remove(self.calls.append)
             histories = [f"{name} ({job.job_id}): {job.history.describe()}" for name, saved in self.saved.items()
-                         for job in (saved if isinstance(saved, list) else [saved])]
+                         for job in _as_list(saved)]
             if histories:
                 reporting.attach_text("status history of the scenario's jobs", "\n".join(histories))
             with reporting.step("clean-up: cancel the scenario's jobs still active"):
@@ -230,12 +229,16 @@ class ScenarioRunner:
         return self.context.api.call_json("GET", "admin_jobs", actor.get_token(), query=filters, retry=True)
 
     def step_cancel_many(self, step: Step, actor: User) -> Any:
-        jobs = [job for name in step.args["jobs"] for job in
-                (self.saved[name] if isinstance(self.saved[name], list) else [self.saved[name]])]
+        jobs = [job for name in step.args["jobs"] for job in _as_list(self.saved[name])]
         if actor.is_admin:
             return Job.cancel_many(self.context, jobs, actor)
         return self.context.api.call_json("POST", "admin_cancel", actor.get_token(),
                                           json_body={"job_ids": [j.job_id for j in jobs]}, retry=True)
+
+
+def _as_list(saved: Job | list[Job]) -> list[Job]:
+    """A saved name holds one job, or a list when its create step had a ``count``."""
+    return saved if isinstance(saved, list) else [saved]
 
 
 def _record(job: Job) -> dict[str, Any]:
