@@ -26,21 +26,21 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests  # noqa: E402
-import urllib3  # noqa: E402
+import requests
+import urllib3
+from loadgen import run_load
 
-from loadgen import run_load  # noqa: E402
-from pytest_cloudjob import CloudContext, Job, User  # noqa: E402
-from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud  # noqa: E402
-from pytest_cloudjob.server.tls import issue_loopback_certificate  # noqa: E402
+from pytest_cloudjob import CloudContext, Job, User
+from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
+from pytest_cloudjob.server.tls import issue_loopback_certificate
 
 LIFECYCLE = """name: lifecycle {n}
 steps:

@@ -4,9 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import Job, User
 from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import CloudContext
+from pytest_cloudjob.errors import CloudJobError
+
+
+class CleanupError(CloudJobError):
+    """Jobs a test made could not be cancelled at its end (the end-of-run sweep still looks for them)."""
 
 
 class JobFactory:
@@ -56,5 +61,5 @@ class JobFactory:
                     continue
                 errors.append(f"{job.job_id}: {exc}")
         if errors:
-            raise RuntimeError("cloud_job_factory could not cancel jobs it made: " + "; ".join(errors))
+            raise CleanupError("cloud_job_factory could not cancel jobs it made: " + "; ".join(errors))
         return cancelled

@@ -3,16 +3,17 @@ and the terminal summary. Everything with a job of its own lives in its own modu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import Job, User
 from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import CloudContext
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import install_log_redaction, redact
 from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, matches

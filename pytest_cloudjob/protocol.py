@@ -1,7 +1,7 @@
-"""The wire protocol's vocabulary, shared by the client and the reference cloud.
+"""The wire protocol's vocabulary, shared by the client, the scenarios and the reference cloud.
 
-Kept apart from both so the reference cloud never imports the client (DESIGN.md §1) while the two
-still agree on one list of statuses and one state machine (DESIGN.md §3).
+Kept apart from all of them so the reference cloud never imports the client while they still agree
+on one list of statuses, one state machine and one set of listing filters (docs/protocol.md).
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ ALL_STATUSES: frozenset[str] = frozenset(
 )
 TERMINAL_STATUSES: frozenset[str] = frozenset({COMPLETED, ERROR, CANCELED})
 ACTIVE_STATUSES: frozenset[str] = ALL_STATUSES - TERMINAL_STATUSES
+
+#: The query filters of the admin listing (``GET /api/admin/jobs``), each matching one record field.
+LIST_FILTERS: tuple[str, ...] = ("status", "platform_name", "process_id", "owner")
 
 #: Legal direct transitions. Polling can skip intermediate states, so observers use
 #: :func:`is_reachable` rather than this table directly.

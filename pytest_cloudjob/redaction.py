@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;\\]+")

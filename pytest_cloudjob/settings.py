@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pytest
 
@@ -159,6 +160,6 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
     for token in tokens.values():
         register_secret(token)
     if url is not None and "user" not in tokens:
-        raise SettingsError(f"a cloud URL is set but no user token: set CLOUDJOB_TOKEN or --cloud-token-file")
+        raise SettingsError("a cloud URL is set but no user token: set CLOUDJOB_TOKEN or --cloud-token-file")
     return CloudSettings(url=url, platforms=platforms, slow_platform=str(slow), timeout=timeout,
                          pcvl_version=str(pcvl_version), tokens=tokens)

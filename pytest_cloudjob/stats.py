@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.api.utils import CallRecord
+from pytest_cloudjob.api.client import CallRecord
 
 
 @dataclass
@@ -30,7 +30,7 @@ class RunStats:
     current_test: str = ""
 
     def on_call(self, record: CallRecord) -> None:
-        """An :class:`~pytest_cloudjob.api.utils.Api` listener."""
+        """An :class:`~pytest_cloudjob.api.client.Api` listener."""
         if record.status != 200:
             return
         if record.endpoint in ("job_create", "job_rerun"):

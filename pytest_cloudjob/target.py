@@ -7,16 +7,17 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_cloudjob.api.client import CloudContext, RetryPolicy
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import CloudContext, RetryPolicy
+from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact, register_secret
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
 from pytest_cloudjob.settings import CloudSettings
 from pytest_cloudjob.stats import RunStats
 
 
-class TargetError(RuntimeError):
+class TargetError(CloudJobError):
     """The target cannot be used; the message is one line naming the setting to fix."""
 
 
@@ -58,7 +59,7 @@ class CloudRun:
         return {"run_id": self.run_id, "url": self.url, "tokens": dict(self.tokens)}
 
     @classmethod
-    def for_worker(cls, settings: CloudSettings, info: dict) -> "CloudRun":
+    def for_worker(cls, settings: CloudSettings, info: dict) -> CloudRun:
         for token in info["tokens"].values():
             register_secret(token)
         return cls(settings, info["run_id"], info["url"], dict(info["tokens"]), ready=True)

@@ -1,14 +1,14 @@
 """Shared fixtures of the project's own tests: a reference cloud subprocess on loopback."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from pytest_cloudjob import CloudContext, User
-from pytest_cloudjob.api.utils import RetryPolicy
+from pytest_cloudjob.api.client import RetryPolicy
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
 

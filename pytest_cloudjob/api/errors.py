@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact
 
 BODY_EXCERPT_CHARS = 300
@@ -16,7 +17,11 @@ def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-class CloudApiError(RuntimeError):
+class JobNotCreatedError(CloudJobError):
+    """A call that needs a ``job_id`` was made on a ``Job`` that was never created."""
+
+
+class CloudApiError(CloudJobError):
     """A call to the cloud failed: an HTTP error, a transport error, or a response breaking the protocol.
 
     ``kind`` tells which: ``"http"`` (the cloud answered with an error status), ``"transport"`` (no

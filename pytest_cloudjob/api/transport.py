@@ -1,4 +1,4 @@
-"""The HTTP transport under :class:`~pytest_cloudjob.api.utils.Api`: requests' adapter, tuned for polling.
+"""The HTTP transport under :class:`~pytest_cloudjob.api.client.Api`: requests' adapter, tuned for polling.
 
 A status poll is a tiny request and a tiny JSON answer, so the fixed per-call work of requests' adapter
 outweighed the exchange itself. :class:`CloudAdapter` keeps requests' ``send`` (its urllib3 pooling,

@@ -4,10 +4,12 @@ polled adaptively, fast at first, backing off to a cap, and aiming at the end th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.errors import CloudJobError
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,10 @@ class Observation:
         return f"+{self.at - origin:.3f}s {self.status}{progress}"
 
 
-class JobWaitError(RuntimeError):
+class JobWaitError(CloudJobError):
     """A wait that did not end in a wanted status; names the job, what was wanted and what was seen."""
 
-    def __init__(self, job_id: str, reason: str, expected: Iterable[str], history: "StatusHistory") -> None:
+    def __init__(self, job_id: str, reason: str, expected: Iterable[str], history: StatusHistory) -> None:
         self.job_id = job_id
         self.expected = sorted(expected)
         self.history = history
@@ -144,7 +146,7 @@ def wait_for(
     timeout: float,
     history: StatusHistory,
     *,
-    policy: PollingPolicy = PollingPolicy(),
+    policy: PollingPolicy | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
@@ -158,6 +160,7 @@ def wait_for(
     unknown = wanted - protocol.ALL_STATUSES
     if unknown:
         raise ValueError(f"cannot wait for unknown statuses {sorted(unknown)}; known: {sorted(protocol.ALL_STATUSES)}")
+    policy = policy or PollingPolicy()
     deadline = clock() + timeout
     polls = 0
     while True:

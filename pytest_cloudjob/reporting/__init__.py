@@ -7,8 +7,10 @@ stays fast and free of any report library; the plugin installs an Allure reporte
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
-from typing import Any, Callable, ContextManager, Iterator, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,7 +23,7 @@ class StepReporter(Protocol):
         """Keep ``text`` with the current step."""
 
     def on_call(self, record: Any) -> None:
-        """One HTTP call of the client (an ``api.utils.CallRecord``)."""
+        """One HTTP call of the client (an ``api.client.CallRecord``)."""
 
 
 _reporter: StepReporter | None = None

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import platform as python_platform
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import allure
 import pytest
 
 from pytest_cloudjob import __version__, reporting
-from pytest_cloudjob.reporting.allure_report import (AllureReporter, item_labels, redact_folder,
-                                                     report_bad_scenario_file, target_epic, write_run_files)
+from pytest_cloudjob.reporting.allure_report import (
+    AllureReporter,
+    item_labels,
+    redact_folder,
+    report_bad_scenario_file,
+    target_epic,
+    write_run_files,
+)
 from pytest_cloudjob.target import CloudRun
 
 

@@ -11,10 +11,11 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from itertools import groupby
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import allure
@@ -24,7 +25,7 @@ from allure_commons.model2 import Label, Status, StatusDetails, TestResult
 from allure_commons.types import AttachmentType, LabelType
 from allure_commons.utils import now, uuid4
 
-from pytest_cloudjob.api.utils import CallRecord
+from pytest_cloudjob.api.client import CallRecord
 from pytest_cloudjob.redaction import redact, redact_data
 
 CATEGORIES: list[dict[str, Any]] = [
@@ -68,10 +69,8 @@ def _response_body(record: CallRecord) -> Any:
     if value is None:
         return record.response_text or None
     if isinstance(value, dict) and isinstance(value.get("results"), str):  # the results are JSON text too
-        try:
+        with suppress(ValueError):
             value = {**value, "results": json.loads(value["results"])}
-        except ValueError:
-            pass
     return value
 
 
@@ -160,10 +159,8 @@ def redact_folder(report_dir: Path) -> int:
         if masked == text:
             continue
         if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
-            try:
+            with suppress(ValueError):
                 masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
-            except ValueError:
-                pass
         path.write_text(masked, encoding="utf-8")
         changed += 1
     return changed

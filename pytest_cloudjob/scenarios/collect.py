@@ -1,8 +1,9 @@
 """Scenario files as pytest items: one item per scenario and platform, with marks, ids and clean failures."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import yaml
 
+from pytest_cloudjob.errors import CloudJobError
 
-class ScenarioFormatError(Exception):
+
+class ScenarioFormatError(CloudJobError):
     """A scenario file that cannot run; the message is ``path:line: what is wrong``."""
 
     def __init__(self, path: Path | str, line: int | None, message: str) -> None:

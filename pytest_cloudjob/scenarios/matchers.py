@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -117,7 +118,7 @@ def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
             out.extend(check(parsed, spec["json"], f"{where} (parsed)"))
     if any(key in spec for key in ("includes", "excludes", "every")) and not isinstance(actual, list):
         return out + [f"{where}: expected a list, got {got}"]
-    for index, item_spec in enumerate(spec.get("includes", [])):
+    for item_spec in spec.get("includes", []):
         if not any(not check(item, item_spec, "") for item in actual):
             out.append(f"{where}: expected an element matching {short(item_spec)}, none of {len(actual)} does")
     for item_spec in spec.get("excludes", []):

@@ -204,9 +204,8 @@ def _parse_step(c: _Checker, what: str, index: int, raw: Any, line: int, saved: 
     if kind == "list_all":
         c.type(args, "filters", (dict,), where, "a mapping")
         for key in args.get("filters", {}):
-            if key not in ("status", "platform_name", "process_id", "owner"):
-                c.fail(args.line_of("filters"), f"{where}: unknown filter {key!r}"
-                                                 f"{closest(key, ['status', 'platform_name', 'process_id', 'owner'])}")
+            if key not in protocol.LIST_FILTERS:
+                c.fail(args.line_of("filters"), f"{where}: unknown filter {key!r}{closest(key, protocol.LIST_FILTERS)}")
     if "save" in args:
         if not isinstance(args["save"], str) or not _NAME.match(args["save"]):
             c.fail(args.line_of("save"), f"{where}: 'save' must be a name (letters, digits, _ or -)")

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from pytest_cloudjob import protocol, reporting
+from pytest_cloudjob import reporting
+from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.waiting import JobWaitError
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import redact

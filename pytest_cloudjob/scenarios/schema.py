@@ -17,7 +17,6 @@ from pytest_cloudjob.scenarios.model import ACTORS, COMMON_KEYS, SEVERITIES, STE
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 SCHEMA_ID = "https://pytest-cloudjob.invalid/scenario.schema.json"
-LIST_FILTERS = ("status", "platform_name", "process_id", "owner")
 
 _NAME = {"type": "string", "pattern": r"^[A-Za-z_][\w-]*$"}
 _DURATION = {"oneOf": [{"type": "number", "exclusiveMinimum": 0},
@@ -41,7 +40,7 @@ _ARGUMENTS: dict[str, dict[str, Any]] = {
     "timeout": _DURATION,
     "name": {"type": "string", "description": "platform name, default {platform}"},
     "legacy": {"type": "boolean"},
-    "filters": {"type": "object", "propertyNames": {"enum": list(LIST_FILTERS)}},
+    "filters": {"type": "object", "propertyNames": {"enum": list(protocol.LIST_FILTERS)}},
     "jobs": {"type": "array", "items": _NAME, "minItems": 1},
     "as": {"enum": list(ACTORS)},
     "expect": {"$ref": "#/$defs/spec"},

@@ -14,8 +14,9 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any
 
 import uvicorn
 

@@ -145,7 +145,7 @@ def create_app(config: CloudConfig) -> Starlette:
     async def admin_jobs(request: Request) -> Response:
         admin_of(request)
         query = request.query_params
-        unknown = set(query) - {"status", "platform_name", "process_id", "owner"}
+        unknown = set(query) - set(protocol.LIST_FILTERS)
         if unknown:
             raise ApiError(400, f"unknown filters {sorted(unknown)}")
         status = query.get("status")

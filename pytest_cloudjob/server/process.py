@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_cloudjob.errors import CloudJobError
+
 STARTUP_TIMEOUT = 30.0
 
 
-class CloudStartError(RuntimeError):
+class CloudStartError(CloudJobError):
     """The reference cloud did not start; the message carries the end of its log."""
 
 

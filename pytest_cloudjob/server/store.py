@@ -12,8 +12,9 @@ import math
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.server.platforms import COMMANDS, PlatformModel

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_cloudjob.errors import CloudJobError
+
 
 @dataclass(frozen=True)
 class LoopbackCertificate:
@@ -26,7 +28,7 @@ def issue_loopback_certificate(folder: Path) -> LoopbackCertificate:
     try:
         import trustme
     except ImportError:
-        raise RuntimeError("serving the reference cloud over HTTPS needs trustme: pip install trustme") from None
+        raise CloudJobError("serving the reference cloud over HTTPS needs trustme: pip install trustme") from None
     folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     issued = ca.issue_cert("127.0.0.1")

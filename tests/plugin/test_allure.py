@@ -15,7 +15,7 @@ from pytest_cloudjob.server.process import start_reference_cloud
 SHIPPED = Path(__file__).parents[2] / "scenarios"
 TOKENS = {"user": "tok-user-7f3a9c51e2", "other": "tok-other-0b8d44a7c6", "admin": "tok-admin-93e1c0ffee"}
 
-PYTHON_TESTS = f"""
+PYTHON_TESTS = """
 import logging
 from pytest_cloudjob import Job
 
@@ -28,7 +28,7 @@ def test_python_that_leaks_its_token_everywhere(cloud_context, cloud_user):
     token = cloud_user.get_token()
     print("stdout has", token)
     logging.getLogger("qa").warning("log has %s and Bearer %s", token, token)
-    assert token == "something else", f"the message has {{token}}"
+    assert token == "something else", f"the message has {token}"
 """
 
 FAILING_SCENARIO = """

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pytest_cloudjob import CloudContext, Job, User
+from pytest_cloudjob import CloudContext, Job
 
 LIFECYCLE = """
     def test_lifecycle(cloud_context, cloud_user, cloud_job_factory, cloud_platform):
@@ -135,7 +135,8 @@ def test_a_leaked_job_fails_the_run_and_names_its_test(pytester, against, admin)
     assert result.ret == 1
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["sim:slow * 1 *", "leak sweep: FAILED, 1 job(s) of this run were still active*",
-                                 "*(sim:slow, running) made by test_a_leaked_job_fails_the_run_and_names_its_test.py::test_leaks"])
+                                 "*(sim:slow, running) made by "
+                                 "test_a_leaked_job_fails_the_run_and_names_its_test.py::test_leaks"])
     jobs = Job.list_all(CloudContext(against.url), admin, process_id=run_id_of(result))
     assert [j.status for j in jobs] in (["cancel_requested"], ["canceled"])
 
@@ -269,7 +270,7 @@ def test_a_token_is_never_printed(pytester, reference_cloud, monkeypatch):
     monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", secret)
     monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", reference_cloud.tokens["admin"])
-    pytester.makepyfile(f"""
+    pytester.makepyfile("""
     import logging
     def test_prints_and_fails(cloud_user):
         token = cloud_user.get_token()

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from pytest_cloudjob import CloudApiError, CloudContext, Job, User
+from pytest_cloudjob import CloudApiError, CloudContext, Job
 from pytest_cloudjob.api.cloud_objects import Platform
 
 FAST = {"command": "sample_count", "input_state": "|1,1,0>", "max_shots": 500}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
-from pytest_cloudjob.api.utils import RetryPolicy
+from pytest_cloudjob.api.client import RetryPolicy
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
 
 

@@ -3,15 +3,15 @@ connection per context, proxies still honoured, a connection dropped mid-body st
 error, and a closed context reconnecting."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from pytest_cloudjob import CloudContext, Job, User
+from pytest_cloudjob.api.client import RetryPolicy
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.transport import CloudAdapter
-from pytest_cloudjob.api.utils import RetryPolicy
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 
 STATUSES = {"waiting", "running", "completed"}

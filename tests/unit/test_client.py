@@ -11,9 +11,9 @@ import responses
 from responses import matchers
 
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
+from pytest_cloudjob.api.client import RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.cloud_objects import Platform
-from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id, default_process_id
-from pytest_cloudjob.api.utils import RetryPolicy, parse_retry_after
+from pytest_cloudjob.api.cloud_objects.cloud_job import default_process_id, set_default_process_id
 
 URL = "http://cloud.test"
 TOKEN = "tok-user-5f1c9a7e"
@@ -317,7 +317,7 @@ def test_a_first_time_cancel_refusal_is_an_error(context, user, rsps):
 
 def test_retry_after_is_honoured(user, rsps, monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr("pytest_cloudjob.api.utils.time.sleep", slept.append)
+    monkeypatch.setattr("pytest_cloudjob.api.client.time.sleep", slept.append)
     context = CloudContext(URL, retry=RetryPolicy(attempts=3, backoff=0.1, retry_after_max=5))
     url = f"{URL}/api/job/{JOB_ID}"
     rsps.get(url, status=429, headers={"Retry-After": "2"}, json={})

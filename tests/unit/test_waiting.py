@@ -37,7 +37,7 @@ def scripted(history: StatusHistory, fake: FakeTime, timeline):
     return fetch
 
 
-def run(timeline, until, timeout=60.0, policy=PollingPolicy()):
+def run(timeline, until, timeout=60.0, policy=None):
     fake = FakeTime()
     history = StatusHistory("job-1")
     body = wait_for(scripted(history, fake, timeline), until, timeout, history,

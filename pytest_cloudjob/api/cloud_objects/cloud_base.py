@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from pytest_cloudjob.api.utils import Api, CloudContext
+from pytest_cloudjob.api.client import Api, CloudContext
 
 
 class ACloudObject(ABC):

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.api.client import Api, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
-from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import Api, CloudContext, decode_json
+from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError
 from pytest_cloudjob.api.waiting import PollingPolicy, StatusHistory, wait_for
 from pytest_cloudjob.reporting import attach_text, reported, step
 
@@ -168,7 +169,7 @@ class Job(ACloudObject):
         return self._get("job_result", user, context)
 
     @reported("rerun job {self.job_id}")
-    def rerun(self, context: CloudContext, user: User) -> "Job":
+    def rerun(self, context: CloudContext, user: User) -> Job:
         """Rerun an ended (error or cancelled) job as a new job, returned. Never retried."""
         self._require_id("rerun")
         data = self.get_api(context).call_json("POST", "job_rerun", self.token_of(user),
@@ -186,7 +187,7 @@ class Job(ACloudObject):
         user: User,
         statuses: Iterable[str] | str = protocol.TERMINAL_STATUSES,
         timeout: float = 60.0,
-        policy: PollingPolicy = PollingPolicy(),
+        policy: PollingPolicy | None = None,
     ) -> dict[str, Any]:
         """Poll until the job is in one of ``statuses``; return that status body.
 
@@ -198,14 +199,15 @@ class Job(ACloudObject):
         with step(f"wait for job {self.job_id} until {' or '.join(sorted(wanted))} (timeout {timeout:g}s)",
                   summarise=True):
             try:
-                return wait_for(lambda: self.get_status(context, user), wanted, timeout, self.history, policy=policy)
+                return wait_for(lambda: self.get_status(context, user), wanted, timeout, self.history,
+                                policy=policy or PollingPolicy())
             finally:
                 attach_text(f"status history of job {self.job_id}", self.history.describe("\n"))
 
     # -- admin calls over many jobs ------------------------------------------------------------------
     @classmethod
     @reported("cancel many jobs (admin)")
-    def cancel_many(cls, context: CloudContext, jobs: list["Job"], admin: User) -> dict[str, Any]:
+    def cancel_many(cls, context: CloudContext, jobs: list[Job], admin: User) -> dict[str, Any]:
         """Cancel several jobs in one admin call; returns the cloud's outcome per job id.
 
         Raises ``AssertionError`` for a non-admin user (before any call) and :class:`CloudApiError`
@@ -221,7 +223,7 @@ class Job(ACloudObject):
 
     @classmethod
     @reported("list all jobs (admin)")
-    def list_all(cls, context: CloudContext, admin: User, **filters: str) -> list["Job"]:
+    def list_all(cls, context: CloudContext, admin: User, **filters: str) -> list[Job]:
         """Every job the cloud has (narrowed by ``status``, ``platform_name``, ``process_id``, ``owner``).
 
         Raises ``AssertionError`` for a non-admin user and :class:`CloudApiError` if the call fails.
@@ -236,7 +238,7 @@ class Job(ACloudObject):
         return [cls.from_record(r) for r in records if isinstance(r, dict)]
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "Job":
+    def from_record(cls, record: dict[str, Any]) -> Job:
         """A ``Job`` built from a record of the listing or of ``read``; extra fields become attributes."""
         fields = dict(record)
         if "job_id" not in fields and "id" in fields:
@@ -261,7 +263,7 @@ class Job(ACloudObject):
 
     def _require_id(self, what: str) -> None:
         if not self.job_id:
-            raise RuntimeError(f"cannot {what.replace('job_', '')} a job that was never created (no job_id)")
+            raise JobNotCreatedError(f"cannot {what.replace('job_', '')} a job that was never created (no job_id)")
 
     def __repr__(self) -> str:
         return f"Job(job_id={self.job_id!r}, platform_name={self.platform_name!r}, job_name={self.job_name!r})"

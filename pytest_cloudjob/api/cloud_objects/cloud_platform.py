@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.utils import CloudContext
 
 
 class Platform(ACloudObject):

@@ -1,0 +1,301 @@
+"""Where the client meets HTTP: the target's settings (:class:`CloudContext`) and the caller (:class:`Api`).
+
+``Api`` owns one pooled ``requests.Session`` per context (sending through
+:class:`~pytest_cloudjob.api.transport.CloudAdapter`), the table of endpoint paths, and the retry
+rules. Retries follow idempotency, per call rather than per HTTP method: reads retry, a cancel retries
+(cancelling twice is harmless), a create or a rerun never does, because a lost response would make a
+second job. urllib3's ``Retry`` decides by method only, hence the small loop here.
+"""
+from __future__ import annotations
+
+import email.utils
+import functools
+import json
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+from requests.hooks import default_hooks
+from requests.structures import CaseInsensitiveDict
+
+from pytest_cloudjob import reporting
+from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.api.transport import CloudAdapter
+
+#: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
+#: overrides entries through ``CloudContext(paths={...})``.
+DEFAULT_PATHS: dict[str, str] = {
+    "job_create": "/api/job",
+    "job_read": "/api/job/{job_id}",
+    "job_status": "/api/job/status/{job_id}",
+    "job_cancel": "/api/job/cancel/{job_id}",
+    "job_result": "/api/job/result/{job_id}",
+    "job_rerun": "/api/job/rerun/{job_id}",
+    "platform": "/api/platforms/{name}/processor",
+    "platform_legacy": "/api/platform/{name}",
+    "admin_jobs": "/api/admin/jobs",
+    "admin_cancel": "/api/admin/jobs/cancel",
+}
+
+_USER_AGENT = f"pytest-cloudjob {requests.utils.default_user_agent()}"
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How idempotent calls are retried: ``attempts`` in all, back-off doubling from ``backoff`` to ``backoff_max``.
+
+    A ``Retry-After`` header is honoured up to ``retry_after_max`` seconds.
+    """
+
+    attempts: int = 4
+    backoff: float = 0.1
+    backoff_max: float = 2.0
+    retry_after_max: float = 10.0
+
+    def delay(self, attempt: int, response: requests.Response | None) -> float:
+        """Seconds to sleep before attempt number ``attempt + 1`` (``attempt`` counts from 1)."""
+        if response is not None:
+            hinted = parse_retry_after(response.headers.get("Retry-After"))
+            if hinted is not None:
+                return min(hinted, self.retry_after_max)
+        return min(self.backoff * (2 ** (attempt - 1)), self.backoff_max)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date; ``None`` if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class CloudContext:
+    """Everything about the target cloud that is not a user: where it is and how to talk to it."""
+
+    url: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    verify: bool | str = True
+    proxies: Mapping[str, str] | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    paths: Mapping[str, str] = field(default_factory=dict)
+    pool_size: int = 16
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        unknown = set(self.paths) - set(DEFAULT_PATHS)
+        if unknown:
+            raise ValueError(f"CloudContext(paths=...): unknown endpoint names {sorted(unknown)}; "
+                             f"known: {sorted(DEFAULT_PATHS)}")
+        self._api: Api | None = None
+        self._api_lock = threading.Lock()
+
+    @property
+    def api(self) -> Api:
+        """The one :class:`Api` of this context, created on first use."""
+        if self._api is None:
+            with self._api_lock:
+                if self._api is None:
+                    self._api = Api(self)
+        return self._api
+
+    def path(self, endpoint: str, /, **params: str) -> str:
+        """The path of ``endpoint`` with its ``{placeholders}`` filled and quoted."""
+        template = self.paths.get(endpoint, DEFAULT_PATHS[endpoint])
+        return template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
+
+    def close(self) -> None:
+        """Close the pooled connections; the context stays usable and reconnects when needed."""
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def __repr__(self) -> str:
+        return f"CloudContext(url={self.url!r})"
+
+
+@dataclass
+class CallRecord:
+    """One HTTP exchange, as reporting and statistics see it (never with credentials)."""
+
+    method: str
+    url: str
+    status: int | None
+    elapsed: float
+    request_body: Any = None
+    response_text: str = ""
+    attempt: int = 1
+    endpoint: str = ""
+    path_params: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def response_json(self) -> Any:
+        """The response body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON."""
+        try:
+            return json.loads(self.response_text) if self.response_text else None
+        except ValueError:
+            return None
+
+
+class Api:
+    """JSON over HTTP to one cloud, with pooled connections, timeouts and idempotency-aware retries."""
+
+    def __init__(self, context: CloudContext) -> None:
+        self.context = context
+        self.session = requests.Session()
+        adapter = CloudAdapter(pool_connections=context.pool_size, pool_maxsize=context.pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.listeners: list[Any] = []
+        # requests' own merge of the environment (proxy variables, NO_PROXY, CA bundle variables), done
+        # once: Session.request redid it on every call, a third of a status call's client time.
+        settings = self.session.merge_environment_settings(context.url, dict(context.proxies or {}), None,
+                                                           context.verify, None)
+        self._proxies: dict[str, str] = settings["proxies"]
+        self._verify: bool | str = settings["verify"]
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        token: str | None,
+        *,
+        path_params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        query: Mapping[str, str] | None = None,
+        retry: bool = False,
+        ok_statuses: frozenset[int] = frozenset({200}),
+    ) -> requests.Response:
+        """Send one call to endpoint ``endpoint`` of the path table and return the response.
+
+        Raises :class:`CloudApiError` for a transport error or a status outside ``ok_statuses``.
+        ``retry=True`` only for calls that are safe to repeat.
+        """
+        path = self.context.path(endpoint, **(path_params or {}))
+        url = self.context.url + path
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        attempts = self.context.retry.attempts if retry else 1
+        timeout = (self.context.connect_timeout, self.context.read_timeout)
+        started = time.monotonic()
+        for attempt in range(1, attempts + 1):
+            t0 = time.monotonic()
+            try:
+                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout)
+            except requests.RequestException as exc:
+                self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
+                                        endpoint, path_params or {}))
+                if attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError):
+                    time.sleep(self.context.retry.delay(attempt, None))
+                    continue
+                raise CloudApiError(
+                    method, path, kind="transport", reason=_describe_transport_error(exc),
+                    attempts=attempt, elapsed=time.monotonic() - started,
+                ) from None
+            self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0,
+                                    json_body, response.text, attempt, endpoint, path_params or {}))
+            if response.status_code in ok_statuses:
+                response.attempts = attempt  # type: ignore[attr-defined]
+                return response
+            if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
+                time.sleep(self.context.retry.delay(attempt, response))
+                continue
+            raise CloudApiError(
+                method, path, status=response.status_code, body=response.text,
+                attempts=attempt, elapsed=time.monotonic() - started,
+            )
+        raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    def _prepare(self, method: str, url: str, headers: dict[str, str], json_body: Any, data: bytes | None,
+                 query: Mapping[str, str] | None) -> requests.PreparedRequest:
+        """The request, prepared without Session.request's per-call merging of settings and environment.
+
+        Only what this API sends: a URL built from the path table, bearer and JSON headers, a JSON or raw
+        body. requests' own preparation cost more client time than the HTTP exchange itself.
+        """
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        prepared.url = f"{url}?{urlencode(query)}" if query else url
+        prepared.headers = CaseInsensitiveDict({"Accept": "application/json", "User-Agent": _USER_AGENT, **headers})
+        prepared.hooks = default_hooks()
+        prepared._cookies = None  # type: ignore[attr-defined]
+        prepared.body = None
+        if json_body is not None:
+            prepared.body = json.dumps(json_body, allow_nan=False).encode()
+            prepared.headers["Content-Type"] = "application/json"
+        elif data is not None:
+            prepared.body = data
+        if prepared.body is not None:
+            prepared.headers["Content-Length"] = str(len(prepared.body))
+        elif method in ("POST", "PUT", "PATCH"):
+            prepared.headers["Content-Length"] = "0"
+        return prepared
+
+    def _send(self, prepared: requests.PreparedRequest, timeout: tuple[float, float]) -> requests.Response:
+        """Send through the session's adapter (where ``responses`` also intercepts), with the environment's
+        proxy and CA settings read once. Redirects are not followed: a JSON API answering 3xx is reported."""
+        adapter = self.session.get_adapter(prepared.url or "")
+        # The body is read inside send (CloudAdapter, or ``responses``), so a connection dropped mid-body
+        # is a transport error here, retried like any other.
+        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)
+
+    def call_json(self, method: str, endpoint: str, token: str | None, **kwargs: Any) -> Any:
+        """Like :meth:`call`, and decode the JSON body; a body that is not JSON is a protocol error."""
+        response = self.call(method, endpoint, token, **kwargs)
+        return decode_json(response, method)
+
+    def _notify(self, record: CallRecord) -> None:
+        for listener in list(self.listeners):
+            listener(record)
+        reporting.notify_call(record)
+
+
+def decode_json(response: requests.Response, method: str) -> Any:
+    """The JSON body of ``response``, or a :class:`CloudApiError` naming the call if it is not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        path = requests.utils.urlparse(response.url).path if response.url else "?"
+        raise CloudApiError(
+            method, path, status=response.status_code, body=response.text, kind="protocol",
+            reason="response body is not JSON",
+        ) from None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    root = exc
+    while root.__context__ is not None and root.__context__ is not root:
+        root = root.__context__
+    return root
+
+
+def _describe_transport_error(exc: requests.RequestException) -> str:
+    what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
+    root = _root_cause(exc)
+    described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
+    if isinstance(root, ssl.SSLCertVerificationError):
+        # Permanent, so never retried; say what to do about it.
+        described += ("; the cloud's certificate is not trusted: give its CA bundle with REQUESTS_CA_BUNDLE "
+                      "or CloudContext(verify=...)")
+    return described
+
