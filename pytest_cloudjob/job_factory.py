@@ -20,11 +20,10 @@ class JobFactory:
     if it has not ended."""
 
     def __init__(self, context: CloudContext, user: User, admin: User | None, *, platform_name: str,
-                 pcvl_version: str, process_id: str, timeout: float) -> None:
+                 pcvl_version: str, process_id: str) -> None:
         self.context = context
         self.user = user
         self.admin = admin
-        self.timeout = timeout
         self.defaults: dict[str, Any] = {"platform_name": platform_name, "job_name": "qa_job",
                                          "pcvl_version": pcvl_version, "process_id": process_id}
         self.jobs: list[Job] = []

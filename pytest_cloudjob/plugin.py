@@ -1,32 +1,32 @@
-"""The pytest plugin: options, fixtures, per-platform parametrization, xdist wiring, the leak sweep
-and the terminal summary. Everything with a job of its own lives in its own module; this one glues."""
+"""The pytest plugin's entry point: options, the per-run :class:`CloudJobPlugin`, and the fixtures.
+
+As pytest's own plugins do (junitxml's ``LogXML``, cacheprovider's ``LFPlugin``), everything a run
+owns lives in one object registered in ``pytest_configure`` and removed in ``pytest_unconfigure``; the
+run's :class:`~pytest_cloudjob.target.CloudRun` sits on ``config.stash``. No state outlives a run.
+"""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_cloudjob import protocol
 from pytest_cloudjob.api.client import CloudContext
-from pytest_cloudjob.api.cloud_objects import Job, User
+from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
-from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import install_log_redaction, redact
-from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, matches
+from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, ScenarioItem, matches
 from pytest_cloudjob.settings import add_options, resolve
 from pytest_cloudjob.summary import write_summary
-from pytest_cloudjob.target import CloudRun, TargetError
+from pytest_cloudjob.sweep import sweep
+from pytest_cloudjob.target import RUN, CloudRun, TargetError, prepare_or_exit
 
-RUN = pytest.StashKey[CloudRun]()
-LOG_REDACTION = pytest.StashKey[Callable[[], None]]()
-_CONFIG: dict[str, pytest.Config] = {}
+PLUGIN = pytest.StashKey["CloudJobPlugin"]()
 CLOUD_FIXTURES = frozenset({"cloud_run", "cloud_context", "cloud_user", "cloud_other_user", "cloud_admin",
                             "cloud_platform", "cloud_job_factory", "cloud_slow_platform"})
-LEAKING_STATUSES = frozenset({protocol.WAITING, protocol.RUNNING, protocol.SUSPENDED})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,20 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if matches(file_path, parent.config.getini("cloud_scenario_patterns")):
-        return ScenarioFile.from_parent(parent, path=file_path)
+        return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
     return None
-
-
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    """A broken scenario file is a collection error that names file and line, and the other files still
-    run (under xdist the controller sees the workers' reports here)."""
-    if report.failed and report.nodeid.endswith((".yaml", ".yml")) and _CONFIG:
-        _CONFIG["config"].option.continue_on_collection_errors = True
-
-
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return (config.pluginmanager.hasplugin("xdist") and bool(getattr(config.option, "numprocesses", None))
-            and not hasattr(config, "workerinput"))
 
 
 @pytest.hookimpl(trylast=True)
@@ -62,17 +50,17 @@ def pytest_configure(config: pytest.Config) -> None:
         run = CloudRun.for_worker(settings, worker_input["cloudjob"])
     else:
         run = CloudRun(settings, run_id=f"run-{uuid.uuid4()}")
-        if _is_xdist_controller(config):
-            # Workers collect, the controller does not: start the one cloud of the run now.
-            try:
-                run.prepare()
-            except TargetError as exc:
-                run.stop()
-                raise pytest.UsageError(str(exc)) from None
-    set_default_process_id(run.run_id)
     config.stash[RUN] = run
-    _CONFIG["config"] = config
-    config.stash[LOG_REDACTION] = install_log_redaction()
+    plugin = CloudJobPlugin(config, run)
+    config.stash[PLUGIN] = plugin
+    config.pluginmanager.register(plugin, "cloudjob-run")
+    if _is_xdist_controller(config):
+        # Workers collect, the controller does not: start the one cloud of the run now.
+        try:
+            run.prepare()
+        except TargetError as exc:
+            run.stop()
+            raise pytest.UsageError(str(exc)) from None
     report_dir = getattr(config.option, "allure_report_dir", None)
     if report_dir:
         from pytest_cloudjob.reporting.allure_plugin import AllureCloudPlugin
@@ -81,71 +69,113 @@ def pytest_configure(config: pytest.Config) -> None:
                                       "cloudjob-allure")
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    node.workerinput["cloudjob"] = node.config.stash[RUN].worker_info()
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.stash.get(PLUGIN, None)
+    if plugin is not None:
+        plugin.close()
+        config.pluginmanager.unregister(plugin)
+        del config.stash[PLUGIN]
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    data = getattr(node, "workeroutput", {}).get("cloudjob_jobs")
-    if data:
-        node.config.stash[RUN].stats.merge(data)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "cloud_platform" not in metafunc.fixturenames:
-        return
-    configured = metafunc.config.stash[RUN].settings.platforms
-    marker = metafunc.definition.get_closest_marker("cloud_platforms")
-    chosen = [p for p in configured if marker is None or p in marker.args]
-    if chosen:
-        metafunc.parametrize("cloud_platform", chosen, indirect=True, ids=chosen)
-    else:
-        reason = (f"restricted to {', '.join(marker.args)} by its cloud_platforms marker, and none is configured "
-                  f"({', '.join(configured)}; --cloud-platform)") if marker else "no platform configured"
-        metafunc.parametrize("cloud_platform", [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
-                             indirect=True, ids=["no-platform"])
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return (config.pluginmanager.hasplugin("xdist") and bool(getattr(config.option, "numprocesses", None))
+            and not hasattr(config, "workerinput"))
 
 
 def uses_the_cloud(item: pytest.Item) -> bool:
-    return bool(CLOUD_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+    """Whether ``item`` talks to the cloud: a scenario, or a test using one of the cloud fixtures."""
+    return isinstance(item, ScenarioItem) or bool(CLOUD_FIXTURES.intersection(getattr(item, "fixturenames", ())))
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    run = config.stash[RUN]
-    if run.ready or not any(uses_the_cloud(item) for item in items):
-        return
-    if config.getoption("collectonly"):
-        return
-    try:
-        run.prepare()
-    except TargetError as exc:
-        run.stop()
-        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+class CloudJobPlugin:
+    """One run's hooks and state: the run's process id, log redaction, collection, the sweep, the summary."""
 
+    def __init__(self, config: pytest.Config, run: CloudRun) -> None:
+        self.config = config
+        self.run = run
+        self.is_worker = hasattr(config, "workerinput")
+        self._previous_process_id = set_default_process_id(run.run_id)
+        self._uninstall_log_redaction = install_log_redaction()
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    stats = item.config.stash[RUN].stats
-    stats.current_test = item.nodeid
-    try:
-        return (yield)
-    finally:
-        stats.current_test = ""
+    def close(self) -> None:
+        """Undo what the run installed in the process, and stop its cloud."""
+        self._uninstall_log_redaction()
+        set_default_process_id(self._previous_process_id)
+        if not self.is_worker:
+            self.run.stop()
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A broken scenario file is a collection error that names file and line, and the other files still
+        run (under xdist the controller sees the workers' reports here)."""
+        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+            self.config.option.continue_on_collection_errors = True
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
-    """Failures and captured output pass through the redaction choke point before anyone sees them."""
-    report: pytest.TestReport = yield
-    if report.longrepr is not None:
-        text = str(report.longrepr)
-        masked = redact(text)
-        if masked != text:
-            report.longrepr = masked
-    report.sections = [(title, redact(content)) for title, content in report.sections]
-    return report
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["cloudjob"] = self.run.worker_info()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get("cloudjob_jobs")
+        if data:
+            self.run.stats.merge(data)
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "cloud_platform" not in metafunc.fixturenames:
+            return
+        configured = self.run.settings.platforms
+        marker = metafunc.definition.get_closest_marker("cloud_platforms")
+        chosen = [p for p in configured if marker is None or p in marker.args]
+        if chosen:
+            metafunc.parametrize("cloud_platform", chosen, indirect=True, ids=chosen)
+        else:
+            reason = (f"restricted to {', '.join(marker.args)} by its cloud_platforms marker, and none is configured "
+                      f"({', '.join(configured)}; --cloud-platform)") if marker else "no platform configured"
+            metafunc.parametrize("cloud_platform", [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
+                                 indirect=True, ids=["no-platform"])
+
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        if self.run.ready or config.getoption("collectonly") or not any(uses_the_cloud(item) for item in items):
+            return
+        prepare_or_exit(self.run)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+        stats = self.run.stats
+        stats.current_test = item.nodeid
+        try:
+            return (yield)
+        finally:
+            stats.current_test = ""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Iterator[None]:
+        """Failures and captured output pass through the redaction choke point before anyone sees them."""
+        report: pytest.TestReport = yield
+        if report.longrepr is not None:
+            text = str(report.longrepr)
+            masked = redact(text)
+            if masked != text:
+                report.longrepr = masked
+        report.sections = [(title, redact(content)) for title, content in report.sections]
+        return report  # type: ignore[return-value]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.run
+        if self.is_worker:
+            self.config.workeroutput["cloudjob_jobs"] = run.stats.to_data()  # type: ignore[attr-defined]
+            return
+        if not run.ready:
+            return
+        sweep(run)
+        if run.leaks and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if not self.is_worker and self.run.ready:
+            write_summary(terminalreporter, self.run)
 
 
 # -- fixtures ------------------------------------------------------------------------------------------------
@@ -154,10 +184,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 def cloud_run(pytestconfig: pytest.Config) -> CloudRun:
     """This run's target, run id and statistics (started and checked on first use)."""
     run = pytestconfig.stash[RUN]
-    try:
-        run.prepare()
-    except TargetError as exc:
-        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    prepare_or_exit(run)
     return run
 
 
@@ -213,61 +240,6 @@ def cloud_job_factory(cloud_run: CloudRun, cloud_context: CloudContext, cloud_us
     """Builds ``Job``s on the current platform (``qa_job``, the run id as ``process_id``) and, at teardown,
     cancels every job it built that has not ended."""
     factory = JobFactory(cloud_context, cloud_user, cloud_run.user("admin"), platform_name=cloud_platform,
-                         pcvl_version=cloud_run.settings.pcvl_version, process_id=cloud_run.run_id,
-                         timeout=cloud_run.settings.timeout)
+                         pcvl_version=cloud_run.settings.pcvl_version, process_id=cloud_run.run_id)
     yield factory
     factory.cancel_active()
-
-
-# -- the end of the run -----------------------------------------------------------------------------------------
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    run = config.stash.get(RUN, None)
-    if run is None:
-        return
-    if hasattr(config, "workerinput"):
-        config.workeroutput["cloudjob_jobs"] = run.stats.to_data()  # type: ignore[attr-defined]
-        return
-    if not run.ready:
-        return
-    sweep(run)
-    if run.leaks and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def sweep(run: CloudRun) -> None:
-    """List this run's jobs as admin and cancel those still active: each one is a leak, a failure."""
-    admin = run.user("admin")
-    if admin is None:
-        run.sweep_error = "no admin token: the run's jobs could not be listed (set CLOUDJOB_ADMIN_TOKEN)"
-        return
-    context = run.context()
-    try:
-        jobs = Job.list_all(context, admin, process_id=run.run_id)
-        active = [job for job in jobs if getattr(job, "status", None) in LEAKING_STATUSES]
-        run.swept = len(jobs)
-        run.leaks = [(job.job_id, job.platform_name, str(job.status), run.stats.test_of(job.job_id))
-                     for job in active]
-        if active:
-            Job.cancel_many(context, active, admin)
-    except (CloudApiError, AssertionError) as exc:
-        run.sweep_error = redact(f"the leak sweep failed: {exc}")
-    finally:
-        context.close()
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    if run is None or hasattr(config, "workerinput") or not run.ready:
-        return
-    write_summary(terminalreporter, run)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    uninstall = config.stash.get(LOG_REDACTION, None)
-    if uninstall is not None:
-        uninstall()
-    run = config.stash.get(RUN, None)
-    if run is not None and not hasattr(config, "workerinput"):
-        run.stop()

@@ -58,10 +58,6 @@ class CloudSettings:
     pcvl_version: str
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
 
-    @property
-    def embedded(self) -> bool:
-        return self.url is None
-
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("cloudjob", "cloud job service verification (pytest-cloudjob)")

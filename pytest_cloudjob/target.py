@@ -7,6 +7,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from pytest_cloudjob.api.client import CloudContext, RetryPolicy
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
@@ -21,6 +23,19 @@ class TargetError(CloudJobError):
     """The target cannot be used; the message is one line naming the setting to fix."""
 
 
+def prepare_or_exit(run: CloudRun) -> None:
+    """Start and check the run's target, or stop the whole run with the one line that says why.
+
+    The one place that turns a :class:`TargetError` into the end of the run: the cloud is stopped
+    first, then pytest exits with a usage error, whichever hook or fixture asked first.
+    """
+    try:
+        run.prepare()
+    except TargetError as exc:
+        run.stop()
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @dataclass
 class CloudRun:
     """One pytest run against one cloud: its settings, run id, URL and tokens, and what it did."""
@@ -29,7 +44,7 @@ class CloudRun:
     run_id: str
     url: str | None = None
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
-    embedded: RunningCloud | None = None
+    reference_cloud: RunningCloud | None = None
     log_path: Path | None = None
     ready: bool = False
     stats: RunStats = field(default_factory=RunStats)
@@ -68,15 +83,15 @@ class CloudRun:
         """Start the embedded cloud if no URL was given, then check the target; idempotent."""
         if self.ready:
             return
-        if self.settings.url is None and self.embedded is None:
+        if self.settings.url is None and self.reference_cloud is None:
             self.log_path = Path(tempfile.gettempdir()) / "pytest-cloudjob" / self.run_id / "reference-cloud.log"
             try:
-                self.embedded = start_reference_cloud(self.log_path)
+                self.reference_cloud = start_reference_cloud(self.log_path)
             except CloudStartError as exc:
                 raise TargetError(f"the embedded reference cloud did not start: {exc}") from None
-            atexit.register(self.embedded.stop)
-            self.url = self.embedded.url
-            self.tokens = dict(self.embedded.tokens)
+            atexit.register(self.reference_cloud.stop)
+            self.url = self.reference_cloud.url
+            self.tokens = dict(self.reference_cloud.tokens)
             for token in self.tokens.values():
                 register_secret(token)
         elif self.settings.url is not None:
@@ -89,9 +104,9 @@ class CloudRun:
         if self._shared is not None:
             self._shared.close()
             self._shared = None
-        if self.embedded is not None:
-            self.embedded.stop()
-            self.embedded = None
+        if self.reference_cloud is not None:
+            self.reference_cloud.stop()
+            self.reference_cloud = None
 
 
 def preflight(run: CloudRun) -> None:
@@ -100,7 +115,7 @@ def preflight(run: CloudRun) -> None:
     context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=2))
     user = run.user("user")
     assert user is not None
-    where = "the embedded reference cloud" if run.embedded else f"{run.url} (--cloud-url / CLOUDJOB_URL)"
+    where = "the embedded reference cloud" if run.reference_cloud else f"{run.url} (--cloud-url / CLOUDJOB_URL)"
     try:
         for platform in run.settings.platforms:
             try:
@@ -128,3 +143,7 @@ def preflight(run: CloudRun) -> None:
         raise TargetError(redact(f"{where} failed its first call: {exc}")) from None
     finally:
         context.close()
+
+
+#: Where pytest keeps the run's :class:`CloudRun` (``config.stash[RUN]``), set in ``pytest_configure``.
+RUN = pytest.StashKey[CloudRun]()

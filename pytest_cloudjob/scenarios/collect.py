@@ -10,14 +10,13 @@ import pytest
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.target import RUN, prepare_or_exit
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
 
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from pytest_cloudjob.plugin import RUN
-
         run = self.config.stash[RUN]
         try:
             scenarios = [parse_scenario(doc, self.path, i) for i, doc in enumerate(load_documents(self.path))]
@@ -48,20 +47,13 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.platform = platform
-        self.fixturenames = ["cloud_run"]
         for mark in scenario.marks:
             self.config.addinivalue_line("markers", f"{mark}: used by scenarios")
             self.add_marker(mark)
 
     def runtest(self) -> None:
-        from pytest_cloudjob.plugin import RUN
-        from pytest_cloudjob.target import TargetError
-
         run = self.config.stash[RUN]
-        try:
-            run.prepare()
-        except TargetError as exc:
-            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+        prepare_or_exit(run)
         users = {name: run.user(name) for name in ("user", "other", "admin")}
         ScenarioRunner(self.scenario, self.platform, run.shared_context(), users, run.run_id,
                        run.settings.slow_platform, run.settings.pcvl_version, run.settings.timeout).run()

@@ -41,7 +41,7 @@ class ScenarioRunner:
         default_user = users.get("user")
         assert default_user is not None
         self.factory = JobFactory(context, default_user, users.get("admin"), platform_name=platform,
-                                  pcvl_version=pcvl_version, process_id=run_id, timeout=timeout)
+                                  pcvl_version=pcvl_version, process_id=run_id)
 
     # -- values ------------------------------------------------------------------------------------------
     def render(self, value: Any) -> Any:

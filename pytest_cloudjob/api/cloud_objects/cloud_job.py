@@ -28,12 +28,17 @@ def default_process_id() -> str:
     return _process_id
 
 
-def set_default_process_id(value: str) -> None:
-    """Make ``value`` the ``process_id`` of jobs built from now on (the plugin uses its run id)."""
+def set_default_process_id(value: str) -> str:
+    """Make ``value`` the ``process_id`` of jobs built from now on, and return the one it replaces.
+
+    The plugin sets its run id for the run and puts the previous id back when the run ends, so no run's
+    id outlives it (``pytester`` runs many sessions in one process).
+    """
     global _process_id
     if not isinstance(value, str) or not value:
         raise ValueError("process_id must be a non-empty string")
-    _process_id = value
+    previous, _process_id = _process_id, value
+    return previous
 
 
 def _require_admin(user: Any, what: str) -> None:
