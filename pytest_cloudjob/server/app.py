@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.server.breakage import Breakage, InjectedError, injected_error
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
@@ -69,25 +70,26 @@ def create_app(config: CloudConfig) -> Starlette:
     store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
     faults = config.faults
     broken = config.defects
+    breakage = Breakage(broken, store, config.platforms)  # every --break defect is applied there
 
     def account_of(request: Request) -> Account:
         header = request.headers.get("authorization", "")
-        if not header and "anonymous-allowed" in broken:
-            return Account("user", False)
         scheme, _, token = header.partition(" ")
         account = accounts.get(token.strip()) if scheme.lower() == "bearer" else None
+        if account is None and (served_as := breakage.fallback_account(request.url.path, bool(header))):
+            account = Account(served_as, served_as == "admin")
         if account is None:
             raise ApiError(401, "missing or invalid bearer token")
         return account
 
     def admin_of(request: Request) -> Account:
         account = account_of(request)
-        if not account.is_admin and "open-admin" not in broken:
+        if not account.is_admin and not breakage.admin_open(request.url.path):
             raise ApiError(403, "this call needs an admin token")
         return account
 
     def job_for(request: Request, account: Account) -> StoredJob:
-        see_all = account.is_admin or "shared-jobs" in broken
+        see_all = account.is_admin or breakage.tenant_open(request.url.path)
         job = store.get(request.path_params["job_id"], None if see_all else account.name)
         if job is None:
             raise ApiError(404, "no such job")
@@ -101,46 +103,48 @@ def create_app(config: CloudConfig) -> Starlette:
 
     async def create_job(request: Request) -> Response:
         account = account_of(request)
-        body = await json_object(request)
-        if "lax-create" in broken and "payload" not in body:
-            body["payload"] = {"command": "sample_count"}
-        platform = platform_named(check_create_body(body))
+        try:
+            body = breakage.create_body(await json_object(request))
+        except ApiError:
+            breakage.bad_body()
+            raise
+        name = check_create_body(body)
+        platform = config.platforms.get(name) or breakage.unknown_platform(name) or platform_named(name)
         job = store.create(account.name, platform, body)
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:
-        return JSONResponse(job_for(request, account_of(request)).record(store.clock()))
+        return JSONResponse(breakage.record(job_for(request, account_of(request)).record(store.clock())))
 
     async def job_status(request: Request) -> Response:
-        body = job_for(request, account_of(request)).status_body(store.clock())
-        if "no-progress" in broken:
-            body.pop("progress")
-        return JSONResponse(body)
+        job = job_for(request, account_of(request))
+        return JSONResponse(breakage.status(job, job.status_body(store.clock())))
 
     async def job_result(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        results = store.results(job)
-        if "wrong-shot-count" in broken and results is not None:
-            results = _one_shot_more(results)
+        results = breakage.results(job, store.results(job))
         return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        before, after = store.cancel(job)
-        if before in protocol.TERMINAL_STATUSES and "cancel-ended-accepted" not in broken:
+        before, after = breakage.cancel(job)
+        if before in protocol.TERMINAL_STATUSES and not breakage.accepts_ended_cancel(before):
             raise ApiError(400, f"job already ended ({before})")
         return JSONResponse({"job_id": job.job_id, "status": after})
 
     async def rerun_job(request: Request) -> Response:
         job = job_for(request, account_of(request))
         status = job.status_at(store.clock())
-        if status not in (protocol.ERROR, protocol.CANCELED) or "rerun-refused" in broken:
+        if not breakage.rerun_allowed(status):
             raise ApiError(400, f"only error or canceled jobs can be rerun; this one is {status}")
-        return JSONResponse({"job_id": store.rerun(job).job_id})
+        return JSONResponse({"job_id": breakage.rerun(job)})
 
     async def platform_details(request: Request) -> Response:
         account_of(request)
-        return JSONResponse(platform_named(request.path_params["name"]).details())
+        name = request.path_params["name"]
+        known = config.platforms.get(name)
+        details = breakage.platform_details(request.url.path, name, known.details() if known else None)
+        return JSONResponse(details if details is not None else platform_named(name).details())
 
     async def admin_jobs(request: Request) -> Response:
         admin_of(request)
@@ -151,8 +155,9 @@ def create_app(config: CloudConfig) -> Starlette:
         status = query.get("status")
         if status is not None and status not in protocol.ALL_STATUSES:
             raise ApiError(400, f"unknown status {status!r}")
-        return JSONResponse(store.select(status=status, platform_name=query.get("platform_name"),
-                                         process_id=query.get("process_id"), owner=query.get("owner")))
+        filters = breakage.list_filters({"status": status, "platform_name": query.get("platform_name"),
+                                         "process_id": query.get("process_id"), "owner": query.get("owner")})
+        return JSONResponse(breakage.listing(store.select(**filters)))
 
     async def admin_cancel(request: Request) -> Response:
         admin_of(request)
@@ -160,7 +165,7 @@ def create_app(config: CloudConfig) -> Starlette:
         ids = body.get("job_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ApiError(400, "'job_ids' must be a list of strings")
-        return JSONResponse({"results": store.cancel_many(ids)})
+        return JSONResponse({"results": breakage.cancel_many(ids)})
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
@@ -179,7 +184,8 @@ def create_app(config: CloudConfig) -> Starlette:
         Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
         Route("/api/admin/jobs/cancel", admin_cancel, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+                                                           InjectedError: injected_error})
     app.state.store = store
     return _with_errors_and_faults(app, faults)
 
@@ -206,15 +212,6 @@ def _with_errors_and_faults(app: Starlette, faults: Faults):
 
     wrapped.state = app.state  # type: ignore[attr-defined]
     return wrapped
-
-
-def _one_shot_more(results_text: str) -> str:
-    data = json.loads(results_text)
-    counts = data.get("results")
-    if isinstance(counts, dict) and counts:
-        first = next(iter(counts))
-        counts[first] += 1
-    return json.dumps(data)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

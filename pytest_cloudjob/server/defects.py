@@ -1,20 +1,125 @@
-"""Promises the reference cloud can be told to break, one by one.
+"""Promises the reference cloud can be told to break, one by one, and faults it must survive.
 
-A QA suite is only worth running if it turns red when the cloud misbehaves; starting the reference cloud
-with ``--break NAME`` lets a test prove that the shipped scenarios catch each of these defects.
+A QA suite is only worth running if it turns red when the cloud misbehaves: starting the reference cloud
+with ``--break NAME`` breaks exactly one promise of DESIGN.md §2–3, so a mutation run
+(``python -m pytest_cloudjob.mutation``) can count which broken promises a suite notices. Transient
+profiles are the opposite: faults a conforming cloud may show (503 bursts, dropped reads, slow answers,
+slow jobs) under which a suite must stay green. How each defect is applied lives in ``breakage.py``.
 """
 from __future__ import annotations
 
-DEFECTS: dict[str, str] = {
-    "open-admin": "admin endpoints answer any valid token, not only admins",
-    "shared-jobs": "every account can read every job",
-    "anonymous-allowed": "a request without a token is served as the regular user",
-    "cancel-ended-accepted": "cancelling a job that has already ended answers 200",
-    "wrong-shot-count": "results add up to one shot more than the job asked for",
-    "no-progress": "status bodies lack the 'progress' field",
-    "lax-create": "a create body without 'payload' is accepted",
-    "rerun-refused": "rerunning a cancelled job is refused",
-}
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One broken promise: its name for ``--break``, the promise it breaks, and where DESIGN.md states it."""
+
+    name: str
+    promise: str
+    row: str
+
+
+_CATALOGUE: tuple[Defect, ...] = (
+    # -- authorisation: every endpoint, every kind of caller ---------------------------------------------
+    Defect("anonymous-allowed", "a request without a token is refused (401)", "§2 header; create 401"),
+    Defect("wrong-token-allowed", "a request with a token nobody has is refused (401)", "§2 header; create 401"),
+    Defect("anonymous-admin", "admin calls without a token are refused (401)", "§2 list all / cancel many: 401"),
+    Defect("wrong-token-admin", "admin calls with a token nobody has are refused (401)", "§2 list all / cancel many: 401"),
+    Defect("open-admin-list", "the admin listing refuses a regular user (403)", "§2 list all: 403 for non-admins"),
+    Defect("open-admin-cancel", "cancel-many refuses a regular user (403)", "§2 cancel many: 403 for non-admins"),
+    Defect("shared-jobs", "another user's job is unknown to every job call (404)", "§2 read/status/...: 404 another user's job"),
+    Defect("other-tenant-status", "another user's job status is unknown (404)", "§2 status: 404"),
+    Defect("other-tenant-read", "another user's job record is unknown (404)", "§2 read: 404 another user's job"),
+    Defect("other-tenant-results", "another user's results are unknown (404)", "§2 results: 404"),
+    Defect("other-tenant-cancel", "another user's job cannot be cancelled (404)", "§2 cancel: 404"),
+    Defect("other-tenant-rerun", "another user's job cannot be rerun (404)", "§2 rerun: 404"),
+    # -- create: validation of each required field, unknown platforms -----------------------------------
+    Defect("lax-create", "a create body without 'payload' is refused (400)", "§2 create: 400 bad body"),
+    Defect("lax-platform-name", "a create body without 'platform_name' is refused", "§2 create: 400 bad body"),
+    Defect("lax-command", "a payload without 'command' is refused (400)", "§2 create: 400 bad body"),
+    Defect("bad-body-crash", "a create body that is not a JSON object is refused with 400, not a crash",
+           "§2 create: 400 bad body"),
+    Defect("unknown-platform-accepted", "a job on an unknown platform is refused (404)", "§2 create: 404 unknown platform"),
+    Defect("unknown-platform-400", "an unknown platform is answered 404, not 400", "§2 create: 404 unknown platform"),
+    Defect("unknown-platform-details", "the details of an unknown platform are 404", "§2 platform: 404"),
+    # -- platform details ---------------------------------------------------------------------------------
+    Defect("legacy-platform-path-missing", "platform details are served on the older path too",
+           "§2 platform: GET /api/platform/<name>"),
+    Defect("platform-no-commands", "platform specs hold 'available_commands'", "§2 platform: specs.available_commands"),
+    # -- the status body ----------------------------------------------------------------------------------
+    Defect("no-progress", "the status body holds 'progress'", "§2 status body"),
+    Defect("progress-percent", "progress is a fraction between 0 and 1", "§2 status body (Perceval's progress)"),
+    Defect("no-creation-datetime", "the status body holds 'creation_datetime'", "§2 status body"),
+    Defect("text-times", "creation_datetime is a number (seconds), as Perceval computes with it", "§2 status body"),
+    Defect("status-messages-dropped", "the status body holds progress_message, status_message, failure_code",
+           "§2 status body"),
+    Defect("no-start-time", "an ended job that ran has a numeric start_time", "§2 status body"),
+    Defect("negative-duration", "duration is never negative", "§2 status body"),
+    Defect("start-before-creation", "a job starts no earlier than it was created (start_time >= creation_datetime)",
+           "§2 status body"),
+    Defect("unknown-status-name", "status is one of the seven names", "§2 status names"),
+    # -- the state machine -----------------------------------------------------------------------------------
+    Defect("terminal-not-final", "nothing leaves a terminal state", "§3 terminal states"),
+    Defect("running-back-to-waiting", "a running job never goes back to waiting", "§3 transitions"),
+    Defect("cancel-completes", "a cancelled running job ends canceled, not completed", "§3 cancel_requested -> canceled"),
+    Defect("never-starts", "a job starts and ends within the deadline (liveness)", "§3 waiting -> running; §6 deadlines"),
+    Defect("never-ends", "a running job ends within the deadline (liveness)", "§3 running -> completed; §6 deadlines"),
+    Defect("cancel-stuck", "a job being cancelled ends canceled within the deadline", "§3 cancel_requested -> canceled"),
+    # -- cancel -------------------------------------------------------------------------------------------------
+    Defect("cancel-completed-accepted", "cancelling a completed job is refused (400)", "§2 cancel: 400 job already ended"),
+    Defect("cancel-canceled-accepted", "cancelling a job twice is refused once it ended (400)",
+           "§2 cancel: 400 job already ended"),
+    Defect("cancel-noop", "a cancelled running job ends canceled", "§2 cancel: 200; §3 -> canceled"),
+    Defect("cancel-waiting-ignored", "a cancelled waiting job ends canceled", "§2 cancel; §3 waiting -> canceled"),
+    # -- results ------------------------------------------------------------------------------------------------
+    Defect("wrong-shot-count", "sample_count results add up to the shots asked", "§2 results text"),
+    Defect("shots-ignored", "sample_count results follow the max_shots of the job", "§2 create payload max_shots"),
+    Defect("results-before-completion", "results are null before the job completes", "§2 results: null before success"),
+    Defect("results-null-after-completion", "a completed job has results", "§2 results"),
+    Defect("results-not-text", "results is a JSON text, not an object", "§2 results: \"<JSON text>\""),
+    # -- rerun --------------------------------------------------------------------------------------------------
+    Defect("rerun-refused", "a cancelled job can be rerun", "§2 rerun: for error/canceled jobs"),
+    Defect("rerun-completed-accepted", "a completed job cannot be rerun (400)", "§2 rerun: error/canceled jobs only"),
+    Defect("rerun-same-id", "a rerun makes a new job, with a new id", "§2 rerun: 200 {job_id} new job"),
+    Defect("rerun-phantom", "the job a rerun names exists", "§2 rerun: 200 {job_id} new job"),
+    Defect("rerun-other-platform", "a rerun runs on the platform of the job it reruns", "§2 rerun"),
+    # -- the job record ------------------------------------------------------------------------------------------
+    Defect("record-wrong-platform", "the record holds the platform the job was created on", "§2 read: the whole job record"),
+    Defect("record-no-process-id", "the record holds the process_id sent", "§2 read; create body process_id"),
+    # -- admin listing and cancel-many --------------------------------------------------------------------------
+    Defect("list-hides-active", "the admin listing holds every job of the run, active ones too", "§2 list all; §6 listings"),
+    Defect("list-ignores-status", "the listing honours the status filter", "§2 list all filters"),
+    Defect("list-ignores-platform", "the listing honours the platform_name filter", "§2 list all filters"),
+    Defect("list-ignores-process-id", "the listing honours the process_id filter", "§2 list all filters"),
+    Defect("list-ignores-owner", "the listing honours the owner filter", "§2 list all filters"),
+    Defect("cancel-many-first-only", "cancel-many cancels every id it is given", "§2 cancel many"),
+    Defect("cancel-many-missing-outcome", "cancel-many answers one outcome per id", "§2 cancel many: one outcome per id"),
+)
+
+#: Every defect by name, in catalogue order.
+CATALOGUE: dict[str, Defect] = {d.name: d for d in _CATALOGUE}
+#: The promise each defect breaks, by defect name (the ``--break`` help and the mutation table read it).
+DEFECTS: dict[str, str] = {d.name: d.promise for d in _CATALOGUE}
+
+
+@dataclass(frozen=True)
+class TransientProfile:
+    """Faults a conforming cloud may show: a suite must stay green under each."""
+
+    name: str
+    what: str
+    server_args: tuple[str, ...]
+
+
+TRANSIENT: dict[str, TransientProfile] = {p.name: p for p in (
+    TransientProfile("unbroken", "the reference cloud as it is", ()),
+    TransientProfile("503-bursts", "one read in five answered 503 with Retry-After: 0", ("--read-503-rate", "0.2")),
+    TransientProfile("dropped-reads", "one read in twenty cut mid-answer", ("--drop-rate", "0.05")),
+    TransientProfile("slow-answers", "every answer 50 ms late", ("--latency", "0.05")),
+    TransientProfile("slow-jobs", "jobs run ten times longer than usual, well within a deadline",
+                     ("--run-time", "sim:qa=2", "--run-time", "qpu:qa=3")),
+)}
 
 
 def check_defects(names: list[str] | tuple[str, ...]) -> frozenset[str]:

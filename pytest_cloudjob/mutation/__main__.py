@@ -1,0 +1,92 @@
+"""``python -m pytest_cloudjob.mutation [options] PATHS... [-- PYTEST ARGS...]``: the mutation score of a suite.
+
+Each catalogued defect gets its own reference cloud (``--break NAME``) and one real pytest run of the suite
+against it, two at a time by default; the unbroken cloud and each transient fault get one run too and must
+stay green. Exit status: 0 when the score reaches ``--min`` and every fault run is green, 1 otherwise,
+2 for a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pytest_cloudjob.mutation.report import score, table, write_json
+from pytest_cloudjob.mutation.runs import Outcome, RunSettings, mutants, run_mutant
+from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    own, pytest_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_cloudjob.mutation",
+        description="Run a pytest-cloudjob suite once per promise the reference cloud breaks, and score it.",
+        epilog="Arguments after '--' go to every pytest run (e.g. -- --cloud-platform sim:qa -m 'not physics').")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="test paths of the suite, as given to pytest")
+    parser.add_argument("--defect", action="append", default=[], metavar="NAME",
+                        help="run only this defect (repeatable; default: the whole catalogue)")
+    parser.add_argument("--no-faults", action="store_true", help="skip the unbroken and transient-fault runs")
+    parser.add_argument("--min", type=float, default=1.0, metavar="SCORE",
+                        help="fail (exit 1) when the share of defects killed is below this (default 1.0)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="runs at once (default: 2, or 1 on one core)")
+    parser.add_argument("--run-timeout", type=float, default=180.0, metavar="SECONDS",
+                        help="a run still going after this is stopped and reported TIMEOUT (default 180)")
+    parser.add_argument("--cloud-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="the suite's job deadline (--cloud-timeout of each run; default 10, the reference "
+                             "cloud's jobs end in under 3 s even slowed down)")
+    parser.add_argument("--cloud-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for every reference cloud, e.g. --cloud-arg=--run-time=qpu:qa=0.3")
+    parser.add_argument("--all-failures", action="store_true",
+                        help="run each suite to the end to list every test that kills a defect (slower; "
+                             "default: stop at the first)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the outcomes as JSON here")
+    parser.add_argument("--workdir", type=Path, help="where each run keeps its cloud log and pytest output")
+    parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
+    args = parser.parse_args(own)
+    unknown = [name for name in args.defect if name not in CATALOGUE]
+    if unknown:
+        parser.error(f"--defect {unknown[0]!r}: unknown; known: {', '.join(CATALOGUE)}")
+    if not 0.0 <= args.min <= 1.0:
+        parser.error("--min must be between 0 and 1")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args, pytest_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if "--list" in argv:
+        for profile in TRANSIENT.values():
+            print(f"{profile.name:28} must stay green: {profile.what}")
+        for defect in CATALOGUE.values():
+            print(f"{defect.name:28} breaks: {defect.promise} [{defect.row}]")
+        return 0
+    args, pytest_args = parse_args(argv)
+    settings = RunSettings(paths=tuple(args.paths), pytest_args=tuple(pytest_args), cloud_args=tuple(args.cloud_arg),
+                           run_timeout=args.run_timeout, cloud_timeout=args.cloud_timeout,
+                           first_failure_only=not args.all_failures,
+                           **({"workdir": args.workdir} if args.workdir else {}))
+    plan = mutants(args.defect or None, transient=not args.no_faults)
+    print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        outcomes: list[Outcome] = []
+        for outcome in pool.map(lambda m: run_mutant(m, settings), plan):
+            outcomes.append(outcome)
+            print(f"  {outcome.mutant.name}: {outcome.state} ({outcome.seconds:.1f}s)", file=sys.stderr, flush=True)
+    wall = time.monotonic() - started
+    print(table(outcomes, wall))
+    if args.json:
+        write_json(args.json, outcomes, wall)
+    killed, total = score(outcomes)
+    faults_green = all(o.ok for o in outcomes if o.mutant.must_pass)
+    return 0 if faults_green and (not total or killed / total >= args.min) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""One mutation run: a reference cloud started with one defect (or one transient profile) and the user's
+suite run against it as a real pytest subprocess, with the verdict read from what ``probe.py`` wrote."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_cloudjob.mutation.probe import OUTPUT_ENV
+from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
+from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
+
+TOKEN_ENV = {"CLOUDJOB_TOKEN": "user", "CLOUDJOB_OTHER_TOKEN": "other", "CLOUDJOB_ADMIN_TOKEN": "admin"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """What one run starts: a defect the suite must notice, or a fault (``must_pass``) it must survive."""
+
+    name: str
+    promise: str
+    server_args: tuple[str, ...]
+    must_pass: bool
+
+
+@dataclass
+class Failure:
+    test: str
+    text: str
+
+
+@dataclass
+class Outcome:
+    """The verdict of one run. ``state``: ``passed``, ``failed``, ``timeout`` or ``harness-error``."""
+
+    mutant: Mutant
+    state: str
+    seconds: float
+    failures: list[Failure] = field(default_factory=list)
+    passed: int = 0
+    skipped: int = 0
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """A defect is killed by a red run; a fault is survived by a green one."""
+        return self.state == ("passed" if self.mutant.must_pass else "failed")
+
+
+def mutants(defects: list[str] | None = None, transient: bool = True) -> list[Mutant]:
+    """The transient profiles (unbroken first), then the defects named (all by default), catalogue order."""
+    chosen = [CATALOGUE[name] for name in defects] if defects else list(CATALOGUE.values())
+    out = [Mutant(p.name, p.what, p.server_args, True) for p in TRANSIENT.values()] if transient else []
+    return out + [Mutant(d.name, d.promise, ("--break", d.name), False) for d in chosen]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    paths: tuple[str, ...]
+    pytest_args: tuple[str, ...] = ()
+    cloud_args: tuple[str, ...] = ()
+    run_timeout: float = 180.0
+    cloud_timeout: float = 10.0
+    first_failure_only: bool = True
+    workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "cloudjob-mutation")
+
+
+def run_mutant(mutant: Mutant, settings: RunSettings) -> Outcome:
+    """Start the cloud of ``mutant``, run the suite against it, stop the cloud; never raises."""
+    started = time.monotonic()
+    folder = Path(tempfile.mkdtemp(prefix=f"{mutant.name}-", dir=_ensure(settings.workdir)))
+    try:
+        cloud = start_reference_cloud(folder / "cloud.log", [*settings.cloud_args, *mutant.server_args])
+    except CloudStartError as exc:
+        return Outcome(mutant, "harness-error", time.monotonic() - started, detail=str(exc))
+    try:
+        probe = folder / "outcomes.jsonl"
+        env = {**os.environ, "CLOUDJOB_URL": cloud.url, OUTPUT_ENV: str(probe),
+               **{env: cloud.tokens[account] for env, account in TOKEN_ENV.items()}}
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
+                   "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}",
+                   *(["-x"] if settings.first_failure_only else []), *settings.pytest_args, *settings.paths]
+        try:
+            proc = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=settings.run_timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return Outcome(mutant, "timeout", time.monotonic() - started,
+                           detail=f"the suite did not finish within {settings.run_timeout:g}s")
+        (folder / "pytest.out").write_bytes(proc.stdout)
+        outcome = _read_probe(mutant, probe, proc.returncode, time.monotonic() - started)
+        if outcome.state == "harness-error":
+            outcome.detail = f"pytest exited {proc.returncode}: " + proc.stdout.decode(errors="replace")[-600:]
+        return outcome
+    finally:
+        cloud.stop()
+
+
+def _read_probe(mutant: Mutant, probe: Path, returncode: int, seconds: float) -> Outcome:
+    if returncode not in (0, 1):
+        return Outcome(mutant, "harness-error", seconds)
+    outcome = Outcome(mutant, "passed", seconds)
+    lines = probe.read_text(encoding="utf-8").splitlines() if probe.exists() else []
+    for record in map(json.loads, lines):
+        if record["outcome"] == "failed":
+            outcome.failures.append(Failure(record["nodeid"], record["text"]))
+        elif record["outcome"] == "skipped":
+            outcome.skipped += 1
+        elif record["when"] == "call":
+            outcome.passed += 1
+    if outcome.failures or returncode == 1:
+        outcome.state = "failed"
+    return outcome
+
+
+def _ensure(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
