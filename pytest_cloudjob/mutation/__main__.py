@@ -28,6 +28,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="test paths of the suite, as given to pytest")
     parser.add_argument("--defect", action="append", default=[], metavar="NAME",
                         help="run only this defect (repeatable; default: the whole catalogue)")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help=f"run only this must-stay-green profile (repeatable; default all: {', '.join(TRANSIENT)})")
     parser.add_argument("--no-faults", action="store_true", help="skip the unbroken and transient-fault runs")
     parser.add_argument("--min", type=float, default=1.0, metavar="SCORE",
                         help="fail (exit 1) when the share of defects killed is below this (default 1.0)")
@@ -50,6 +52,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     unknown = [name for name in args.defect if name not in CATALOGUE]
     if unknown:
         parser.error(f"--defect {unknown[0]!r}: unknown; known: {', '.join(CATALOGUE)}")
+    unknown = [name for name in args.fault if name not in TRANSIENT]
+    if unknown:
+        parser.error(f"--fault {unknown[0]!r}: unknown; known: {', '.join(TRANSIENT)}")
     if not 0.0 <= args.min <= 1.0:
         parser.error("--min must be between 0 and 1")
     if args.workers < 1:
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                            run_timeout=args.run_timeout, cloud_timeout=args.cloud_timeout,
                            first_failure_only=not args.all_failures,
                            **({"workdir": args.workdir} if args.workdir else {}))
-    plan = mutants(args.defect or None, transient=not args.no_faults)
+    plan = mutants(args.defect or None, [] if args.no_faults else (args.fault or None))
     print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.workers) as pool:

@@ -52,10 +52,11 @@ class Outcome:
         return self.state == ("passed" if self.mutant.must_pass else "failed")
 
 
-def mutants(defects: list[str] | None = None, transient: bool = True) -> list[Mutant]:
-    """The transient profiles (unbroken first), then the defects named (all by default), catalogue order."""
+def mutants(defects: list[str] | None = None, faults: list[str] | None = None) -> list[Mutant]:
+    """The fault profiles named (all by default; unbroken first), then the defects named (all by default)."""
     chosen = [CATALOGUE[name] for name in defects] if defects else list(CATALOGUE.values())
-    out = [Mutant(p.name, p.what, p.server_args, True) for p in TRANSIENT.values()] if transient else []
+    profiles = [TRANSIENT[name] for name in faults] if faults is not None else list(TRANSIENT.values())
+    out = [Mutant(p.name, p.what, p.server_args, True) for p in profiles]
     return out + [Mutant(d.name, d.promise, ("--break", d.name), False) for d in chosen]
 
 

@@ -117,8 +117,8 @@ TRANSIENT: dict[str, TransientProfile] = {p.name: p for p in (
     TransientProfile("503-bursts", "one read in five answered 503 with Retry-After: 0", ("--read-503-rate", "0.2")),
     TransientProfile("dropped-reads", "one read in twenty cut mid-answer", ("--drop-rate", "0.05")),
     TransientProfile("slow-answers", "every answer 50 ms late", ("--latency", "0.05")),
-    TransientProfile("slow-jobs", "jobs run ten times longer than usual, well within a deadline",
-                     ("--run-time", "sim:qa=2", "--run-time", "qpu:qa=3")),
+    TransientProfile("slow-jobs", "sim:qa jobs run ten times longer than usual, well within a deadline",
+                     ("--run-time", "sim:qa=2")),
 )}
 
 

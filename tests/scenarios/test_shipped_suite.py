@@ -1,63 +1,89 @@
 """The shipped suite as an acceptance suite: unchanged and green against a correct cloud given by URL and
-tokens (with transient 503s, dropped reads and latency), and red against a cloud that breaks a promise."""
+tokens (under transient faults too), and red, with a one-read failure, against every catalogued defect.
+
+The whole catalogue runs once, through the user-facing mutation command, rather than one pytester run per
+defect: 60 runs two at a time fit in a few minutes of CI, 60 sequential sessions would not."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_cloudjob.server.defects import DEFECTS
+from pytest_cloudjob.server.defects import CATALOGUE
 from pytest_cloudjob.server.process import start_reference_cloud
 
 SHIPPED = Path(__file__).parents[2] / "scenarios"
-# The scenario of the shipped suite that must catch each defect.
-CAUGHT_BY = {
-    "open-admin": "every admin call is refused to a regular user",
-    "shared-jobs": "one user's job is invisible to another",
-    "anonymous-allowed": "no token and a wrong token are refused",
-    "cancel-ended-accepted": "cancelling an ended job is refused",
-    "wrong-shot-count": "a sample_count job completes with well-formed status and results",
-    "no-progress": "a sample_count job completes with well-formed status and results",
-    "lax-create": "invalid create bodies are refused",
-    "rerun-refused": "a cancelled job can be rerun as a new job",
-}
+# The shipped suite runs on both reference platforms: qpu:qa (one job at a time) is what makes a job
+# certainly wait, for the cancel-while-waiting check; a short run time keeps its queue quick.
+PLATFORMS = ("--cloud-platform", "sim:qa", "--cloud-platform", "qpu:qa")
+QUICK_QPU = "--cloud-arg=--run-time=qpu:qa=0.3"
+FILE_LINE = re.compile(r"^\S+\.(scenario\.yaml|py):\d+: ")
+MAX_FAILURE_LINES = 40
+# Defects whose scenario failure is still followed by the clean-up's chained traceback (issue 14, item 5,
+# being fixed in the scenario runner): their own file:line verdict is in the text, but not alone.
+NOISY_CLEAN_UP = {"unknown-status-name", "rerun-phantom"}
 
 
-def run_shipped_suite_against(pytester, monkeypatch, tmp_path, cloud_args, *pytest_args):
-    cloud = start_reference_cloud(tmp_path / "cloud.log", cloud_args)
+def copy_shipped_suite(pytester: pytest.Pytester) -> None:
+    for path in [*SHIPPED.glob("*.scenario.yaml"), *SHIPPED.glob("test_*.py")]:
+        shutil.copy(path, pytester.path / path.name)
+
+
+def test_the_catalogue_names_the_promise_each_defect_breaks_and_where_design_states_it() -> None:
+    assert len(CATALOGUE) >= 30
+    for name, defect in CATALOGUE.items():
+        assert defect.name == name and re.fullmatch(r"[a-z0-9-]+", name)
+        assert defect.promise and defect.row.startswith("§"), name
+
+
+def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(pytester, monkeypatch, tmp_path):
+    faults = ["--read-503-rate", "0.15", "--drop-rate", "0.03", "--latency", "0.02", "--run-time", "qpu:qa=0.5"]
+    cloud = start_reference_cloud(tmp_path / "cloud.log", faults)
     try:
         monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
         for env, account in (("CLOUDJOB_TOKEN", "user"), ("CLOUDJOB_OTHER_TOKEN", "other"),
                              ("CLOUDJOB_ADMIN_TOKEN", "admin")):
             monkeypatch.setenv(env, cloud.tokens[account])
-        for path in SHIPPED.glob("*.scenario.yaml"):
-            shutil.copy(path, pytester.path / path.name)
-        return pytester.runpytest_subprocess("-rfs", *pytest_args)
+        copy_shipped_suite(pytester)
+        result = pytester.runpytest_subprocess("-rfs", "-n", "2", *PLATFORMS)
     finally:
         assert cloud.stop() == 0
-
-
-def test_every_defect_has_a_scenario_that_catches_it():
-    assert set(CAUGHT_BY) == set(DEFECTS)
-
-
-def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(pytester, monkeypatch, tmp_path):
-    faults = ["--read-503-rate", "0.15", "--drop-rate", "0.03", "--latency", "0.02", "--run-time", "qpu:qa=1"]
-    result = run_shipped_suite_against(pytester, monkeypatch, tmp_path, faults, "-n", "2",
-                                       "--cloud-platform", "sim:qa", "--cloud-platform", "qpu:qa")
     output = result.stdout.str()
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes.get("error", 0) == 0, output
-    assert outcomes["passed"] == 29, output  # 15 scenarios x 2 platforms, one of them qpu:qa-only
+    assert outcomes["passed"] == 31, output  # 16 checks x 2 platforms, one of them qpu:qa-only
     assert "embedded" not in output and "0 leaked" in output
 
 
-@pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
-def test_red_when_the_cloud_breaks_a_promise(pytester, monkeypatch, tmp_path, defect):
-    result = run_shipped_suite_against(pytester, monkeypatch, tmp_path, ["--break", defect],
-                                       "--cloud-platform", "sim:qa")
-    output = result.stdout.str()
-    assert result.ret == 1, output
-    failed = [line for line in output.splitlines() if line.startswith("FAILED ")]
-    assert any(f"::{CAUGHT_BY[defect]}[sim:qa]" in line for line in failed), output
+def test_the_strict_profile_is_left_out_unless_asked_for(pytester):
+    strict = pytester.mkdir("strict")
+    for path in (SHIPPED / "strict").iterdir():
+        shutil.copy(path, strict / path.name)
+    default = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    assert "no tests collected (6 deselected)" in default.stdout.str(), default.stdout.str()
+    asked = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "strict", "-p", "no:cacheprovider")
+    assert "6 tests collected" in asked.stdout.str(), asked.stdout.str()
+
+
+def test_the_shipped_suite_kills_every_defect_with_a_one_read_failure_and_stays_green_under_faults(pytester):
+    copy_shipped_suite(pytester)
+    report = pytester.path / "mutation.json"
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", ".", "--json", str(report),
+                          QUICK_QPU, "--workers", "2", "--", *PLATFORMS, timeout=600)
+    data = json.loads(report.read_text())
+    table = result.stdout.str()
+    assert result.ret == 0, table
+    assert data["killed"] == data["defects"] == len(CATALOGUE), table
+    runs = {run["name"]: run for run in data["runs"]}
+    assert all(run["ok"] for run in runs.values()), table
+    for name in CATALOGUE:
+        text = runs[name]["failures"][0]["text"]
+        verdict_lines = [line for line in text.splitlines() if FILE_LINE.match(line)]
+        assert verdict_lines, f"{name}: no file:line verdict in\n{text}"
+        if name not in NOISY_CLEAN_UP:
+            assert FILE_LINE.match(text), f"{name}: the failure does not start with file:line:\n{text}"
+            assert len(text.splitlines()) <= MAX_FAILURE_LINES, f"{name}: {len(text.splitlines())} lines:\n{text}"
