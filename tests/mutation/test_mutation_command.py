@@ -1,0 +1,97 @@
+"""``python -m pytest_cloudjob.mutation`` as a QA engineer uses it on their own suite: real reference
+clouds, real pytest subprocesses, and the verdicts, table, JSON and exit status they rely on."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
+
+PLATFORM_ONLY = """\
+name: platform details are served on both paths
+steps:
+  - platform: {expect: {name: "{platform}"}}
+  - platform: {legacy: true, expect: {name: "{platform}"}}
+"""
+
+
+def mutation(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    report = pytester.path / "mutation.json"
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", *args, "--json", str(report), timeout=120)
+    return result, json.loads(report.read_text()) if report.exists() else {}
+
+
+def test_a_survivor_is_named_and_the_score_is_held_against_min(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".scenario.yaml", platforms=PLATFORM_ONLY)
+    result, data = mutation(pytester, ".", "--fault", "unbroken", "--defect", "no-progress",
+                            "--defect", "legacy-platform-path-missing", "--min", "0.5")
+    table = result.stdout.str()
+    assert result.ret == 0, table
+    runs = {run["name"]: run for run in data["runs"]}
+    assert runs["unbroken"]["verdict"] == "green" and runs["unbroken"]["passed"] == 1
+    assert runs["no-progress"]["verdict"] == "SURVIVED" and not runs["no-progress"]["failures"]
+    killer = runs["legacy-platform-path-missing"]["failures"][0]
+    assert killer["test"] == "platforms.scenario.yaml::platform details are served on both paths[sim:qa]"
+    assert killer["text"].startswith(f"{pytester.path / 'platforms.scenario.yaml'}:4: step 2 (platform) failed on sim:qa")
+    assert (data["killed"], data["defects"], data["score"]) == (1, 2, 0.5)
+    assert "no-progress" in table and "SURVIVED" in table and "mutation score: 1/2 defects killed (50%)" in table
+
+    below, _ = mutation(pytester, ".", "--no-faults", "--defect", "no-progress")
+    assert below.ret == 1, below.stdout.str()
+
+
+def test_python_tests_using_the_fixtures_are_run_and_named_as_killers(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_progress="""
+        def test_the_status_body_holds_progress(cloud_job_factory, cloud_context, cloud_user):
+            job = cloud_job_factory.create()
+            assert "progress" in job.get_status(cloud_context, cloud_user)
+    """)
+    result, data = mutation(pytester, "test_progress.py", "--no-faults", "--defect", "no-progress")
+    assert result.ret == 0, result.stdout.str()
+    failure = data["runs"][0]["failures"][0]
+    assert failure["test"] == "test_progress.py::test_the_status_body_holds_progress[sim:qa]"
+    assert "assert 'progress' in" in failure["text"]
+
+
+def test_a_suite_red_on_the_unbroken_cloud_fails_the_command(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".scenario.yaml", wrong="""\
+name: expects a platform name the cloud does not have
+steps:
+  - platform: {expect: {name: not-this-one}}
+""")
+    result, data = mutation(pytester, ".", "--fault", "unbroken", "--defect", "no-progress")
+    assert result.ret == 1
+    assert data["runs"][0]["verdict"] == "RED (must stay green)"
+    assert "RED (must stay green)" in result.stdout.str()
+
+
+def test_a_run_past_its_time_limit_is_stopped_and_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_hang="""
+        import time
+        def test_hangs(cloud_context):
+            time.sleep(60)
+    """)
+    result, data = mutation(pytester, "test_hang.py", "--no-faults", "--defect", "no-progress", "--run-timeout", "4")
+    assert result.ret == 1
+    assert data["runs"][0]["state"] == "timeout" and data["runs"][0]["seconds"] < 30
+    assert "TIMEOUT" in result.stdout.str()
+
+
+def test_usage_errors_name_the_bad_argument_and_the_choices(pytester: pytest.Pytester) -> None:
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", ".", "--defect", "no-progres")
+    assert result.ret == 2
+    assert "--defect 'no-progres': unknown; known: anonymous-allowed" in result.stderr.str()
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", ".", "--min", "2")
+    assert result.ret == 2 and "--min must be between 0 and 1" in result.stderr.str()
+
+
+def test_the_catalogue_is_listed_with_each_promise_and_design_row(pytester: pytest.Pytester) -> None:
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", "--list")
+    out = result.stdout.str()
+    assert result.ret == 0
+    for defect in CATALOGUE.values():
+        assert f"breaks: {defect.promise} [{defect.row}]" in out
+    for profile in TRANSIENT.values():
+        assert f"must stay green: {profile.what}" in out
