@@ -7,7 +7,8 @@ import inspect
 
 import pytest
 
-from pytest_cloudjob import CloudContext, User
+from pytest_cloudjob.api.client import CloudContext
+from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.target import CloudRun
 

@@ -87,3 +87,19 @@ def test_the_shipped_suite_kills_every_defect_with_a_one_read_failure_and_stays_
         if name not in NOISY_CLEAN_UP:
             assert FILE_LINE.match(text), f"{name}: the failure does not start with file:line:\n{text}"
             assert len(text.splitlines()) <= MAX_FAILURE_LINES, f"{name}: {len(text.splitlines())} lines:\n{text}"
+
+
+def test_the_promise_table_in_the_docs_points_at_checks_that_exist() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "scenarios.md").read_text()
+    section = docs.split("## Promises and the scenarios that check them", 1)[1].split("###", 1)[0]
+    cited = 0
+    for row in (line for line in section.splitlines() if line.startswith("| ") and "`" in line):
+        current = None
+        for ref in re.findall(r"`([\w.]*):(\d+)`", row):
+            current = ref[0] or current
+            assert current, row
+            lines = (SHIPPED / current).read_text().splitlines()
+            text = lines[int(ref[1]) - 1]
+            assert text.startswith("  - ") or text.lstrip().startswith("if "), f"{current}:{ref[1]} is {text!r}"
+            cited += 1
+    assert cited >= 40
