@@ -28,8 +28,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="test paths of the suite, as given to pytest")
     parser.add_argument("--defect", action="append", default=[], metavar="NAME",
                         help="run only this defect (repeatable; default: the whole catalogue)")
+    parser.add_argument("--no-defects", action="store_true",
+                        help="only the must-stay-green runs (with --fault-repeats: a flakiness check)")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help=f"run only this must-stay-green profile (repeatable; default all: {', '.join(TRANSIENT)})")
+    parser.add_argument("--fault-repeats", type=int, default=1, metavar="N",
+                        help="run each fault profile N times: a suite must be green every time (default 1)")
     parser.add_argument("--no-faults", action="store_true", help="skip the unbroken and transient-fault runs")
     parser.add_argument("--min", type=float, default=1.0, metavar="SCORE",
                         help="fail (exit 1) when the share of defects killed is below this (default 1.0)")
@@ -57,6 +61,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         parser.error(f"--fault {unknown[0]!r}: unknown; known: {', '.join(TRANSIENT)}")
     if not 0.0 <= args.min <= 1.0:
         parser.error("--min must be between 0 and 1")
+    if args.fault_repeats < 1:
+        parser.error("--fault-repeats must be at least 1")
     if args.workers < 1:
         parser.error("--workers must be at least 1")
     return args, pytest_args
@@ -76,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                            run_timeout=args.run_timeout, cloud_timeout=args.cloud_timeout,
                            first_failure_only=not args.all_failures,
                            **({"workdir": args.workdir} if args.workdir else {}))
-    plan = mutants(args.defect or None, [] if args.no_faults else (args.fault or None))
+    plan = mutants([] if args.no_defects else (args.defect or None), [] if args.no_faults else (args.fault or None), args.fault_repeats)
     print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.workers) as pool:

@@ -52,11 +52,13 @@ class Outcome:
         return self.state == ("passed" if self.mutant.must_pass else "failed")
 
 
-def mutants(defects: list[str] | None = None, faults: list[str] | None = None) -> list[Mutant]:
-    """The fault profiles named (all by default; unbroken first), then the defects named (all by default)."""
-    chosen = [CATALOGUE[name] for name in defects] if defects else list(CATALOGUE.values())
+def mutants(defects: list[str] | None = None, faults: list[str] | None = None, fault_repeats: int = 1) -> list[Mutant]:
+    """The fault profiles named (all by default; unbroken first), each ``fault_repeats`` times (a flaky red
+    shows up in repeats), then the defects named (all by default), in catalogue order."""
+    chosen = [CATALOGUE[name] for name in defects] if defects is not None else list(CATALOGUE.values())
     profiles = [TRANSIENT[name] for name in faults] if faults is not None else list(TRANSIENT.values())
-    out = [Mutant(p.name, p.what, p.server_args, True) for p in profiles]
+    out = [Mutant(p.name if fault_repeats == 1 else f"{p.name}#{i + 1}", p.what, p.server_args, True)
+           for i in range(fault_repeats) for p in profiles]
     return out + [Mutant(d.name, d.promise, ("--break", d.name), False) for d in chosen]
 
 
