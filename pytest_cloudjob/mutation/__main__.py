@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                            run_timeout=args.run_timeout, cloud_timeout=args.cloud_timeout,
                            first_failure_only=not args.all_failures,
                            **({"workdir": args.workdir} if args.workdir else {}))
-    plan = mutants([] if args.no_defects else (args.defect or None), [] if args.no_faults else (args.fault or None), args.fault_repeats)
+    defects = [] if args.no_defects else (args.defect or None)
+    plan = mutants(defects, [] if args.no_faults else (args.fault or None), args.fault_repeats)
     print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
