@@ -95,3 +95,15 @@ def test_the_catalogue_is_listed_with_each_promise_and_design_row(pytester: pyte
         assert f"breaks: {defect.promise} [{defect.row}]" in out
     for profile in TRANSIENT.values():
         assert f"must stay green: {profile.what}" in out
+
+
+def test_fault_repeats_run_each_profile_again_and_defects_can_be_left_out() -> None:
+    from pytest_cloudjob.mutation.runs import mutants
+
+    plan = mutants([], ["unbroken", "503-bursts"], fault_repeats=3)
+    assert [m.name for m in plan] == ["unbroken#1", "503-bursts#1", "unbroken#2", "503-bursts#2",
+                                      "unbroken#3", "503-bursts#3"]
+    assert all(m.must_pass for m in plan)
+    everything = mutants()
+    assert [m.name for m in everything if not m.must_pass] == list(CATALOGUE)
+    assert [m.server_args for m in everything if m.name == "no-progress"] == [("--break", "no-progress")]
