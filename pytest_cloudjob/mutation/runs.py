@@ -87,7 +87,9 @@ def run_mutant(mutant: Mutant, settings: RunSettings) -> Outcome:
                **{env: cloud.tokens[account] for env, account in TOKEN_ENV.items()}}
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
                    "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}",
-                   *(["-x"] if settings.first_failure_only else []), *settings.pytest_args, *settings.paths]
+                   *(["-x"] if settings.first_failure_only else []), *settings.pytest_args,
+                   # last, so that no --cloud-url of the user's arguments or addopts sends the run elsewhere
+                   "--cloud-url", cloud.url, *settings.paths]
         try:
             proc = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, timeout=settings.run_timeout, check=False)
