@@ -95,7 +95,7 @@ class _PureLoader(_PureBase):  # type: ignore[misc]
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
         try:
-            if self._depth > MAX_DEPTH:
+            if self._depth > MAX_DEPTH + 1:  # a plain value inside the deepest list or mapping is one more
                 raise _error(self, self.peek_event().start_mark.line + 1, _too_deep())
             return super().compose_node(parent, index)
         finally:
@@ -189,8 +189,9 @@ def _scalar_text(loader: Any, node: yaml.Node) -> str:
 
 def _integer(loader: Any, node: yaml.ScalarNode) -> int:
     text = _scalar_text(loader, node)
-    if len(text) > MAX_INT_DIGITS:
-        raise _error(loader, _line(node), f"an integer of {len(text)} characters: at most {MAX_INT_DIGITS} digits")
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INT_DIGITS:
+        raise _error(loader, _line(node), f"an integer of {digits} digits is too long (at most {MAX_INT_DIGITS})")
     try:
         return int(yaml.SafeLoader.construct_yaml_int(loader, node))
     except ValueError:
@@ -263,7 +264,7 @@ class _Budget:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.total = 0
-        self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, height)
+        self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels of lists and mappings)
         self.open: set[int] = set()
 
     def add(self, root: yaml.Node) -> None:
@@ -277,7 +278,7 @@ class _Budget:
 
     def measure(self, node: yaml.Node, depth: int) -> tuple[int, int]:
         if isinstance(node, yaml.ScalarNode):
-            return 1, 1
+            return 1, 0
         key = id(node)
         known = self.measured.get(key)
         if known is None:
@@ -324,7 +325,10 @@ def load_documents(path: Path, *, pure_python: bool = False) -> list[Any]:
             documents.append(document)
     except yaml.MarkedYAMLError as exc:
         # Point at where the broken construct began (an unclosed "{" is reported at the end of the file).
+        # A tab is named where it is, not where the value it breaks began.
         start, problem = exc.context_mark, exc.problem_mark
+        if problem and "tab" in str(exc.problem):
+            start = None
         mark = start or problem
         line = mark.line + 1 if mark else 1
         detail = exc.problem or exc.context
