@@ -394,7 +394,7 @@ def _describe_transport_error(exc: requests.RequestException, timeout: tuple[flo
                               deadline: float | None) -> str:
     what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
     if isinstance(exc, requests.Timeout) and isinstance(timeout, Timeout) and deadline is not None:
-        what += f" (timeout cut to {timeout.total:.2f}s, the time left before the deadline)"
+        what += f" after {timeout.total:.2f}s, the time left before the deadline"
     root = _root_cause(exc)
     described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
     if isinstance(root, ssl.SSLCertVerificationError):

@@ -46,7 +46,7 @@ class ResponseTooLargeError(requests.RequestException):
         self.status = status
         self.declared = declared
         self.read = read
-        size = f"Content-Length {declared:,} bytes" if declared is not None else f"more than {read:,} bytes read"
+        size = f"Content-Length {declared:,} bytes" if declared is not None else f"stopped after reading {read:,} bytes"
         super().__init__(f"response body larger than the client's limit of {limit:,} bytes ({size})", request=request)
 
 
@@ -144,15 +144,17 @@ def _read_body(response: requests.Response, limit: int | None, deadline: float |
     encoded = response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
     if declared is not None and not encoded and declared <= READ_CHUNK_BYTES:
         return raw.read(decode_content=True) or b""  # every status poll: one read, no generator
-    body = bytearray()
+    chunks: list[bytes] = []  # joined once at the end: a growing bytearray peaks at twice its size
+    size = 0
     for chunk in raw.stream(READ_CHUNK_BYTES, decode_content=True):
-        body += chunk
-        if limit is not None and len(body) > limit:
-            raise ResponseTooLargeError(limit, response.status_code, read=len(body))
+        chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ResponseTooLargeError(limit, response.status_code, read=size)
         if deadline is not None and time.monotonic() > deadline:
             response.close()
             raise requests.exceptions.ReadTimeout("the call's deadline passed while the body was still arriving")
-    return bytes(body)
+    return b"".join(chunks)
 
 
 def _content_length(value: str | None) -> int | None:

@@ -104,6 +104,7 @@ class Job(ACloudObject):
         self.payload = copy.deepcopy(self.DEFAULT_PAYLOAD if payload is None else payload)
         self.pcvl_version = pcvl_version
         self.process_id = default_process_id() if process_id is None else process_id
+        __tracebackhide__ = True
         self.job_id = job_id
         self.history = StatusHistory(job_id)
         for key in _:
@@ -378,6 +379,7 @@ class Job(ACloudObject):
 
 def _refuse_typo(key: str) -> None:
     """Raise :class:`UnknownJobFieldError` if ``key`` looks like a misspelt field; other extras are welcome."""
+    __tracebackhide__ = True
     close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8) if isinstance(key, str) else []
     if close:
         raise UnknownJobFieldError(f"Job() got an unexpected keyword argument {key!r}: did you mean {close[0]!r}? "
