@@ -76,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         cloud = self.server
         cloud.polls += 1
         if cloud.polls > cloud.answers_before_silence:

@@ -172,14 +172,14 @@ def test_an_http_error_at_the_deadline_stays_an_http_error():
 
 
 def test_an_unwanted_end_carries_the_clouds_reason():
-    with pytest.raises(UnexpectedEndError) as info:
-        fake = FakeTime()
-        history = StatusHistory("j")
+    fake = FakeTime()
+    history = StatusHistory("j")
 
-        def fetch():
-            body = {"status": "error", "failure_code": 12, "status_message": "line\nbroken  message"}
-            history.record(body, clock=fake.clock)
-            return body
+    def fetch():
+        body = {"status": "error", "failure_code": 12, "status_message": "line\nbroken  message"}
+        history.record(body, clock=fake.clock)
+        return body
+    with pytest.raises(UnexpectedEndError) as info:
         wait_for(fetch, {"completed"}, 5.0, history, clock=fake.clock, sleep=fake.sleep)
     assert "job ended as error (failure_code: 12; status_message: line broken message)" in str(info.value)
     assert info.value.failure_code == 12 and info.value.body["status"] == "error"
