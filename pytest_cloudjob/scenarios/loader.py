@@ -19,6 +19,7 @@ YAML merge keys (``<<: *defaults``) work; a merged key keeps the line where it i
 """
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from pathlib import Path
@@ -246,12 +247,13 @@ for _cls in _LOADERS:
     _cls.yaml_implicit_resolvers = _implicit_resolvers(_cls)
     _cls.add_constructor(_MAP_TAG, _mapping)
     _cls.add_constructor(_SEQ_TAG, _sequence)
-    _cls.add_constructor("tag:yaml.org,2002:str", _string)
     _cls.add_constructor(_INT_TAG, _integer)
     _cls.add_constructor(_FLOAT_TAG, _float)
     _cls.add_constructor("tag:yaml.org,2002:bool", _boolean)
     for _tag in _NOT_JSON_TAGS:
         _cls.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
+# libyaml refuses a surrogate escape ("\\ud800") itself, and the text is strict UTF-8: only Python's parser makes one.
+_PureLoader.add_constructor("tag:yaml.org,2002:str", _string)
 
 
 class _Budget:
@@ -268,7 +270,7 @@ class _Budget:
         self.open: set[int] = set()
 
     def add(self, root: yaml.Node) -> None:
-        self.total += self.measure(root, 1)[0]
+        self.total += 1 if isinstance(root, yaml.ScalarNode) else self.measure(root, 1)[0]
         if self.total > MAX_NODES:
             raise _error(self.loader, _line(root), self._too_many())
 
@@ -277,8 +279,7 @@ class _Budget:
                 f"a scenario file holds at most {MAX_NODES}")
 
     def measure(self, node: yaml.Node, depth: int) -> tuple[int, int]:
-        if isinstance(node, yaml.ScalarNode):
-            return 1, 0
+        """(values, levels of lists and mappings) of a list or mapping; scalars are counted by their parent."""
         key = id(node)
         known = self.measured.get(key)
         if known is None:
@@ -287,12 +288,16 @@ class _Budget:
             if depth > MAX_DEPTH:
                 raise _error(self.loader, _line(node), _too_deep())
             self.open.add(key)
-            children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
             values, height = 1, 1
+            children = node.value if isinstance(node, yaml.SequenceNode) else itertools.chain.from_iterable(node.value)
             for child in children:
+                if child.__class__ is yaml.ScalarNode:
+                    values += 1
+                    continue
                 child_values, child_height = self.measure(child, depth + 1)
                 values += child_values
-                height = max(height, child_height + 1)
+                if child_height >= height:
+                    height = child_height + 1
                 if values > MAX_NODES:
                     raise _error(self.loader, _line(node), self._too_many())
             self.open.discard(key)
