@@ -371,9 +371,21 @@ def oversized(rng: random.Random) -> Iterator[Case]:
     yield Case("oversized_values", "file over the size limit", f"name: big\nsteps: [{{create: {{payload: [{big}]}}}}]\n".encode())
 
 
+def too_many_values(rng: random.Random) -> Iterator[Case]:
+    for i in range(4):
+        count = rng.randint(30_000, 300_000)
+        yield Case(f"many_values_{i}", "too many values (no alias)",
+                   f"name: flat\nsteps: [{{create: {{payload: [{', '.join(['0'] * count)}]}}}}]\n".encode())
+    for i in range(3):
+        count = rng.randint(5_000, 20_000)
+        yield Case(f"many_documents_{i}", "too many values (no alias)",
+                   "".join(f"name: n{d}\nsteps: [{{create: {{}}}}]\n---\n" for d in range(count)).encode())
+    yield Case("many_empty_documents", "too many values (no alias)", b"---\n" * 200_000)
+
+
 FAMILIES: list[Callable[[random.Random], Iterator[Case]]] = [
     alias_bombs, deep_nesting, huge_numbers, wrong_types, wrong_types_of_matchers, bad_unicode, truncated, tabs,
-    duplicate_keys, unknown_names, bad_tags, syntax_errors, oversized,
+    duplicate_keys, unknown_names, bad_tags, syntax_errors, oversized, too_many_values,
 ]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from malformed_generator import BASE, Case, generate, write
 
-from pytest_cloudjob.scenarios.loader import MAX_DEPTH, ScenarioFormatError, load_documents
+from pytest_cloudjob.scenarios.loader import MAX_DEPTH, MAX_NODES, ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import parse_scenario
 
 PER_FILE_SECONDS = 1.0
@@ -191,17 +191,26 @@ def test_a_documented_tolerance_in_exponent_form_loads_as_a_number(tmp_path):
 
 
 @pytest.mark.parametrize("pure_python", [False, True], ids=["libyaml", "python"])
-def test_values_up_to_the_limits_load(tmp_path, pure_python):
-    """Nesting at the limit, aliases reused within it: a large but honest scenario is not a bomb."""
+def test_values_up_to_the_limits_load_and_one_more_is_refused(tmp_path, pure_python):
+    """Nesting at the limit, an alias reused up to the limit: a large but honest scenario is not a bomb."""
     path = tmp_path / "large.scenario.yaml"
     nested = "[" * (MAX_DEPTH - 5) + "1" + "]" * (MAX_DEPTH - 5)  # in a mapping, list, mapping, mapping, mapping
-    path.write_text(f"name: large\nvars:\n  row: &row [{', '.join(['1'] * 100)}]\n  table: [{', '.join(['*row'] * 200)}]\n"
-                    f"steps:\n  - create: {{save: job, payload: {{deep: {nested}}}}}\n")
+    rows = MAX_NODES // 101 - 5  # each use of *row is the list and its 100 values
+
+    def write(rows: int, nested: str) -> None:
+        path.write_text(f"name: large\nvars:\n  row: &row [{', '.join(['1'] * 100)}]\n"
+                        f"  table: [{', '.join(['*row'] * rows)}]\n"
+                        f"steps:\n  - create: {{save: job, payload: {{deep: {nested}}}}}\n")
+
+    write(rows, nested)
     (document,) = load_documents(path, pure_python=pure_python)
-    assert len(document["vars"]["table"]) == 200
+    assert len(document["vars"]["table"]) == rows
     parse_scenario(document, path, 0)
-    path.write_text(path.read_text().replace(nested, f"[{nested}]"))
+    write(rows, f"[{nested}]")
     with pytest.raises(ScenarioFormatError, match=f"large.scenario.yaml:6: nested deeper than {MAX_DEPTH} levels"):
+        load_documents(path, pure_python=pure_python)
+    write(rows + 10, nested)
+    with pytest.raises(ScenarioFormatError, match=f"large.scenario.yaml:4: more than {MAX_NODES} values once aliases"):
         load_documents(path, pure_python=pure_python)
 
 
