@@ -94,7 +94,8 @@ class _OutOfBounds(Exception):
 class _BoundedComposer:
     """Both parsers tell the resolver each time they enter and leave a value, through Python: counting there
     stops a file of a million values (a 1 MiB flat list took 1.1 s, 8.8 s in Python's parser) or of a
-    thousand nested lists (Python's recursive composer overflows) before it is built, for no extra call."""
+    thousand nested lists (Python's recursive composer overflows) before it is built, for no extra call (these
+    hooks only served path resolvers, which no scenario loader registers)."""
 
     _values = 0
     _level = 0
@@ -140,7 +141,7 @@ def _line(node: yaml.Node) -> int:
 
 def _mapping(loader: Any, node: yaml.Node) -> LineDict:
     if not isinstance(node, yaml.MappingNode):
-        raise _error(loader, _line(node), f"expected a mapping, got {type(node).__name__[:-4].lower()} {node.value!r}")
+        raise _error(loader, _line(node), f"!!map must be a mapping, got a {type(node).__name__[:-4].lower()}")
     out = LineDict()
     out.line = _line(node)
     out.key_lines = {}
@@ -181,7 +182,7 @@ def _merge_sources(loader: Any, node: yaml.Node, line: int) -> list[LineDict]:
 
 def _sequence(loader: Any, node: yaml.Node) -> LineList:
     if not isinstance(node, yaml.SequenceNode):
-        raise _error(loader, _line(node), f"expected a list, got {type(node).__name__[:-4].lower()}")
+        raise _error(loader, _line(node), f"!!seq must be a list, got a {type(node).__name__[:-4].lower()}")
     out = LineList(loader.construct_object(child, deep=True) for child in node.value)
     out.line = _line(node)
     out.item_lines = [_line(child) for child in node.value]
@@ -242,6 +243,7 @@ def _excerpt(text: str, limit: int = 40) -> str:
 
 
 def _implicit_resolvers(base: Any) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+    """``base``'s table of plain-value types with our numbers, in the same places, and no dates."""
     table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
     for first, entries in base.yaml_implicit_resolvers.items():
         kept = []
@@ -412,6 +414,6 @@ def _read_text(path: Path) -> str:
     if bad:
         column = bad.start() - text.rfind("\n", 0, bad.start())
         raise ScenarioFormatError(path, text.count("\n", 0, bad.start()) + 1,
-                                  f"the character U+{ord(bad.group()):04X} (a control character) is not allowed "
-                                  f"in YAML, at column {column}")
+                                  f"the character U+{ord(bad.group()):04X} is not allowed in YAML text "
+                                  f"(a control character or a non-character), at column {column}")
     return text

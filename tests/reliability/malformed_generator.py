@@ -1,5 +1,6 @@
 """Malformed scenario files from a seed, for the loader's fuzz test (and by hand: ``python
-tests/reliability/malformed_generator.py OUT_DIR [SEED]``).
+tests/reliability/malformed_generator.py OUT_DIR [SEED]``; with ``--measure``, a table of what each family
+gives, as docs/reliability.md shows it).
 
 Each family is a mistake a tester makes or a file an attacker writes: alias bombs, deep nesting, huge
 numbers, wrong types, bad Unicode, truncated YAML, tabs, duplicate and unknown keys, bad tags. Every case
@@ -35,6 +36,8 @@ steps:
       expect: {results: {json: {results: {sum: 100}}}}
 """
 BASE_LINES = BASE.splitlines(keepends=True)
+ALIASES = r"more than \d+ values once aliases are expanded"
+MANY = r"more than \d+ values; "
 STEP_KINDS = ("create", "status", "wait", "results", "read", "cancel", "rerun", "platform", "list_all", "cancel_many")
 TOP_KEYS = ("name", "description", "platforms", "user", "vars", "marks", "steps", "severity")
 
@@ -46,6 +49,7 @@ class Case:
     data: bytes
     must_fail: bool = True
     line: int | None = None
+    expect: str | None = None  # a regular expression the message must hold, where the family knows it
 
 
 def _replace_line(number: int, new: str) -> str:
@@ -80,16 +84,16 @@ def alias_bombs(rng: random.Random) -> Iterator[Case]:
         else:
             text = (f"name: laughs {i}\nsteps:\n  - create: {{save: job}}\n  - status:\n      job: job\n"
                     f"      expect:\n{_indent(bomb, 6)}\n")
-        yield Case(f"alias_bomb_{where}_{i}", "billion-laughs alias bomb", text.encode())
+        yield Case(f"alias_bomb_{where}_{i}", "billion-laughs alias bomb", text.encode(), expect=ALIASES)
     for i in range(6):
         # Quadratic: one wide value repeated many times, no nesting.
         width, uses = rng.randint(400, 1200), rng.randint(150, 400)
         text = (f"name: wide {i}\nvars:\n  a: &a [{', '.join(['x'] * width)}]\n"
                 f"  b: [{', '.join(['*a'] * uses)}]\nsteps:\n  - create: {{save: job}}\n")
-        yield Case(f"alias_wide_{i}", "wide alias repeated (quadratic)", text.encode())
+        yield Case(f"alias_wide_{i}", "wide alias repeated (quadratic)", text.encode(), expect=ALIASES)
     for i, text in enumerate(["a: &a [*a]\n", "a: &a {b: *a}\n", "&r [1, [2, *r]]\n", "x: &m {<<: *m}\n",
                               _insert_after(6, "  loop: &loop [1, *loop]")]):
-        yield Case(f"alias_recursive_{i}", "recursive alias", text.encode())
+        yield Case(f"alias_recursive_{i}", "recursive alias", text.encode(), expect="a recursive value")
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -113,10 +117,11 @@ def deep_nesting(rng: random.Random) -> Iterator[Case]:
             body = "".join(" " * (6 + 2 * d) + f"k{d}:\n" for d in range(depth)) + " " * (6 + 2 * depth) + "v\n"
             text = f"name: deep {i}\nsteps:\n  - create:\n      payload:\n{body}"
         elif style == "block-list":
-            text = f"name: deep {i}\nsteps:\n  - create:\n      payload:\n        x: " + "- " * depth + "v\n"
+            text = f"name: deep {i}\nsteps:\n  - create:\n      payload:\n        x:\n          " + "- " * depth + "v\n"
         else:
             text = f"name: deep {i}\nsteps:\n  - create:\n      payload: {{x: {value}}}\n"
-        yield Case(f"deep_{style}_{depth}_{i}", "deep nesting", text.encode())
+        yield Case(f"deep_{style}_{depth}_{i}", "deep nesting", text.encode(),
+                   expect="nested deeper than 100 levels|exceeded maximum nesting depth")
 
 
 def huge_numbers(rng: random.Random) -> Iterator[Case]:
@@ -137,7 +142,8 @@ def huge_numbers(rng: random.Random) -> Iterator[Case]:
             value = f"1e{rng.randint(309, 10 ** 6)}"
         key = "count" if kind == "count" else "payload"
         step = f"  - create: {{count: {value}}}\n" if key == "count" else f"  - create: {{payload: {{n: {value}}}}}\n"
-        yield Case(f"huge_{kind}_{i}", "huge number", _scenario_with(step).encode(), line=5)
+        yield Case(f"huge_{kind}_{i}", "huge number", _scenario_with(step).encode(), line=5,
+                   expect="digits is too long|too large for a float")
 
 
 WRONG_TYPES = [
@@ -217,22 +223,24 @@ def bad_unicode(rng: random.Random) -> Iterator[Case]:
         end = base.index(b"\n", start)
         at = rng.randint(start, end)
         data = base[:at] + rng.choice(invalid) + base[at:]
-        yield Case(f"invalid_utf8_{i}", "invalid UTF-8", data, line=number + 1)
+        yield Case(f"invalid_utf8_{i}", "invalid UTF-8", data, line=number + 1, expect="not UTF-8 text: byte 0x")
     for i, encoding in enumerate(["utf-16", "utf-16-le", "utf-32", "latin-1"]):
         text = BASE.replace("lifecycle", "lifecyclé")
-        yield Case(f"other_encoding_{i}", "not UTF-8 (UTF-16, UTF-32, Latin-1)", text.encode(encoding), line=1)
+        yield Case(f"other_encoding_{i}", "not UTF-8 (UTF-16, UTF-32, Latin-1)", text.encode(encoding), line=1,
+                   expect="not UTF-8 text")
     controls = ["\x00", "\x01", "\x07", "\x08", "\x1b", "\x7f", "\ufffe", "\uffff", "\x0c"]
     for i in range(18):
         number = rng.randint(1, len(BASE_LINES))
         line = BASE_LINES[number - 1]
         at = rng.randint(0, len(line) - 1)
         text = _replace_line(number, line[:at] + rng.choice(controls) + line[at:])
-        yield Case(f"control_char_{i}", "control character", text.encode("utf-8"), line=number)
+        yield Case(f"control_char_{i}", "control character", text.encode("utf-8"), line=number,
+                   expect=r"the character U\+\w+ is not allowed in YAML text")
     for i, escape in enumerate(["\\ud800", "\\udfff", "\\ud83d", "x\\udc00y", "\\U0000d800"]):
         yield Case(f"lone_surrogate_{i}", "lone surrogate escape",
-                   _replace_line(2, f'description: "{escape}"').encode(), line=2)
+                   _replace_line(2, f'description: "{escape}"').encode(), line=2, expect="surrogate|invalid Unicode")
     surrogate = "name: s\ndescription: x\udc80y\nsteps: [{create: {}}]\n".encode("utf-8", "surrogatepass")
-    yield Case("encoded_surrogate", "lone surrogate escape", surrogate, line=2)
+    yield Case("encoded_surrogate", "lone surrogate escape", surrogate, line=2, expect="not UTF-8 text")
 
 
 def truncated(rng: random.Random) -> Iterator[Case]:
@@ -271,7 +279,8 @@ def tabs(rng: random.Random) -> Iterator[Case]:
         spaces = len(line) - len(line.lstrip(" "))
         tabbed = "\t" * rng.randint(1, max(1, spaces // 2)) + line.lstrip(" ") if rng.random() < 0.5 else \
             line[: spaces - 1] + "\t" + line[spaces:]
-        yield Case(f"tab_indent_{i}", "tab in indentation", _replace_line(number, tabbed).encode(), line=number)
+        yield Case(f"tab_indent_{i}", "tab in indentation", _replace_line(number, tabbed).encode(), line=number,
+                   expect="YAML does not parse")
 
 
 def duplicate_keys(rng: random.Random) -> Iterator[Case]:
@@ -279,7 +288,8 @@ def duplicate_keys(rng: random.Random) -> Iterator[Case]:
            (6, "  shots: 200"), (9, "      save: again"), (10, "      payload: {}"), (14, "      job: job")]
     for i in range(20):
         number, extra = rng.choice(top)
-        yield Case(f"duplicate_key_{i}", "duplicate key", _insert_after(number, extra).encode(), line=number + 1)
+        yield Case(f"duplicate_key_{i}", "duplicate key", _insert_after(number, extra).encode(), line=number + 1,
+                   expect="duplicate key")
     for i, flow in enumerate(["{job: job, job: job, until: completed}", "{job: job, until: completed, until: failed}"]):
         yield Case(f"duplicate_flow_key_{i}", "duplicate key", _replace_line(11, f"  - wait: {flow}").encode(), line=11)
     yield Case("duplicate_merge", "duplicate key",
@@ -366,21 +376,22 @@ def syntax_errors(rng: random.Random) -> Iterator[Case]:
 
 def oversized(rng: random.Random) -> Iterator[Case]:
     filler = "# " + "x" * 97 + "\n"
-    yield Case("oversized_comment", "file over the size limit", (BASE + filler * 11_000).encode())
+    yield Case("oversized_comment", "file over the size limit", (BASE + filler * 11_000).encode(), expect="larger than")
     big = ", ".join(str(rng.randint(0, 9)) for _ in range(600_000))
-    yield Case("oversized_values", "file over the size limit", f"name: big\nsteps: [{{create: {{payload: [{big}]}}}}]\n".encode())
+    yield Case("oversized_values", "file over the size limit", f"name: big\nsteps: [{{create: {{payload: [{big}]}}}}]\n".encode(),
+               expect="larger than")
 
 
 def too_many_values(rng: random.Random) -> Iterator[Case]:
     for i in range(4):
         count = rng.randint(30_000, 300_000)
         yield Case(f"many_values_{i}", "too many values (no alias)",
-                   f"name: flat\nsteps: [{{create: {{payload: [{', '.join(['0'] * count)}]}}}}]\n".encode())
+                   f"name: flat\nsteps: [{{create: {{payload: [{', '.join(['0'] * count)}]}}}}]\n".encode(), expect=MANY)
     for i in range(3):
         count = rng.randint(5_000, 20_000)
         yield Case(f"many_documents_{i}", "too many values (no alias)",
-                   "".join(f"name: n{d}\nsteps: [{{create: {{}}}}]\n---\n" for d in range(count)).encode())
-    yield Case("many_empty_documents", "too many values (no alias)", b"---\n" * 200_000)
+                   "".join(f"name: n{d}\nsteps: [{{create: {{}}}}]\n---\n" for d in range(count)).encode(), expect=MANY)
+    yield Case("many_empty_documents", "too many values (no alias)", b"---\n" * 200_000, expect=MANY)
 
 
 FAMILIES: list[Callable[[random.Random], Iterator[Case]]] = [
@@ -405,7 +416,65 @@ def write(cases: list[Case], folder: Path) -> dict[Path, Case]:
     return written
 
 
+def _load(path: Path, pure: bool, load_documents: Callable[..., list[object]], parse_scenario: Callable[..., object]
+          ) -> BaseException | None:
+    try:
+        for index, document in enumerate(load_documents(path, pure_python=pure)):
+            parse_scenario(document, path, index)
+    except Exception as exc:  # counted, not hidden: the "other errors" column
+        return exc
+    return None
+
+
+def measure(folder: Path, seed: int = 2026) -> str:
+    """A markdown table per family: files, how many were refused with ``file:line``, the slowest load on
+    each parser and one message (what docs/reliability.md shows)."""
+    import re
+    import time
+    import tracemalloc
+
+    from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
+    from pytest_cloudjob.scenarios.model import parse_scenario
+
+    rows: dict[str, dict[str, object]] = {}
+    for path, case in write(generate(seed), folder).items():
+        row = rows.setdefault(case.family, {"files": 0, "refused": 0, "valid": 0, "other": 0, "ms": 0.0, "pure_ms": 0.0,
+                                            "peak": 0, "example": ""})
+        row["files"] = int(row["files"]) + 1  # type: ignore[call-overload]
+        result: BaseException | None = None
+        for pure in (False, True):
+            start = time.perf_counter()
+            outcome = _load(path, pure, load_documents, parse_scenario)
+            result = outcome if not pure else result
+            elapsed = (time.perf_counter() - start) * 1000
+            key = "pure_ms" if pure else "ms"
+            row[key] = max(float(row[key]), elapsed)  # type: ignore[arg-type]
+        tracemalloc.start()  # a separate run, as tracing slows Python's parser; reading takes a 1 MiB buffer
+        _load(path, False, load_documents, parse_scenario)
+        row["peak"] = max(int(row["peak"]), tracemalloc.get_traced_memory()[1])  # type: ignore[call-overload]
+        tracemalloc.stop()
+        if result is None:
+            row["valid"] = int(row["valid"]) + 1  # type: ignore[call-overload]
+        elif isinstance(result, ScenarioFormatError) and re.match(re.escape(str(path)) + r":\d+: ", str(result)):
+            row["refused"] = int(row["refused"]) + 1  # type: ignore[call-overload]
+            if not row["example"]:
+                row["example"] = f"{path.name}{str(result)[len(str(path)):]}"[:150]
+        else:
+            row["other"] = int(row["other"]) + 1  # type: ignore[call-overload]
+    lines = ["| tried | files | file:line errors | valid by chance | other errors | slowest (libyaml) | "
+             "slowest (Python parser) | peak memory | example |", "|---|---|---|---|---|---|---|---|---|"]
+    for family, row in rows.items():
+        lines.append(f"| {family} | {row['files']} | {row['refused']} | {row['valid']} | {row['other']} | "
+                     f"{float(row['ms']):.1f} ms | {float(row['pure_ms']):.1f} ms | "  # type: ignore[arg-type]
+                     f"{int(row['peak']) / 1e6:.1f} MB | `{row['example']}` |")  # type: ignore[call-overload]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    out = Path(sys.argv[1])
-    files = write(generate(int(sys.argv[2]) if len(sys.argv) > 2 else 2026), out)
-    print(f"{len(files)} files in {out}")
+    arguments = [a for a in sys.argv[1:] if a != "--measure"]
+    out = Path(arguments[0])
+    chosen_seed = int(arguments[1]) if len(arguments) > 1 else 2026
+    if "--measure" in sys.argv:
+        print(measure(out, chosen_seed))
+    else:
+        print(f"{len(write(generate(chosen_seed), out))} files in {out}")
