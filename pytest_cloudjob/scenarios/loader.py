@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -143,24 +144,27 @@ def _mapping(loader: Any, node: yaml.Node) -> LineDict:
     if not isinstance(node, yaml.MappingNode):
         raise _error(loader, _line(node), f"!!map must be a mapping, got a {type(node).__name__[:-4].lower()}")
     out = LineDict()
-    out.line = _line(node)
-    out.key_lines = {}
+    out.line = node.start_mark.line + 1
+    key_lines: dict[str, int] = {}
+    out.key_lines = key_lines
+    construct = loader.construct_object
     merged: list[LineDict] = []
     merge_line = 0
     for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
         if key_node.tag == _MERGE_TAG:
             if merge_line:
-                raise _error(loader, _line(key_node), f"duplicate key '<<' (first at line {merge_line})")
-            merge_line = _line(key_node)
+                raise _error(loader, line, f"duplicate key '<<' (first at line {merge_line})")
+            merge_line = line
             merged.extend(_merge_sources(loader, value_node, merge_line))
             continue
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) or key is None:
-            raise _error(loader, _line(key_node), "a key must be a plain value")
+        key = construct(key_node, deep=True)
+        if key.__class__ is not str and (not isinstance(key, (int, float, bool)) or key is None):
+            raise _error(loader, line, "a key must be a plain value")
         if key in out:
-            raise _error(loader, _line(key_node), f"duplicate key {key!r}")
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[str(key)] = _line(key_node)
+            raise _error(loader, line, f"duplicate key {key!r}")
+        out[key] = construct(value_node, deep=True)
+        key_lines[str(key)] = line
     # YAML's merge: keys written here win, then the merged mappings in the order listed.
     for source in merged:
         for key, value in source.items():
@@ -397,7 +401,9 @@ def _read_text(path: Path) -> str:
     """The file's text, bounded in size; undecodable bytes and characters YAML refuses name their line."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # Asking for the limit would allocate 1 MiB per file; a pipe or an empty file says 0.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size or MAX_FILE_BYTES, MAX_FILE_BYTES) + 1)
     except OSError as exc:
         raise ScenarioFormatError(path, None, f"cannot read the file ({exc.strerror or exc})") from None
     if len(data) > MAX_FILE_BYTES:
