@@ -244,8 +244,18 @@ def test_bad_files_are_collection_errors_with_their_line_and_the_good_one_still_
         error, _ = outcome(copy)
         assert isinstance(error, ScenarioFormatError), (name, error)
         expected[name] = f"{path.name}:{error.line}: {error.message[:40]}"
-    pytester.makefile(".scenario.yaml", good="name: still runs\nsteps:\n  - create: {save: job}\n"
-                                             "  - wait: {job: job, until: completed, timeout: 30s}\n")
+    # The good file also runs what the loader now reads right: a merge key, and a tolerance written 1e-6.
+    pytester.makefile(".scenario.yaml", good="""\
+name: still runs
+vars:
+  until_completed: &completed {until: completed, timeout: 30s}
+steps:
+  - create: {save: job}
+  - wait: {<<: *completed, job: job}
+  - status:
+      job: job
+      expect: {status: completed, progress: {approx: 1.0, tolerance: 1e-6}}
+""")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     output = result.stdout.str() + result.stderr.str()
     for name, message in expected.items():
