@@ -25,6 +25,9 @@ class StepReporter(Protocol):
     def on_call(self, record: Any) -> None:
         """One HTTP call of the client (an ``api.client.CallRecord``)."""
 
+    def expecting_error(self) -> ContextManager[None]:
+        """A block whose steps may fail on purpose: they are reported passed, with the error as a note."""
+
 
 _reporter: StepReporter | None = None
 
@@ -50,6 +53,16 @@ def notify_call(record: Any) -> None:
     reporter = _reporter
     if reporter is not None:
         reporter.on_call(record)
+
+
+def expecting_error(expected: bool = True) -> ContextManager[None]:
+    """Wrap a scenario step that expects an error (``expect_error:``): the call that fails inside it is the
+    step's success, so it is not shown as a broken sub-step; the step's own verdict still decides.
+
+    ``expected=False`` is a no-op, so a caller can write ``with reporting.expecting_error("expect_error" in args):``.
+    """
+    reporter = _reporter
+    return nullcontext() if reporter is None or not expected else reporter.expecting_error()
 
 
 def reported(title: str) -> Callable[[F], F]:
