@@ -41,7 +41,7 @@ class AllureCloudPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # After every pytest_configure (allure-pytest registers its file logger there), before any file is written.
-        self.writer_swap.install()
+        self.writer_swap.install(self.report_dir)
 
     @property
     def epic(self) -> str:
