@@ -12,6 +12,7 @@ from pytest_cloudjob.server.process import start_reference_cloud
 
 SHIPPED = Path(__file__).parents[2] / "scenarios"
 TOKEN = "tok-expected-4b1d9e07aa"
+ADMIN_TOKEN = "tok-expected-admin-51c2"
 
 PYTHON_TESTS = """
 import pytest
@@ -41,9 +42,10 @@ def test_expecting_nothing_is_a_no_op(cloud_context, cloud_user):
 
 @pytest.fixture
 def results(pytester, tmp_path_factory, monkeypatch):
-    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}"])
+    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
     monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", TOKEN)
+    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", ADMIN_TOKEN)
     pytester.makepyfile(test_expected=PYTHON_TESTS)
     shutil.copy(SHIPPED / "platforms.scenario.yaml", pytester.path / "platforms.scenario.yaml")
     result = pytester.runpytest_subprocess("--alluredir", "allure-results", "-p", "no:cacheprovider")

@@ -14,6 +14,7 @@ import pytest
 from pytest_cloudjob.server.process import start_reference_cloud
 
 TOKEN = "tok-killed-5e0c7d21ab"
+ADMIN_TOKEN = "tok-killed-admin-9d3e"
 
 KILLED_TESTS = """
 import os
@@ -43,9 +44,10 @@ def test_second_is_killed_while_running(cloud_user, tmp_path):
 
 @pytest.fixture
 def cloud_url(tmp_path_factory, monkeypatch):
-    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}"])
+    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
     monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", TOKEN)
+    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", ADMIN_TOKEN)
     yield cloud.url
     cloud.stop()
 
