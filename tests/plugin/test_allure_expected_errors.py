@@ -42,7 +42,8 @@ def test_expecting_nothing_is_a_no_op(cloud_context, cloud_user):
 
 @pytest.fixture
 def results(pytester, tmp_path_factory, monkeypatch):
-    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
+    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log",
+                                  [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
     monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", TOKEN)
     monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", ADMIN_TOKEN)

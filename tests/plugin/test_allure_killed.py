@@ -44,7 +44,8 @@ def test_second_is_killed_while_running(cloud_user, tmp_path):
 
 @pytest.fixture
 def cloud_url(tmp_path_factory, monkeypatch):
-    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
+    cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log",
+                                  [f"--user-token={TOKEN}", f"--admin-token={ADMIN_TOKEN}"])
     monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", TOKEN)
     monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", ADMIN_TOKEN)
