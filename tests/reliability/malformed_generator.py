@@ -466,7 +466,7 @@ def measure(folder: Path, seed: int = 2026) -> str:
     for family, row in rows.items():
         lines.append(f"| {family} | {row['files']} | {row['refused']} | {row['valid']} | {row['other']} | "
                      f"{float(row['ms']):.1f} ms | {float(row['pure_ms']):.1f} ms | "  # type: ignore[arg-type]
-                     f"{int(row['peak']) / 1e6:.1f} MB | `{row['example']}` |")  # type: ignore[call-overload]
+                     f"{int(row['peak']) / 1024:,.0f} KiB | `{row['example']}` |")  # type: ignore[call-overload]
     return "\n".join(lines)
 
 
