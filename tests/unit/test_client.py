@@ -429,14 +429,14 @@ def test_no_retry_starts_that_could_not_end_before_the_deadline(user, rsps):
 def test_the_earlier_of_two_nested_deadlines_holds():
     import time
 
-    from pytest_cloudjob.api.client import _calls_deadline, calls_end_by
+    from pytest_cloudjob.api.deadline import calls_end_by, current_deadline
     now = time.monotonic()
     with calls_end_by(now + 1):
         with calls_end_by(now + 10):
-            assert _calls_deadline.get() == now + 1
+            assert current_deadline() == now + 1
         with calls_end_by(now + 0.5):
-            assert _calls_deadline.get() == now + 0.5
-    assert _calls_deadline.get() is None
+            assert current_deadline() == now + 0.5
+    assert current_deadline() is None
 
 
 def test_a_context_closes_its_connections_when_used_as_a_context_manager(user, rsps):
