@@ -52,6 +52,11 @@ def set_default_process_id(value: str) -> str:
     return previous
 
 
+#: ``wait_until``'s default: the terminal statuses in a fixed order, so its signature (docs/api.md) reads the same
+#: in every process (a frozenset's order follows the string hash seed).
+_TERMINAL = tuple(sorted(protocol.TERMINAL_STATUSES))
+
+
 def _require_admin(user: Any, what: str) -> None:
     # An explicit raise, not ``assert``: ``python -O`` must not remove the check.
     if not getattr(user, "is_admin", False):
@@ -244,7 +249,7 @@ class Job(ACloudObject):
         self,
         context: CloudContext,
         user: User,
-        statuses: Iterable[str] | str = protocol.TERMINAL_STATUSES,
+        statuses: Iterable[str] | str = _TERMINAL,
         timeout: float = 60.0,
         policy: PollingPolicy | None = None,
     ) -> dict[str, Any]:
