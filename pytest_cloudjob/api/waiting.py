@@ -205,7 +205,7 @@ def wait_for(
                 raise
             raise WaitTimeoutError(
                 history.job_id, f"no answer in time: still {history.last or 'unseen'} after {timeout:g}s "
-                f"({polls + 1} status calls, the last one: {exc})", wanted, history) from None
+                f"({polls + 1} status call{'s' if polls else ''}, the last one: {exc})", wanted, history) from None
         polls += 1
         status = history.last
         if status in wanted:
