@@ -561,3 +561,14 @@ def test_protocol_errors_show_the_body_as_json(context, user, rsps):
     rsps.post(URL + "/api/job", json={"job_id": None, "ok": True})
     with pytest.raises(CloudApiError, match=r'body: \{"job_id": null, "ok": true\}'):
         Job().create(context, user)
+
+
+def test_a_compressed_body_is_bounded_by_its_decoded_size(user, rsps):
+    import gzip
+    bomb = gzip.compress(b" " * (8 * 1024 * 1024))  # 8 MiB of JSON whitespace in about 8 KiB on the wire
+    context = CloudContext(URL, max_response_bytes=1024 * 1024)
+    rsps.get(f"{URL}/api/job/status/{JOB_ID}", body=bomb, headers={"Content-Encoding": "gzip"},
+             auto_calculate_content_length=True)
+    with pytest.raises(CloudApiError, match="limit of 1,048,576 bytes") as info:
+        created().get_status(context, user)
+    assert info.value.kind == "protocol" and len(bomb) < 1024 * 1024
