@@ -173,10 +173,12 @@ class Api:
             try:
                 response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout, deadline)
             except requests.RequestException as exc:
-                status = exc.status if isinstance(exc, ResponseTooLargeError) else None
+                too_large = exc if isinstance(exc, ResponseTooLargeError) else None
+                status = too_large.status if too_large else None
+                size = (too_large.declared or too_large.read) if too_large else 0
                 self._notify(CallRecord(method, url, status, time.monotonic() - t0, json_body, "", attempt,
-                                        endpoint, path_params or {}))
-                if isinstance(exc, ResponseTooLargeError):
+                                        endpoint, path_params or {}, size, too_large is not None))
+                if too_large:
                     raise CloudApiError(
                         method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
                         reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
