@@ -261,6 +261,7 @@ class Api:
 
 def decode_json(response: requests.Response, method: str) -> Any:
     """The JSON body of ``response``, or a :class:`CloudApiError` naming the call if it is not JSON."""
+    __tracebackhide__ = True
     if not response.content:
         return None
     try:

@@ -90,6 +90,7 @@ class StatusHistory:
 
     def record(self, body: dict[str, Any], *, clock: Callable[[], float] = time.monotonic) -> Observation:
         """Add the status of ``body``; raise :class:`IllegalTransitionError` if the move is illegal."""
+        __tracebackhide__ = True
         status = body.get("status") if isinstance(body, dict) else None
         if status not in protocol.ALL_STATUSES:
             raise IllegalTransitionError(

@@ -59,6 +59,7 @@ _TERMINAL = tuple(sorted(protocol.TERMINAL_STATUSES))
 
 def _require_admin(user: Any, what: str) -> None:
     # An explicit raise, not ``assert``: ``python -O`` must not remove the check.
+    __tracebackhide__ = True
     if not getattr(user, "is_admin", False):
         raise AssertionError(f"Job.{what} needs an admin user, got {user!r}")
 
@@ -349,6 +350,7 @@ class Job(ACloudObject):
             return False
 
     def _require_id(self, what: str) -> None:
+        __tracebackhide__ = True
         if not self.job_id:
             raise JobNotCreatedError(f"cannot {what.replace('job_', '')} a job that was never created (no job_id)")
 
