@@ -123,7 +123,7 @@ class Job(ACloudObject):
             if key == "status":
                 self.status = as_status(value)
             self.extra[key] = value
-            if is_safe_attribute(key, Job):
+            if is_safe_attribute(key, type(self)):
                 setattr(self, key, value)
 
     # -- the seed's class-level hooks -------------------------------------------------------------
