@@ -4,8 +4,8 @@
    Content-Length, and chunked), with the default limit and with the limit raised above the body.
 2. records: what call records hold after a wait polled a 3 MB (allowed) status body for 3 s.
 3. deadline: the wall time of ``Job.wait_until(timeout=T)`` against a silent cloud (accepts TCP, never
-   answers) and against a cloud that answers three polls then goes silent, with the default context
-   (30 s read timeout, 4 attempts per status read).
+   answers), a cloud that answers three polls then goes silent, and one that sends its answer a byte
+   every 0.5 s, with the default context (30 s read timeout, 4 attempts per status read).
 
 Each client runs in a fresh subprocess (its peak RSS is its own), the 50 MB server in another, both on
 127.0.0.1. Every loop is bounded. ``--code DIR`` measures the package found in DIR instead (e.g. an older
@@ -146,8 +146,9 @@ def big_body_server(chunked: bool, tmp: Path, size_mb: int = BODY_MB) -> Iterato
 
 
 @contextmanager
-def silent_server(answers: int = 0) -> Iterator[str]:
-    """Accepts connections; answers the first ``answers`` requests with a running status, then nothing."""
+def silent_server(answers: int = 0, trickle: float = 0.0) -> Iterator[str]:
+    """Accepts connections; answers the first ``answers`` requests with a running status, then nothing
+    (or, with ``trickle``, the answer one byte every ``trickle`` seconds: each read well inside its timeout)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -170,6 +171,14 @@ def silent_server(answers: int = 0) -> Iterator[str]:
             if answered < answers:
                 answered += 1
                 conn.sendall(response)
+            elif trickle:
+                for byte in response:
+                    if stop.wait(trickle):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        return
 
     def accept() -> None:
         while not stop.is_set():
@@ -224,11 +233,13 @@ def bench_records(code: Path, tmp: Path) -> list[str]:
 def bench_deadline(code: Path, quick: bool) -> list[str]:
     rows = ["| cloud | wait_until timeout | runs | wall time min / median / max (s) | ends with |", "|---|---:|---:|---|---|"]
     runs = 1 if quick else 3
-    for answers, name in ((0, "silent (accepts TCP, never answers)"), (3, "answers 3 polls, then silent")):
+    for answers, trickle, name in ((0, 0.0, "silent (accepts TCP, never answers)"),
+                                   (3, 0.0, "answers 3 polls, then silent"),
+                                   (0, 0.5, "trickles its answer, 1 byte per 0.5 s")):
         for timeout in ((5.0,) if quick else (1.0, 5.0)):
             times, outcome = [], ""
             for _ in range(runs):
-                with silent_server(answers) as url:
+                with silent_server(answers, trickle) as url:
                     r = _probe(code, WAIT_PROBE, url, str(timeout))
                 times.append(r["seconds"])
                 outcome = r["outcome"]

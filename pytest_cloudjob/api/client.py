@@ -275,10 +275,13 @@ def decode_json(response: requests.Response, method: str) -> Any:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
+    """The first error of ``exc``'s chain, following causes and the context Python kept (not one suppressed)."""
     root = exc
-    while root.__context__ is not None and root.__context__ is not root:
-        root = root.__context__
-    return root
+    while True:
+        nxt = root.__cause__ or (None if root.__suppress_context__ else root.__context__)
+        if nxt is None or nxt is root:
+            return root
+        root = nxt
 
 
 def _describe_transport_error(exc: requests.RequestException, timeout: tuple[float, float] | Timeout,

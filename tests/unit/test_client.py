@@ -572,3 +572,47 @@ def test_a_compressed_body_is_bounded_by_its_decoded_size(user, rsps):
     with pytest.raises(CloudApiError, match="limit of 1,048,576 bytes") as info:
         created().get_status(context, user)
     assert info.value.kind == "protocol" and len(bomb) < 1024 * 1024
+
+
+class _Connection:
+    """What the watchdog sees of a pooled connection: its socket and the request that owns it."""
+
+    def __init__(self) -> None:
+        import socket
+        self.sock, self.peer = socket.socketpair()
+
+
+    def is_shut(self) -> bool:
+        self.peer.settimeout(1.0)
+        try:
+            self.sock.sendall(b"x")
+            return self.peer.recv(1) != b"x"
+        except OSError:
+            return True
+        finally:
+            self.sock.close()
+            self.peer.close()
+
+
+def test_the_watchdog_shuts_a_request_still_unanswered_after_its_deadline():
+    import time
+
+    from pytest_cloudjob.api.deadline import WATCHDOG
+    conn = _Connection()
+    WATCHDOG.watch(time.monotonic() + 0.05, conn)
+    time.sleep(0.5)
+    assert conn.is_shut()
+
+
+def test_the_watchdog_never_shuts_an_answered_request_or_a_connection_taken_since():
+    import time
+
+    from pytest_cloudjob.api.deadline import WATCHDOG
+    answered, reused, no_deadline = _Connection(), _Connection(), _Connection()
+    WATCHDOG.release(WATCHDOG.watch(time.monotonic() + 0.05, answered))
+    WATCHDOG.watch(time.monotonic() + 0.05, reused)
+    WATCHDOG.watch(time.monotonic() + 60, reused)  # the next request on the same pooled connection
+    WATCHDOG.watch(time.monotonic() + 0.05, no_deadline)
+    WATCHDOG.disown(no_deadline)  # the next request has no deadline
+    time.sleep(0.5)
+    assert [c.is_shut() for c in (answered, reused, no_deadline)] == [False, False, False]
