@@ -66,14 +66,16 @@ CUT_AFTER_SECONDS = 0.1
 
 
 class Watch:
-    """One request watched by :data:`WATCHDOG`: its connection is shut if still its own past ``at``."""
+    """One request watched by :data:`WATCHDOG`: its connection is shut if still its own past ``at``
+    (``fired``: what was read after that is not an answer, however well-formed it looks)."""
 
-    __slots__ = ("at", "connection", "live")
+    __slots__ = ("at", "connection", "live", "fired")
 
     def __init__(self, at: float, connection: Any) -> None:
         self.at = at
         self.connection = connection
         self.live = True
+        self.fired = False
 
     def __lt__(self, other: Watch) -> bool:
         return self.at < other.at
@@ -132,6 +134,7 @@ class Watchdog:
                 entry = heapq.heappop(self._heap)
                 sock = getattr(entry.connection, "sock", None)
                 if entry.live and getattr(entry.connection, "cloudjob_watch", None) is entry and sock is not None:
+                    entry.fired = True
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
                 entry.live = False

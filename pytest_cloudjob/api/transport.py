@@ -165,6 +165,8 @@ class CloudAdapter(HTTPAdapter):
         finally:
             if watch is not None:
                 WATCHDOG.release(watch)
+        if watch is not None and watch.fired:  # a status line cut short ("HTTP/1.1 200") parses as an answer
+            raise requests.exceptions.ReadTimeout(_CUT_MESSAGE, request=request)
         response._content = body
         setattr(response, "_content_consumed", True)  # noqa: B010 (private to requests, not in its stubs)
         return response
@@ -219,11 +221,14 @@ def _read_body(response: requests.Response, limit: int | None, deadline: float |
     return b"".join(chunks)
 
 
+_CUT_MESSAGE = "the answer was still arriving at the deadline (socket shut)"
+
+
 def _cut_at(deadline: float | None, request: requests.PreparedRequest) -> requests.exceptions.ReadTimeout | None:
     """The error of an answer cut at ``deadline`` when it has passed (the watchdog shut its socket), else ``None``."""
     if deadline is None or time.monotonic() < deadline:
         return None
-    return requests.exceptions.ReadTimeout("the answer was still arriving at the deadline (socket shut)", request=request)
+    return requests.exceptions.ReadTimeout(_CUT_MESSAGE, request=request)
 
 
 def _content_length(value: str | None) -> int | None:

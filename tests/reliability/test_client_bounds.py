@@ -153,8 +153,9 @@ def test_a_cloud_that_goes_silent_mid_wait_ends_the_wait_at_its_deadline_with_th
 
 @pytest.fixture
 def trickling_cloud() -> Iterator[tuple[str, dict[str, str]]]:
-    """Answers every request one byte every 0.3 s (the status line and headers too, or only the body):
-    each read is well inside the read timeout, the answer never arrives in time."""
+    """Answers every request one byte every 0.3 s (everything, only the body, or a status line whose reason
+    never ends, so that what arrived by the deadline parses as ``HTTP/1.1 200``): each read is well inside
+    the read timeout, the answer never arrives in time."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -168,9 +169,9 @@ def trickling_cloud() -> Iterator[tuple[str, dict[str, str]]]:
         with conn:
             try:
                 conn.recv(65536)
-                slow = head + body if mode["trickle"] == "everything" else body
-                if mode["trickle"] != "everything":
-                    conn.sendall(head)
+                fast, slow = {"everything": (b"", head + body), "body": (head, body),
+                              "status line": (b"HTTP/1.1 200 ", b"O" * 200)}[mode["trickle"]]
+                conn.sendall(fast)
                 for byte in slow:
                     if stop.wait(0.3):
                         return
@@ -194,7 +195,7 @@ def trickling_cloud() -> Iterator[tuple[str, dict[str, str]]]:
     listener.close()
 
 
-@pytest.mark.parametrize("trickle", ["everything", "body"])
+@pytest.mark.parametrize("trickle", ["everything", "body", "status line"])
 def test_a_cloud_trickling_its_answer_inside_the_read_timeout_cannot_hold_a_wait(trickling_cloud, trickle) -> None:
     url, mode = trickling_cloud
     mode["trickle"] = trickle  # about 25 s to send a whole answer at 0.3 s a byte
