@@ -5,27 +5,39 @@
 rules. Retries follow idempotency, per call rather than per HTTP method: reads retry, a cancel retries
 (cancelling twice is harmless), a create or a rerun never does, because a lost response would make a
 second job. urllib3's ``Retry`` decides by method only, hence the small loop here.
+
+Two bounds keep a misbehaving cloud from hanging or swelling a run: a response body above
+``CloudContext.max_response_bytes`` is refused (a protocol error, read no further), and inside
+:func:`~pytest_cloudjob.api.deadline.calls_end_by` (every ``Job.wait_until``) each call's connect and read
+timeouts, and its retries, are cut to the time left, so a silent cloud cannot hold a wait past its deadline.
 """
 from __future__ import annotations
 
-import email.utils
-import functools
 import json
 import ssl
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
+from urllib3.util import Timeout
 
 from pytest_cloudjob import reporting
+from pytest_cloudjob.api.deadline import attempt_timeout, calls_end_by, can_retry, current_deadline
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
-from pytest_cloudjob.api.transport import CloudAdapter
+from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, record_text
+from pytest_cloudjob.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from pytest_cloudjob.api.transport import CloudAdapter, ResponseTooLargeError
+
+# Names other modules and the seed's path (api/utils.py) import from here.
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_PATHS", "RECORD_BODY_BYTES", "RETRYABLE_STATUSES", "Api", "CallRecord",
+           "CloudContext", "RetryPolicy", "calls_end_by", "decode_json", "parse_retry_after"]
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -43,49 +55,16 @@ DEFAULT_PATHS: dict[str, str] = {
 }
 
 _USER_AGENT = f"pytest-cloudjob {requests.utils.default_user_agent()}"
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How idempotent calls are retried: ``attempts`` in all, back-off doubling from ``backoff`` to ``backoff_max``.
-
-    A ``Retry-After`` header is honoured up to ``retry_after_max`` seconds.
-    """
-
-    attempts: int = 4
-    backoff: float = 0.1
-    backoff_max: float = 2.0
-    retry_after_max: float = 10.0
-
-    def delay(self, attempt: int, response: requests.Response | None) -> float:
-        """Seconds to sleep before attempt number ``attempt + 1`` (``attempt`` counts from 1)."""
-        if response is not None:
-            hinted = parse_retry_after(response.headers.get("Retry-After"))
-            if hinted is not None:
-                return min(hinted, self.retry_after_max)
-        return min(self.backoff * (2 ** (attempt - 1)), self.backoff_max)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date; ``None`` if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
+#: The default ``CloudContext.max_response_bytes``: far above any protocol body (a status is ~300 bytes, the
+#: results of 1000 shots a few KiB), far below what would hurt a CI runner.
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 @dataclass
 class CloudContext:
-    """Everything about the target cloud that is not a user: where it is and how to talk to it."""
+    """Everything about the target cloud that is not a user: where it is and how to talk to it.
+
+    ``max_response_bytes`` is the largest response body the client reads (a larger one is a protocol error
+    that names this setting). ``with CloudContext(url) as ctx:`` closes its pooled connections on exit.
+    """
 
     url: str
     connect_timeout: float = 5.0
@@ -95,9 +74,14 @@ class CloudContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     paths: Mapping[str, str] = field(default_factory=dict)
     pool_size: int = 16
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
+        if isinstance(self.max_response_bytes, bool) or not isinstance(self.max_response_bytes, int) \
+                or self.max_response_bytes < 1:
+            raise ValueError(f"CloudContext(max_response_bytes=...) must be a positive integer, got "
+                             f"{self.max_response_bytes!r}")
         unknown = set(self.paths) - set(DEFAULT_PATHS)
         if unknown:
             raise ValueError(f"CloudContext(paths=...): unknown endpoint names {sorted(unknown)}; "
@@ -125,31 +109,15 @@ class CloudContext:
             self._api.close()
             self._api = None
 
+    def __enter__(self) -> CloudContext:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"CloudContext(url={self.url!r})"
-
-
-@dataclass
-class CallRecord:
-    """One HTTP exchange, as reporting and statistics see it (never with credentials)."""
-
-    method: str
-    url: str
-    status: int | None
-    elapsed: float
-    request_body: Any = None
-    response_text: str = ""
-    attempt: int = 1
-    endpoint: str = ""
-    path_params: Mapping[str, str] = field(default_factory=dict)
-
-    @functools.cached_property
-    def response_json(self) -> Any:
-        """The response body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON."""
-        try:
-            return json.loads(self.response_text) if self.response_text else None
-        except ValueError:
-            return None
 
 
 class Api:
@@ -166,8 +134,9 @@ class Api:
         # once: Session.request redid it on every call, a third of a status call's client time.
         settings = self.session.merge_environment_settings(context.url, dict(context.proxies or {}), None,
                                                            context.verify, None)
-        self._proxies: dict[str, str] = settings["proxies"]
-        self._verify: bool | str = settings["verify"]
+        self._proxies: dict[str, str] = dict(settings["proxies"])
+        verify = settings["verify"]
+        self._verify: bool | str = True if verify is None else verify
 
     def close(self) -> None:
         self.session.close()
@@ -187,37 +156,53 @@ class Api:
     ) -> requests.Response:
         """Send one call to endpoint ``endpoint`` of the path table and return the response.
 
-        Raises :class:`CloudApiError` for a transport error or a status outside ``ok_statuses``.
-        ``retry=True`` only for calls that are safe to repeat.
+        Raises :class:`CloudApiError` for a transport error, a status outside ``ok_statuses``, or a body
+        above ``max_response_bytes``. ``retry=True`` only for calls that are safe to repeat. Inside
+        :func:`calls_end_by`, attempts and retries stop at its deadline.
         """
+        __tracebackhide__ = True
         path = self.context.path(endpoint, **(path_params or {}))
         url = self.context.url + path
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         attempts = self.context.retry.attempts if retry else 1
-        timeout = (self.context.connect_timeout, self.context.read_timeout)
+        deadline = current_deadline()
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
             t0 = time.monotonic()
+            timeout = attempt_timeout(self.context.connect_timeout, self.context.read_timeout, deadline)
             try:
-                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout)
+                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout, deadline)
             except requests.RequestException as exc:
-                self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
-                                        endpoint, path_params or {}))
-                if attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError):
-                    time.sleep(self.context.retry.delay(attempt, None))
+                too_large = exc if isinstance(exc, ResponseTooLargeError) else None
+                status = too_large.status if too_large else None
+                size = (too_large.declared or too_large.read) if too_large else 0
+                self._notify(CallRecord(method, url, status, time.monotonic() - t0, json_body, "", attempt,
+                                        endpoint, path_params or {}, size, too_large is not None))
+                if too_large:
+                    raise CloudApiError(
+                        method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
+                        reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
+                    ) from None
+                delay = self.context.retry.delay(attempt, None)
+                if (attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError)
+                        and can_retry(deadline, delay)):
+                    time.sleep(delay)
                     continue
                 raise CloudApiError(
-                    method, path, kind="transport", reason=_describe_transport_error(exc),
+                    method, path, kind="transport", reason=_describe_transport_error(exc, timeout, deadline),
                     attempts=attempt, elapsed=time.monotonic() - started,
                 ) from None
-            self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0,
-                                    json_body, response.text, attempt, endpoint, path_params or {}))
+            text, truncated = record_text(response)
+            self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, json_body, text,
+                                    attempt, endpoint, path_params or {}, len(response.content), truncated))
             if response.status_code in ok_statuses:
                 response.attempts = attempt  # type: ignore[attr-defined]
                 return response
             if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
-                time.sleep(self.context.retry.delay(attempt, response))
-                continue
+                delay = self.context.retry.delay(attempt, response)
+                if can_retry(deadline, delay):
+                    time.sleep(delay)
+                    continue
             raise CloudApiError(
                 method, path, status=response.status_code, body=response.text,
                 attempts=attempt, elapsed=time.monotonic() - started,
@@ -249,16 +234,22 @@ class Api:
             prepared.headers["Content-Length"] = "0"
         return prepared
 
-    def _send(self, prepared: requests.PreparedRequest, timeout: tuple[float, float]) -> requests.Response:
+    def _send(self, prepared: requests.PreparedRequest, timeout: tuple[float, float] | Timeout,
+              deadline: float | None) -> requests.Response:
         """Send through the session's adapter (where ``responses`` also intercepts), with the environment's
         proxy and CA settings read once. Redirects are not followed: a JSON API answering 3xx is reported."""
         adapter = self.session.get_adapter(prepared.url or "")
-        # The body is read inside send (CloudAdapter, or ``responses``), so a connection dropped mid-body
-        # is a transport error here, retried like any other.
-        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)
+        # The body is read inside send, so a connection dropped mid-body is a transport error here, retried
+        # like any other. ``responses`` intercepts below CloudAdapter.send, so the bounds apply in unit tests too.
+        if isinstance(adapter, CloudAdapter):
+            return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies,
+                                max_body_bytes=self.context.max_response_bytes, deadline=deadline)
+        # requests accepts urllib3's Timeout here; its type stubs say only numbers.
+        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)  # type: ignore[arg-type]
 
     def call_json(self, method: str, endpoint: str, token: str | None, **kwargs: Any) -> Any:
         """Like :meth:`call`, and decode the JSON body; a body that is not JSON is a protocol error."""
+        __tracebackhide__ = True
         response = self.call(method, endpoint, token, **kwargs)
         return decode_json(response, method)
 
@@ -270,12 +261,13 @@ class Api:
 
 def decode_json(response: requests.Response, method: str) -> Any:
     """The JSON body of ``response``, or a :class:`CloudApiError` naming the call if it is not JSON."""
+    __tracebackhide__ = True
     if not response.content:
         return None
     try:
         return response.json()
     except ValueError:
-        path = requests.utils.urlparse(response.url).path if response.url else "?"
+        path = urlsplit(response.url).path if response.url else "?"
         raise CloudApiError(
             method, path, status=response.status_code, body=response.text, kind="protocol",
             reason="response body is not JSON",
@@ -283,14 +275,20 @@ def decode_json(response: requests.Response, method: str) -> Any:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
+    """The first error of ``exc``'s chain, following causes and the context Python kept (not one suppressed)."""
     root = exc
-    while root.__context__ is not None and root.__context__ is not root:
-        root = root.__context__
-    return root
+    while True:
+        nxt = root.__cause__ or (None if root.__suppress_context__ else root.__context__)
+        if nxt is None or nxt is root:
+            return root
+        root = nxt
 
 
-def _describe_transport_error(exc: requests.RequestException) -> str:
+def _describe_transport_error(exc: requests.RequestException, timeout: tuple[float, float] | Timeout,
+                              deadline: float | None) -> str:
     what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
+    if isinstance(exc, requests.Timeout) and isinstance(timeout, Timeout) and deadline is not None:
+        what += f" after {timeout.total:.2f}s, the time left before the deadline"
     root = _root_cause(exc)
     described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
     if isinstance(root, ssl.SSLCertVerificationError):
