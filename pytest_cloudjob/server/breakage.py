@@ -6,6 +6,7 @@ everywhere: each hook returns its input unchanged when its defects are off.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 from collections import Counter
@@ -227,8 +228,6 @@ class Breakage:
 
 
 def _iso(seconds: Any) -> Any:
-    import datetime
-
     if not isinstance(seconds, (int, float)):
         return seconds
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat()
