@@ -86,7 +86,7 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     clock = _Clock(deadline)
     assert run.url is not None
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
-                           retry=RetryPolicy(attempts=2))
+                           retry=RetryPolicy(attempts=4))
     try:
         with reporting.reporting_to(_Silent()):
             _sweep(run, context, admin, clock)
