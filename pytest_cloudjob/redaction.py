@@ -17,6 +17,10 @@ MASK = "***"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;\\]+")
 _URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s/:@\"']*:)[^\s/@\"']+@")
 _MIN_SECRET_LENGTH = 4
+#: A long secret's head or tail of at least this many characters is masked too: pytest's assertion
+#: messages shorten long strings to ``'86SMHLiG2yyh...yTrcuNk_H2GPl'``, which would show half a token.
+_MIN_FRAGMENT = 10
+_FRAGMENT_SPAN = 48
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -33,7 +37,21 @@ def register_secret(value: str | None) -> None:
             return
         _secrets.add(value)
         ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        fragments = [f for s in ordered if len(s) >= 2 * _MIN_FRAGMENT for f in _fragment_patterns(s)]
+        _pattern = re.compile("|".join([re.escape(s) for s in ordered] + fragments))
+
+
+def _fragment_patterns(secret: str) -> list[str]:
+    """Patterns of the secret's heads and tails of ``_MIN_FRAGMENT`` characters or more (within its first and
+    last ``_FRAGMENT_SPAN``), longest first: nested optional groups, so a head matches as far as it goes."""
+    head, tail = secret[:_FRAGMENT_SPAN], secret[-_FRAGMENT_SPAN:]
+    longer_head = ""
+    for char in reversed(head[_MIN_FRAGMENT:]):
+        longer_head = f"(?:{re.escape(char)}{longer_head})?"
+    longer_tail = ""
+    for char in tail[:-_MIN_FRAGMENT]:
+        longer_tail = f"(?:{longer_tail}{re.escape(char)})?"
+    return [re.escape(head[:_MIN_FRAGMENT]) + longer_head, longer_tail + re.escape(tail[-_MIN_FRAGMENT:])]
 
 
 def redact(text: object) -> str:
