@@ -2,6 +2,7 @@
 the process tree of a run, and the search for a secret in every artefact of a run."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -151,10 +152,8 @@ def alive(pids: Iterable[int]) -> set[int]:
 def kill_all(pids: Iterable[int]) -> None:
     """Test hygiene only: never leave a process behind, even when an assertion failed."""
     for pid in alive(pids):
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def artefacts(folder: Path) -> dict[str, str]:

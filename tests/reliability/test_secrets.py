@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from _support import CLOUDJOB_VARIABLES, artefacts, assert_nowhere
 
-
 RUN_TIMEOUT = 60
 
 
