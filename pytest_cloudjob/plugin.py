@@ -123,6 +123,7 @@ class CloudJobPlugin:
         self.announced = True
         return [f"cloudjob: run id: {self.run.run_id} (the process_id of every job of this run)"]
 
+    @pytest.hookimpl(trylast=True)  # after pytest's header
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         for line in self._announcement():
