@@ -119,7 +119,7 @@ def _sweep(run: CloudRun, context: CloudContext, admin: User, clock: _Clock) -> 
     active = [job for job in jobs if job.status not in NOT_LEAKING_STATUSES]
     run.unknown_statuses = [(j.job_id, j.platform, j.status) for j in jobs if j.status not in protocol.ALL_STATUSES]
     run.leaks = [(j.job_id, j.platform, j.status, run.stats.test_of(j.job_id, UNKNOWN_TEST)) for j in active]
-    failed = _cancel_all(api, token, [j.job_id for j in active], clock) if active else {}
+    failed = run.uncancelled = _cancel_all(api, token, [j.job_id for j in active], clock) if active else {}
     _reconcile(run, jobs, {j.job_id for j in active} - set(failed))
     problems = []
     if unreadable:

@@ -55,6 +55,8 @@ class CloudRun:
     sweep_error: str = ""
     #: The sweep was not run by the user's choice (``--cloud-no-sweep``).
     sweep_skipped: bool = False
+    #: Active jobs the sweep could not cancel, with why.
+    uncancelled: dict[str, str] = field(default_factory=dict)
     #: Listed jobs in a status outside the protocol's, as (job id, platform, status).
     unknown_statuses: list[tuple[str, str, str]] = field(default_factory=list)
     #: Why the slow platform cannot be used (it was not given and the cloud does not have the default).
