@@ -93,10 +93,10 @@ def test_every_artefact_of_a_run_is_masked_and_reports_keep_their_types(pytester
     """The skip stays a tuple (pytest's -rs summary asserts it), the failure keeps its crash line."""
     secret = against.tokens["user"]
     password = "pa55-w0rd-in-the-url"
-    monkeypatch.setenv("CLOUDJOB_URL", against.url.replace("http://", f"http://qa:{password}@"))
+    url = against.url.replace("http://", f"http://qa:{password}@")  # on the command line: in --debug's header too
     pytester.makepyfile(HOSTILE_TESTS)
     result = pytester.runpytest_subprocess(
-        "-rA", "--junitxml=junit.xml", "-o", "junit_logging=all", "--debug=debug.log", "-o", "log_cli=true",
+        "--cloud-url", url, "-rA", "--junitxml=junit.xml", "-o", "junit_logging=all", "--debug=debug.log", "-o", "log_cli=true",
         "--log-file=run.log", *xdist, timeout=RUN_TIMEOUT)
     result.assert_outcomes(passed=2, skipped=1, xfailed=2, failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
