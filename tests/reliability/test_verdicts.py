@@ -89,3 +89,11 @@ def test_the_slow_platform_is_checked_before_any_test(pytester, against):
     assert output.count("unknown platform 'sim:sloww' on") == 1
     assert "(--cloud-slow-platform / CLOUDJOB_SLOW_PLATFORM / cloud_slow_platform)" in output
     assert "passed" not in output
+
+
+def test_a_url_with_a_path_prefix_that_the_cloud_does_not_serve_is_named_in_the_error(pytester, against):
+    pytester.makepyfile("def test_x(cloud_user): pass")
+    result = pytester.runpytest_subprocess("--cloud-url", against.url + "/qa-prefix", timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*unknown platform 'sim:qa' on *the cloud answered 404*; the URL has the path "
+                                 "'/qa-prefix': if the cloud serves /api at its root, drop the path*"])
