@@ -92,6 +92,10 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
             _sweep(run, context, admin, clock)
     except CloudApiError as exc:
         run.sweep_error = redact(f"the leak sweep could not complete: {exc}")
+    except KeyboardInterrupt:
+        run.sweep_error = "the leak sweep could not complete: interrupted again while it ran (Ctrl-C)"
+    except Exception as exc:  # a harness bug must still end in a verdict, not an INTERNALERROR
+        run.sweep_error = redact(f"the leak sweep could not complete: {type(exc).__name__}: {exc}")
     finally:
         context.close()
 
