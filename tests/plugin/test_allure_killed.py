@@ -46,6 +46,7 @@ def cloud_url(tmp_path_factory, monkeypatch):
     cloud = start_reference_cloud(tmp_path_factory.mktemp("cloud") / "cloud.log", [f"--user-token={TOKEN}"])
     monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
     monkeypatch.setenv("CLOUDJOB_TOKEN", TOKEN)
+    monkeypatch.setenv("CLOUDJOB_NO_SWEEP", "1")  # no admin token: a URL run must opt out of the leak sweep
     yield cloud.url
     cloud.stop()
 
