@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob import protocol, reporting
-from pytest_cloudjob.api.client import CloudContext, RetryPolicy
+from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.redaction import redact
@@ -88,7 +88,7 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
                            retry=RetryPolicy(attempts=2))
     try:
-        with reporting.reporting_to(_Silent()):
+        with reporting.reporting_to(_Silent()), calls_end_by(clock.end):
             _sweep(run, context, admin, clock)
     except CloudApiError as exc:
         run.sweep_error = redact(f"the leak sweep could not complete: {exc}")

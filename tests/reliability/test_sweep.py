@@ -5,11 +5,15 @@ one failed cancel never stops the others (issue 13, "Clean-up and exit status").
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from _support import CLOUDJOB_VARIABLES, FakeCloud, artefacts, assert_nowhere, run_id_in
 
 from pytest_cloudjob import CloudContext, Job
+from pytest_cloudjob.settings import CloudSettings
+from pytest_cloudjob.sweep import sweep
+from pytest_cloudjob.target import CloudRun
 
 RUN_TIMEOUT = 60
 TOKEN = "fake-cloud-user-token-0123456789"
@@ -136,3 +140,22 @@ def test_a_crashed_workers_job_is_still_swept_and_counted(pytester, reference_cl
                                  "*(sim:slow, running) made by an unknown test (its worker's records were lost)"])
     jobs = Job.list_all(CloudContext(reference_cloud.url), admin, process_id=run_id_in(result.stdout.str()))
     assert [j.status in ("cancel_requested", "canceled") for j in jobs] == [True]
+
+
+def test_a_silent_cloud_cannot_hold_the_sweep_past_its_deadline():
+    """A CI runner that sent SIGTERM waits only so long: the sweep ends by its deadline, with a verdict."""
+    release = threading.Event()
+    cloud = FakeCloud(listing=lambda: (release.wait(30), (200, []))[1]).start()
+    settings = CloudSettings(url=cloud.url, platforms=("sim:qa",), slow_platform="sim:slow", timeout=60.0,
+                             pcvl_version="0.12.0", tokens={"user": TOKEN, "admin": ADMIN_TOKEN})
+    run = CloudRun(settings, "run-silent", cloud.url, {"user": TOKEN, "admin": ADMIN_TOKEN}, ready=True)
+    started = time.monotonic()
+    try:
+        sweep(run, deadline=2.0)
+    finally:
+        took = time.monotonic() - started
+        release.set()
+        cloud.die()
+    assert took < 3.5
+    assert run.sweep_error.startswith("the leak sweep could not complete: GET /api/admin/jobs"), run.sweep_error
+    assert run.leaks == [] and run.swept is None
