@@ -64,7 +64,10 @@ _FALSE = ("", "0", "false", "no", "off")
 
 
 class SettingsError(CloudJobError):
-    """A setting is missing or wrong; the message names it by all its names."""
+    """A setting is missing or wrong; the message names it by all its names (redacted, never a value)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,11 @@ from pytest_cloudjob.stats import RunStats
 
 
 class TargetError(CloudJobError):
-    """The target cannot be used; the message is one line naming the setting to fix."""
+    """The target cannot be used; the message is one line naming the setting to fix (redacted: it often
+    names the URL, which may carry a password)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 def prepare_or_exit(run: CloudRun) -> None:

@@ -126,3 +126,15 @@ def test_an_internal_error_never_prints_a_token(pytester, against):
     assert result.ret == pytest.ExitCode.INTERNAL_ERROR
     assert "INTERNALERROR> RuntimeError: a plugin failed holding ***" in result.stdout.str() + result.stderr.str()
     assert_nowhere(against.tokens["user"], {**output(result), **artefacts(pytester.path)})
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_an_early_error_naming_the_url_masks_its_password(pytester, monkeypatch, xdist):
+    monkeypatch.setenv("CLOUDJOB_TOKEN", "t-early-error-token")
+    pytester.makepyfile("def test_x(cloud_user): pass")
+    result = pytester.runpytest_subprocess("--cloud-url", "http://qa:pa55-early@127.0.0.1:9", *xdist,
+                                           timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cannot reach http://qa:***@127.0.0.1:9" in result.stdout.str() + result.stderr.str()
+    assert_nowhere("pa55-early", {**output(result), **artefacts(pytester.path)})
+    assert_nowhere("t-early-error-token", {**output(result), **artefacts(pytester.path)})
