@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_cloudjob.api.client import CloudContext, RetryPolicy
+from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.errors import CloudJobError
@@ -128,10 +129,20 @@ class CloudRun:
             self.reference_cloud = None
 
 
+#: The preflight's time in all: three attempts per call ride out a flaky cloud's 503s, and a silent one
+#: still stops the run within this many seconds.
+PREFLIGHT_DEADLINE = 30.0
+
+
 def preflight(run: CloudRun) -> None:
-    """One call per configured platform, and one admin call if an admin token is set, so a wrong URL,
-    token or platform stops the run before a hundred tests fail the same way."""
-    context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=2))
+    """One call per configured platform and the slow platform, and one admin call if an admin token is set,
+    so a wrong URL, token or platform stops the run before a hundred tests fail the same way."""
+    with calls_end_by(time.monotonic() + PREFLIGHT_DEADLINE):
+        _preflight(run)
+
+
+def _preflight(run: CloudRun) -> None:
+    context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=3))
     user = run.user("user")
     assert user is not None
     where = "the embedded reference cloud" if run.reference_cloud else f"{run.url} (--cloud-url / CLOUDJOB_URL)"
