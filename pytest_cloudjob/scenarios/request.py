@@ -1,0 +1,54 @@
+"""The generic ``request`` step's HTTP call: any method and path of the cloud, its answer as data.
+
+Goes through the client's own session, preparation and listeners (so reports and statistics see it), and
+retries like the client: transport errors and 429/502/503/504 for methods safe to repeat.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+
+from pytest_cloudjob.api.client import RETRYABLE_STATUSES, CallRecord, CloudContext
+from pytest_cloudjob.api.errors import CloudApiError
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def send(context: CloudContext, token: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``{status, headers, body, text}`` of the call ``args`` describes (an HTTP error status is an answer)."""
+    api = context.api
+    method = args.get("method", "GET")
+    path = args["path"]
+    url = context.url + path
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update({str(k): str(v) for k, v in args.get("headers", {}).items()})
+    query = {str(k): str(v) for k, v in args.get("query", {}).items()} or None
+    data = args["raw_body"].encode() if "raw_body" in args else None
+    attempts = context.retry.attempts if method in SAFE_METHODS else 1
+    timeout = (context.connect_timeout, context.read_timeout)
+    for attempt in range(1, attempts + 1):
+        t0 = time.monotonic()
+        try:
+            response = api._send(api._prepare(method, url, headers, args.get("body"), data, query), timeout)
+        except requests.RequestException as exc:
+            api._notify(CallRecord(method, url, None, time.monotonic() - t0, args.get("body"), "", attempt, "request"))
+            if attempt < attempts:
+                time.sleep(context.retry.delay(attempt, None))
+                continue
+            raise CloudApiError(method, path, kind="transport", reason=f"no response ({type(exc).__name__})",
+                                attempts=attempt) from None
+        api._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, args.get("body"),
+                               response.text, attempt, "request"))
+        if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
+            time.sleep(context.retry.delay(attempt, response))
+            continue
+        break
+    try:
+        body: Any = response.json() if response.content else None
+    except ValueError:
+        body = response.text
+    return {"status": response.status_code, "headers": {k.lower(): v for k, v in response.headers.items()},
+            "body": body, "text": response.text if response.content else json.dumps(None)}
