@@ -26,9 +26,9 @@ from pytest_cloudjob.durations import parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.redaction import redact, register_secret
-from pytest_cloudjob.scenarios import placeholders
+from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
-from pytest_cloudjob.scenarios.matchers import PHYSICS_MODULE, MatcherTypo, check, mentions, short, validate_spec
+from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
 
@@ -261,9 +261,9 @@ class ScenarioRunner:
         if not any(mentions(step.args.get(key), "distribution") for key in ("expect", "require")):
             return None
         try:
-            module = importlib.import_module(PHYSICS_MODULE)
+            module = importlib.import_module(matchers.PHYSICS_MODULE)
         except ImportError:
-            raise HarnessError(f"{step.path}:{step.line}: the distribution matcher needs {PHYSICS_MODULE}") from None
+            raise HarnessError(f"{step.path}:{step.line}: the distribution matcher needs {matchers.PHYSICS_MODULE}") from None
         job = self.jobs_of(step)[0]
         name = job.platform_name
 
