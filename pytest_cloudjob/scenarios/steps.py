@@ -165,7 +165,7 @@ class StepSpec:
 
 STATUS_FIELDS = ("status", "progress", "progress_message", "status_message", "failure_code", "creation_datetime",
                  "start_time", "duration")
-_JOB = Arg("job", JOB, "a saved job (a saved list: each of its jobs)")
+_JOB = Arg("job", JOB, "a saved job, or a saved list: each of its jobs")
 COMMON: dict[str, Arg] = {a.name: a for a in (
     Arg("as", ACTOR, "who calls: `user`, `other`, `admin`, `anonymous` (no token), `wrong-token`"),
     Arg("expect", SPEC, "the answer must match"),
@@ -174,7 +174,7 @@ COMMON: dict[str, Arg] = {a.name: a for a in (
     Arg("description", STRING, "free text"),
     Arg("save", SAVE_FIELDS, "save fields of the answer for later placeholders: `{name: path.0.field}`"),
     Arg("eventually", EVENTUALLY, "repeat the step until its expectation holds, within this time"),
-    Arg("max_time", DURATION, "the step (every call of it) must take at most this long"),
+    Arg("max_time", DURATION, "the step must take at most this long (with `eventually`, until it held)"),
 )}
 COMMON_EXCLUSIVE = (("expect", "expect_error"),)
 
@@ -186,7 +186,7 @@ STEPS: dict[str, StepSpec] = {s.kind: s for s in (
         Arg("body", ANY, "send exactly this JSON"),
         Arg("raw_body", STRING, "send this text"),
         Arg("count", COUNT, "create this many"),
-        Arg("save", SAVE_JOB, "a name for the job (a list with `count`), or fields"),
+        Arg("save", SAVE_JOB, "a name for the job, a list with `count`; or fields"),
     ), "`{job_id}` (a list with `count`)", exclusive=(("body", "raw_body"),), scalar_fields=("job_id",),
         repeatable=False, names_jobs=True),
     StepSpec("status", (_JOB,), "the status body", ("job",), scalar_fields=STATUS_FIELDS),
@@ -224,3 +224,10 @@ def docs_table() -> str:
              "| argument | meaning |", "|---|---|"]
     rows += [f"| `{a.name}` | {a.doc} |" for a in COMMON.values()]
     return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    from pytest_cloudjob.scenarios.matchers import docs_table as matchers_table
+
+    print(docs_table())
+    print(matchers_table())
