@@ -2,6 +2,7 @@
 ids and failures that read in one go."""
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from pytest_cloudjob.server.platforms import default_platforms
 from pytest_cloudjob.target import RUN, prepare_or_exit
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
+#: A ``platforms:`` name this close to a known one, and not known itself, is taken for a typo.
+PLATFORM_TYPO = 0.8
 
 
 class ScenarioFile(pytest.File):
@@ -30,7 +33,7 @@ class ScenarioFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         seen: dict[str, int] = {}
         configured = run.settings.platforms
-        known = known_platforms(configured, run.settings.slow_platform, embedded=run.settings.url is None)
+        known = known_platforms(configured, run.settings.slow_platform)
         for scenario in scenarios:
             if scenario.name in seen:
                 raise self.CollectError(f"{self.path}:{scenario.line}: scenario name {scenario.name!r} is already "
@@ -38,11 +41,11 @@ class ScenarioFile(pytest.File):
             seen[scenario.name] = scenario.line
             self.check_marks(scenario)
             for name in scenario.platforms:
-                if name not in known:
+                near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=PLATFORM_TYPO)
+                if name not in known and near:
                     raise self.CollectError(
                         f"{self.path}:{scenario.platforms_line}: scenario {scenario.name!r}: unknown platform "
-                        f"{name!r}{closest(name, known)}; known: {', '.join(sorted(known))} (add it with "
-                        f"--cloud-platform to run it)")
+                        f"{name!r} (did you mean {near[0]!r}?); known: {', '.join(sorted(known))}")
             chosen = [p for p in configured if not scenario.platforms or p in scenario.platforms]
             for one in scenario.expanded():
                 if not chosen:
@@ -86,13 +89,13 @@ def _has_ini(config: pytest.Config, name: str) -> bool:
     return True
 
 
-def known_platforms(configured: tuple[str, ...], slow_platform: str, *, embedded: bool) -> set[str]:
-    """Platform names a scenario may restrict itself to: the configured ones, the slow one, and (on the
-    embedded reference cloud) the reference cloud's own."""
-    known = {*configured, slow_platform}
-    if embedded:
-        known.update(default_platforms())
-    return known
+def known_platforms(configured: tuple[str, ...], slow_platform: str) -> set[str]:
+    """Platform names known before any call: the configured ones, the slow one, the reference cloud's own.
+
+    A name outside them that is close to one of them is a typo (an error); a name far from all of them
+    may be a platform of the target this run does not configure (skipped, with the reason).
+    """
+    return {*configured, slow_platform, *default_platforms()}
 
 
 class ScenarioItem(pytest.Item):

@@ -392,3 +392,38 @@ def test_unknown_platforms_and_undeclared_marks_are_collection_problems(pytester
     pytester.makeini("[pytest]\nmarkers =\n    smokee: a declared mark\n")
     result = pytester.runpytest_subprocess("--collect-only", "--strict-markers", "-m", "smokee")
     result.stdout.fnmatch_lines(["*1 test collected*"])
+
+
+def test_a_yaml_file_that_looks_like_a_scenario_but_is_not_collected_is_named(tmp_path):
+    from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, looks_like_unmatched_scenario
+
+    patterns = list(DEFAULT_PATTERNS)
+    (tmp_path / "login.yaml").write_text("name: x\nsteps:\n  - platform: {}\n")
+    (tmp_path / "config.yaml").write_text("retries: 3\n")
+    (tmp_path / "ok.scenario.yaml").write_text("name: x\nsteps:\n  - platform: {}\n")
+    warning = looks_like_unmatched_scenario(tmp_path / "login.yaml", patterns)
+    assert warning and "login.yaml" in warning and "*.scenario.yaml" in warning
+    assert looks_like_unmatched_scenario(tmp_path / "config.yaml", patterns) is None
+    assert looks_like_unmatched_scenario(tmp_path / "ok.scenario.yaml", patterns) is None
+
+
+def test_in_a_session_a_harness_error_and_a_cloud_failure_each_read_in_one_go(pytester):
+    pytester.makefile(".scenario.yaml", mixed="""
+name: needs a variable
+steps:
+  - platform: {name: "{env.QA_NEVER_SET_ANYWHERE}"}
+---
+name: the cloud is asked the impossible
+steps:
+  - create: {platform: "{slow_platform}", count: 30, save: jobs}
+  - status: {job: jobs, expect: {every: {status: completed, progress: {min: 2}}}}
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    assert "harness error (the scenario, not the cloud)" in output and "QA_NEVER_SET_ANYWHERE is not set" in output
+    failure = output.split("the cloud is asked the impossible [sim:qa] _")[1].split("\n-----")[0]
+    lines = failure.strip("_ \n").splitlines()
+    assert lines[0].endswith("mixed.scenario.yaml:8: step 2 (status) failed on sim:qa"), lines[0]
+    assert len(lines) <= 40 and "Traceback" not in output and "During handling" not in output, failure
+    result.stdout.fnmatch_lines(["*0 leaked*"])
