@@ -121,7 +121,7 @@ class ScenarioRunner:
         user = self.users.get(name)
         if user is None:
             env = {"other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}.get(name, "CLOUDJOB_TOKEN")
-            pytest.skip(f"{step.path}:{step.line}: {step.title} needs the '{name}' user: set {env}")
+            _skip(f"{step.path}:{step.line}: {step.title} needs the '{name}' user: set {env}")
         return user
 
     def jobs_of(self, step: Step, key: str = "job") -> list[Job]:
@@ -215,8 +215,8 @@ class ScenarioRunner:
         if "require" in step.args:
             problems = self.check(actual, step.args["require"], step, context)
             if problems:
-                pytest.skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
-                            + "; ".join(problems))
+                _skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
+                      + "; ".join(problems))
         return actual
 
     def check(self, actual: Any, spec: Any, step: Step, context: Any = None) -> list[str]:
@@ -375,6 +375,11 @@ class ScenarioRunner:
                                 body=answer["text"])
         answer.pop("text")
         return answer
+
+
+def _skip(reason: str) -> NoReturn:
+    """Skip, reported at the scenario's own location (as a skip mark is), not at this file's line."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
 def _as_list(saved: Any) -> list[Any]:

@@ -30,6 +30,12 @@ def _arguments(spec: StepSpec) -> dict[str, Any]:
     if spec.required:
         arguments["required"] = list(spec.required)
         arguments["type"] = "object"
+    if spec.scalar_fields:
+        expected = {"anyOf": [{"$ref": "#/$defs/matcher"}, {"not": {"type": "object"}}, {
+            "type": "object", "additionalProperties": {"$ref": "#/$defs/spec"},
+            "properties": {name: {"$ref": "#/$defs/scalar_spec"} for name in spec.scalar_fields}}]}
+        for key in ("expect", "require"):
+            arguments["properties"][key] = expected
     if spec.kind == "include":
         return {"oneOf": [{"type": "string", "minLength": 1}, arguments]}
     return arguments
@@ -62,6 +68,8 @@ def scenario_schema() -> dict[str, Any]:
                                 "properties": {kind: _arguments(spec)}} for kind, spec in STEPS.items()},
             "matcher": {"type": "object", "minProperties": 1, "additionalProperties": False,
                         "properties": {name: dict(m.schema) for name, m in MATCHERS.items()}},
+            "scalar_spec": {"description": "a value the protocol says is not an object: a plain value or a matcher",
+                            "anyOf": [{"$ref": "#/$defs/matcher"}, {"not": {"type": "object"}}]},
             "spec": {"description": "a plain value (equal), a matcher, or fields -> spec",
                      "anyOf": [{"$ref": "#/$defs/matcher"},
                                {"type": "object", "additionalProperties": {"$ref": "#/$defs/spec"}},
