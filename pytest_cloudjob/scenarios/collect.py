@@ -130,6 +130,25 @@ class ScenarioItem(pytest.Item):
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name} [{self.platform}]"
 
 
+#: The marks of the shipped suite (scenarios/), declared by the plugin so it runs clean under --strict-markers.
+SHIPPED_MARKS = {
+    "smoke": "a quick check of the main promises",
+    "lifecycle": "create, follow, read results",
+    "cancel": "cancelling jobs",
+    "rerun": "rerunning ended jobs",
+    "admin": "admin listing and cancel-many",
+    "security": "authentication and tenant isolation",
+    "platform": "platform details",
+    "validation": "refusal of invalid requests",
+}
+
+
+def declare_shipped_marks(config: pytest.Config) -> None:
+    """Declare :data:`SHIPPED_MARKS` (for ``pytest_configure``)."""
+    for name, meaning in SHIPPED_MARKS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning} (shipped scenarios)")
+
+
 def matches(path: Path, patterns: list[str]) -> bool:
     return any(path.match(pattern) for pattern in patterns)
 

@@ -92,7 +92,8 @@ def _type(arg: Any, spec: Any) -> list[Problem]:
 
 
 def _tolerance(arg: Any, spec: Any) -> list[Problem]:
-    problems = _kind(lambda v: is_number(v) and v >= 0, "a number >= 0")("tolerance")(arg, spec)
+    problems = [(line, msg + _float_hint(arg))
+                for line, msg in _kind(lambda v: is_number(v) and v >= 0, "a number >= 0")("tolerance")(arg, spec)]
     if isinstance(spec, Mapping) and "approx" not in spec:
         problems.append((None, "'tolerance' goes with 'approx' (approx: 1, tolerance: 1e-9)"))
     return problems
@@ -143,7 +144,25 @@ class MatcherSpec:
 
 
 def _number(name: str) -> ArgCheck:
-    return _kind(is_number, "a number")(name)
+    plain = _kind(is_number, "a number")(name)
+
+    def check_arg(arg: Any, spec: Any) -> list[Problem]:
+        return [(line, msg + _float_hint(arg)) for line, msg in plain(arg, spec)]
+    return check_arg
+
+
+def _float_hint(arg: Any) -> str:
+    """PyYAML reads ``1e-6`` (no dot, YAML 1.1) as text: say how to write it as a number."""
+    if not isinstance(arg, str):
+        return ""
+    try:
+        float(arg)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = arg.strip().lower().partition("e")
+    written = (mantissa if "." in mantissa else mantissa + ".0") + (
+        "e" + (exponent if exponent[:1] in "+-" else "+" + exponent) if exponent else "")
+    return f" (for a number write {written}, unquoted)"
 
 
 MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (

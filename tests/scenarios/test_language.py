@@ -92,6 +92,12 @@ MISTAKES = {
           - platform:
               expect: {x: {approx: 1, tolerance: "x"}}
         """, ":4:", "'tolerance' must be a number >= 0, got str 'x'"),
+    "a tolerance written as text": ("""
+        name: x
+        steps:
+          - platform:
+              expect: {x: {approx: 1, tolerance: "1e-6"}}
+        """, ":4:", "for a number write 1.0e-6, unquoted"),
     "a tolerance without approx": ("""
         name: x
         steps:
