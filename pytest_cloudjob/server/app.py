@@ -1,7 +1,8 @@
-"""The reference cloud's HTTP side: the routes of DESIGN.md §2 as a Starlette application.
+"""The reference cloud's HTTP side: the endpoints of docs/protocol.md as a Starlette application.
 
 Every handler is ``async`` and never blocks, so the whole store lives on the event loop's one thread
-and needs no lock.
+and needs no lock. A client's mistake is a 4xx naming it (server/body.py reads bodies without trusting
+them); a 500 is always a bug of this server.
 """
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.server.body import MAX_BODY_BYTES, BodyError, declared_too_large, json_object, too_large
+from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
-MAX_BODY_BYTES = 1 << 20
+__all__ = ["MAX_BODY_BYTES", "ApiError", "CloudConfig", "Faults", "create_app", "json_object"]
+
 MAX_SHOTS_LIMIT = 10**9
 
 
@@ -48,6 +53,7 @@ class CloudConfig:
     platforms: dict[str, PlatformModel] = field(default_factory=default_platforms)
     seed: int = 0
     max_finished: int = 10_000
+    max_jobs_in_queue: int = 1000  # what GET /api/jobs/availability advertises per account (not enforced)
     faults: Faults = field(default_factory=Faults)
     defects: frozenset[str] = frozenset()  # names from server.defects.DEFECTS: promises to break on purpose
 
@@ -63,7 +69,7 @@ class _DroppedConnection(Exception):
     """Raised after the response has started, so the server closes the connection mid-answer."""
 
 
-def create_app(config: CloudConfig) -> Starlette:
+def create_app(config: CloudConfig) -> ASGIApp:
     """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
     accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
     store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
@@ -162,12 +168,21 @@ def create_app(config: CloudConfig) -> Starlette:
             raise ApiError(400, "'job_ids' must be a list of strings")
         return JSONResponse({"results": store.cancel_many(ids)})
 
+    async def availability(request: Request) -> Response:
+        account = account_of(request)
+        return JSONResponse({"max_jobs_in_queue": config.max_jobs_in_queue,
+                             "num_jobs_in_queue": store.active_count(account.name)})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
                              "defects": sorted(broken)})
 
     routes = [
         Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
         Route("/api/job", create_job, methods=["POST"]),
         Route("/api/job/status/{job_id}", job_status, methods=["GET"]),
         Route("/api/job/result/{job_id}", job_result, methods=["GET"]),
@@ -178,18 +193,24 @@ def create_app(config: CloudConfig) -> Starlette:
         Route("/api/platform/{name}", platform_details, methods=["GET"]),
         Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
         Route("/api/admin/jobs/cancel", admin_cancel, methods=["POST"]),
+        Route("/api/jobs/availability", availability, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, BodyError: _body_error,
+                                                       HTTPException: _http_error})
     app.state.store = store
     return _with_errors_and_faults(app, faults)
 
 
-def _with_errors_and_faults(app: Starlette, faults: Faults):
-    """Wrap ``app`` so faults are injected on reads before it sees them."""
+def _with_errors_and_faults(app: Starlette, faults: Faults) -> ASGIApp:
+    """Wrap ``app`` so a body announced too large is refused before anything reads it, and faults are
+    injected on reads before it sees them."""
 
-    async def wrapped(scope, receive, send):
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
+        headers = dict(scope["headers"])
+        if declared_too_large(headers.get(b"content-length", b"").decode("latin-1") or None):
+            return await _refusal(too_large())(scope, receive, send)
         is_read = scope["method"] == "GET" and scope["path"] != "/health"
         if faults.latency:
             await asyncio.sleep(faults.latency)
@@ -222,23 +243,20 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.message}, status_code=exc.status)
 
 
+def _refusal(error: BodyError) -> Response:
+    """A 413 closes the connection: the rest of an oversized body is never read, nor kept."""
+    headers = {"connection": "close"} if error.status == 413 else None
+    return JSONResponse({"error": error.message}, status_code=error.status, headers=headers)
+
+
+async def _body_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyError)
+    return _refusal(exc)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(400, f"body larger than {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, f"body must be a JSON object, got {type(body).__name__}")
-    return body
 
 
 def check_create_body(body: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ class RunningCloud:
     url: str
     tokens: dict[str, str]
     log_path: Path
-    process: subprocess.Popen = field(repr=False)
+    process: subprocess.Popen[bytes] = field(repr=False)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; returns the exit code."""

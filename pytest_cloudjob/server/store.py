@@ -1,4 +1,4 @@
-"""The reference cloud's jobs and their state machine (DESIGN.md §3), computed from timestamps.
+"""The reference cloud's jobs and their state machine (docs/protocol.md, "State machine"), computed from timestamps.
 
 A job's status is a function of the clock: it waits until ``start_at``, runs until ``end_at``, then
 completes (or fails, for a command the cloud does not know). A cancel stamps the job; a platform that
@@ -7,7 +7,7 @@ background, so nothing can race, and a status never leaves a terminal state.
 """
 from __future__ import annotations
 
-import itertools
+import heapq
 import math
 import time
 import uuid
@@ -104,7 +104,12 @@ class StoredJob:
 
 
 class JobStore:
-    """Every job of the reference cloud, in creation order, bounded by ``max_finished`` ended jobs."""
+    """Every job of the reference cloud, in creation order.
+
+    Memory is bounded by ended jobs only: the ``max_finished`` most recently ended are always kept, and
+    ended jobs beyond ``max_finished`` plus a quarter are evicted, those that ended first going first.
+    Active jobs are never evicted: a client polling a job that just completed must still find it.
+    """
 
     def __init__(self, platforms: dict[str, PlatformModel], *, seed: int = 0, max_finished: int = 10_000,
                  clock: Callable[[], float] = time.time) -> None:
@@ -114,13 +119,16 @@ class JobStore:
         self.clock = clock
         self.jobs: OrderedDict[str, StoredJob] = OrderedDict()
         self.evicted = 0
+        self._next_eviction_at = max_finished + 1  # jobs stored before the next eviction sweep
+        # per one-at-a-time platform: min-heap of the `concurrency` latest slot ends scheduled so far
+        self._latest_ends: dict[str, list[float]] = {}
 
     # -- creating ----------------------------------------------------------------------------------------
     def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None) -> StoredJob:
         now = self.clock()
         start = now + platform.queue_delay
         if platform.concurrency is not None:
-            start = max(start, self._slot_free_at(platform, start))
+            start = self._next_start(platform, start)
         known = {"platform_name", "job_name", "pcvl_version", "process_id", "payload"}
         job = StoredJob(
             job_id=str(uuid.uuid4()), owner=owner, platform=platform,
@@ -145,6 +153,12 @@ class JobStore:
         if job is None or (owner is not None and job.owner != owner):
             return None
         return job
+
+    def active_count(self, owner: str) -> int:
+        """How many of ``owner``'s jobs have not ended (``num_jobs_in_queue`` of the availability call)."""
+        now = self.clock()
+        return sum(1 for job in self.jobs.values()
+                   if job.owner == owner and job.status_at(now) not in protocol.TERMINAL_STATUSES)
 
     def results(self, job: StoredJob) -> str | None:
         if job.status_at(self.clock()) != protocol.COMPLETED:
@@ -171,11 +185,12 @@ class JobStore:
         return out
 
     # -- cancelling ---------------------------------------------------------------------------------------
-    def cancel(self, job: StoredJob) -> tuple[str, str]:
+    def cancel(self, job: StoredJob, *, reschedule: bool = True) -> tuple[str, str]:
         """Cancel ``job`` if it is still active; return its status before and after the call.
 
         A waiting job is cancelled at once; a running one goes through ``cancel_requested``. An ended
-        job (or one already being cancelled) is left alone, ``before == after``.
+        job (or one already being cancelled) is left alone, ``before == after``. ``reschedule=False``
+        leaves the queue of a one-at-a-time platform to the caller (cancel-many reschedules once).
         """
         now = self.clock()
         before = job.status_at(now)
@@ -186,20 +201,29 @@ class JobStore:
         else:
             job.cancel_requested_at = now
             job.canceled_at = now + CANCEL_DELAY
-        if job.platform.concurrency is not None:
+        if reschedule and job.platform.concurrency is not None:
             self._reschedule(job.platform, now)
         return before, job.status_at(now)
 
     def cancel_many(self, job_ids: Iterable[str]) -> dict[str, str]:
-        """One outcome per id: ``canceled``, ``cancel_requested``, ``already_<status>`` or ``not_found``."""
+        """One outcome per id: ``canceled``, ``cancel_requested``, ``already_<status>`` or ``not_found``.
+
+        Linear in the ids and the stored jobs: each queue is rescheduled once, after every cancel.
+        """
         outcomes: dict[str, str] = {}
+        queues: dict[str, PlatformModel] = {}
         for job_id in job_ids:
             job = self.jobs.get(job_id)
             if job is None:
                 outcomes[job_id] = "not_found"
                 continue
-            before, after = self.cancel(job)
+            before, after = self.cancel(job, reschedule=False)
             outcomes[job_id] = f"already_{before}" if before == after else after
+            if before != after and job.platform.concurrency is not None:
+                queues[job.platform.name] = job.platform
+        now = self.clock()
+        for platform in queues.values():
+            self._reschedule(platform, now)
         return outcomes
 
     # -- the queue of one-at-a-time platforms ----------------------------------------------------------------
@@ -207,38 +231,64 @@ class JobStore:
         """When ``job`` frees its slot: its end, or its cancellation."""
         return job.canceled_at if job.canceled_at is not None else job.end_at
 
-    def _slot_free_at(self, platform: PlatformModel, ready: float) -> float:
-        ends = sorted(self._busy_until(j) for j in self.jobs.values()
-                      if j.platform is platform and math.isfinite(j.start_at)
-                      and self._busy_until(j) > ready
-                      and (j.canceled_at is None or j.start_at < j.canceled_at))
+    def _holds_a_slot(self, job: StoredJob) -> bool:
+        """Whether ``job`` is (or was) scheduled on its platform: not moved off the queue, not cancelled before it started."""
+        return math.isfinite(job.start_at) and (job.canceled_at is None or job.start_at < job.canceled_at)
+
+    def _next_start(self, platform: PlatformModel, ready: float) -> float:
+        """When a new job ready at ``ready`` starts (first come, first served), its slot booked: O(log concurrency)."""
+        latest = self._latest_ends.setdefault(platform.name, [])
         slots = platform.concurrency or 1
-        return ready if len(ends) < slots else ends[len(ends) - slots]
+        start = latest[0] if len(latest) == slots and latest[0] > ready else ready
+        _keep_latest(latest, start + platform.run_time, slots)
+        return start
 
     def _reschedule(self, platform: PlatformModel, now: float) -> None:
-        """After a cancel, move the still-waiting jobs of ``platform`` forward into the freed slot."""
-        queued = [j for j in self.jobs.values()
-                  if j.platform is platform and j.canceled_at is None and j.start_at > now]
-        for job in queued:
-            job.start_at = job.end_at = math.inf
-        for job in queued:
+        """After cancels, move the still-waiting jobs of ``platform`` forward into the freed slots, in order.
+
+        One pass over the jobs: a min-heap keeps the ``concurrency`` latest ends scheduled so far; a job
+        starts when it is ready, or when the earliest of those ends if every slot is taken.
+        """
+        slots = platform.concurrency or 1
+        mine = [j for j in self.jobs.values() if j.platform is platform]
+        queued = [j for j in mine if j.canceled_at is None and j.start_at > now]
+        waiting = {id(j) for j in queued}
+        latest: list[float] = []  # min-heap of the `slots` latest ends among the jobs that keep their place
+        for job in mine:
+            if id(job) not in waiting and self._holds_a_slot(job) and self._busy_until(job) > now:
+                _keep_latest(latest, self._busy_until(job), slots)
+        for job in queued:  # creation order: a queue is first come, first served
             ready = max(now, job.created_at + platform.queue_delay)
-            job.start_at = max(ready, self._slot_free_at(platform, ready))
+            full = len(latest) == slots and latest[0] > ready
+            job.start_at = latest[0] if full else ready
             job.end_at = job.start_at + platform.run_time
+            _keep_latest(latest, job.end_at, slots)
+        self._latest_ends[platform.name] = latest
 
     # -- memory ----------------------------------------------------------------------------------------------
     def _evict(self, now: float) -> None:
-        """Drop the oldest ended jobs while more than ``max_finished`` jobs are stored; active jobs stay."""
-        excess = len(self.jobs) - self.max_finished
-        if excess <= 0:
+        """Drop the ended jobs that ended first, keeping the ``max_finished`` latest; active jobs stay.
+
+        A sweep costs one pass over the jobs, so it runs only when a quarter of ``max_finished`` more
+        jobs are stored than after the last one: creates stay O(1) amortized.
+        """
+        if len(self.jobs) < self._next_eviction_at:
             return
-        for job_id in list(itertools.islice(self.jobs, excess * 2 + 16)):
-            if excess <= 0:
-                break
-            if self.jobs[job_id].ended_at(now) is not None:
+        ended = [(at, job_id) for job_id, job in self.jobs.items() if (at := job.ended_at(now)) is not None]
+        excess = len(ended) - self.max_finished
+        if excess > 0:
+            for _, job_id in heapq.nsmallest(excess, ended):
                 del self.jobs[job_id]
-                self.evicted += 1
-                excess -= 1
+            self.evicted += excess
+        self._next_eviction_at = len(self.jobs) + max(1, self.max_finished // 4)
+
+
+def _keep_latest(heap: list[float], value: float, size: int) -> None:
+    """Push ``value`` into the min-heap ``heap``, keeping only its ``size`` largest values."""
+    if len(heap) < size:
+        heapq.heappush(heap, value)
+    elif value > heap[0]:
+        heapq.heapreplace(heap, value)
 
 
 _RESERVED = {"job_id", "owner", "status", "progress", "progress_message", "status_message", "failure_code",

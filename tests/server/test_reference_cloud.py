@@ -2,9 +2,15 @@
 every transition, both roles, tenant isolation, and concurrent creates."""
 from __future__ import annotations
 
+import itertools
 import json
+import re
+import select
+import socket
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -156,6 +162,7 @@ def test_unknown_platform_is_404_for_details_and_create(ctx, user):
     ("POST", "/api/job"), ("GET", "/api/job/x"), ("GET", "/api/job/status/x"), ("GET", "/api/job/result/x"),
     ("POST", "/api/job/cancel/x"), ("POST", "/api/job/rerun/x"), ("GET", "/api/platforms/sim:qa/processor"),
     ("GET", "/api/platform/sim:qa"), ("GET", "/api/admin/jobs"), ("POST", "/api/admin/jobs/cancel"),
+    ("GET", "/api/jobs/availability"),
 ])
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_every_endpoint_refuses_no_token_and_a_wrong_token_with_401(reference_cloud, method, path, token):
@@ -252,6 +259,104 @@ def test_bad_create_bodies_are_refused_and_nothing_is_stored(reference_cloud, us
     assert response.status_code == status
     assert message in response.json()["error"]
     assert raw(reference_cloud, "GET", "/health").json()["jobs"] == before
+
+
+CREATE_PREFIX = b'{"platform_name": "sim:qa", "payload": {"command": "probs", '
+
+
+@pytest.mark.parametrize("body,message", [
+    (b'{"platform_name": "sim:\xff\xfe", "payload": {"command": "probs"}}', "body is not UTF-8 (invalid byte at offset 23)"),
+    (CREATE_PREFIX + b'"max_shots": ' + b"9" * 5000 + b"}}", "an integer of 5000 digits"),
+    (CREATE_PREFIX + b'"x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}}", "nested deeper than 64 levels"),
+    (CREATE_PREFIX + b'"x": ' + b"[" * 80 + b"]" * 80 + b"}}", "nested deeper than 64 levels"),
+    (CREATE_PREFIX + b'"job_context": {"w": NaN}}}', "NaN is not a JSON number"),
+    (CREATE_PREFIX + b'"x": -Infinity}}', "-Infinity is not a JSON number"),
+    (CREATE_PREFIX + b'"x": 1e400}}', "the number 1e400 is out of range"),
+    (CREATE_PREFIX + b'"x": "\\ud800"}}', "lone UTF-16 surrogate"),
+    (b'{"platform_name": "sim:qa", "job_name": 1.5, "payload": {"command": "probs"}}', "'job_name' must be a string"),
+])
+def test_hostile_create_bodies_get_a_400_naming_the_problem_and_store_nothing(reference_cloud, user, body, message):
+    before = raw(reference_cloud, "GET", "/health").json()["jobs"]
+    response = raw(reference_cloud, "POST", "/api/job", user.get_token(), data=body)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert raw(reference_cloud, "GET", "/health").json()["jobs"] == before
+
+
+def test_a_refused_nan_leaves_every_read_of_the_listing_working(reference_cloud, ctx, user, admin):
+    raw(reference_cloud, "POST", "/api/job", user.get_token(), data=CREATE_PREFIX + b'"x": NaN}}')
+    job = new_job(ctx, user)
+    assert job.read(ctx, user)["payload"] == FAST and job.get_status(ctx, user)["status"]
+    assert raw(reference_cloud, "GET", "/api/admin/jobs", admin.get_token()).status_code == 200
+
+
+def test_cancel_many_refuses_a_hostile_body_with_400(reference_cloud, admin):
+    for body in (b'{"job_ids": [NaN]}', b'{"job_ids": "\xff"}', b'{"job_ids": ' + b"[" * 100 + b"]" * 100 + b"}"):
+        response = raw(reference_cloud, "POST", "/api/admin/jobs/cancel", admin.get_token(), data=body)
+        assert response.status_code == 400 and "body" in response.json()["error"]
+
+
+def _http_exchange(url: str, head: bytes, chunks: Iterable[bytes] = ()) -> tuple[bytes, int]:
+    """Send ``head`` then ``chunks`` until the server answers; return its answer and the body bytes sent."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        for chunk in chunks:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server closed the connection after answering: read what it said
+                break
+            sent += len(chunk)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            part = sock.recv(65536)
+            if not part:
+                break
+            answer += part
+    return answer, sent
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+
+
+def test_a_body_announced_too_large_is_refused_413_before_it_is_sent(reference_cloud, user):
+    head = (f"POST /api/job HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {user.get_token()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {1 << 30}\r\n\r\n").encode()
+    answer, _ = _http_exchange(reference_cloud.url, head)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's RSS from /proc")
+def test_a_chunked_upload_of_a_gibibyte_is_cut_at_the_limit_without_buffering_it(reference_cloud, user):
+    rss_before = _rss_kib(reference_cloud.process.pid)
+    head = (f"POST /api/job HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {user.get_token()}\r\n"
+            f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    chunk = b"%x\r\n%s\r\n" % (1 << 20, b" " * (1 << 20))
+    answer, sent = _http_exchange(reference_cloud.url, head, itertools.repeat(chunk, 1024))  # up to 1 GiB
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"body larger than 1048576 bytes" in answer
+    assert sent < 64 << 20, f"the server read {sent >> 20} MiB before refusing"
+    assert _rss_kib(reference_cloud.process.pid) - rss_before < 32 << 10
+    assert raw(reference_cloud, "GET", "/health").status_code == 200
+
+
+def test_availability_counts_the_accounts_active_jobs(ctx, user, other, reference_cloud):
+    def availability(account):
+        response = raw(reference_cloud, "GET", "/api/jobs/availability", account.get_token())
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"max_jobs_in_queue", "num_jobs_in_queue"}
+        return body["num_jobs_in_queue"], body["max_jobs_in_queue"]
+
+    (mine, limit), (theirs, _) = availability(user), availability(other)
+    job = new_job(ctx, user, "sim:slow")
+    assert availability(user) == (mine + 1, limit) and availability(other)[0] == theirs
+    job.cancel(ctx, user)
+    job.wait_until(ctx, user, "canceled", timeout=5)
+    assert availability(user)[0] == mine and limit >= 1
 
 
 def test_an_unknown_route_answers_json_404(reference_cloud, user):

@@ -84,16 +84,41 @@ def test_cancelling_a_queued_or_running_qpu_job_moves_the_queue_forward(store, c
     assert c.start_at == pytest.approx(clock.now + CANCEL_DELAY)
 
 
-def test_ended_jobs_beyond_the_cap_are_evicted_oldest_first_and_active_jobs_stay(store, clock):
-    slow = store.create("u", store.platforms["sim:slow"], BODY)
+def test_eviction_keeps_every_active_job_and_the_latest_ended_ones(store, clock):
+    slow = [store.create("u", store.platforms["sim:slow"], BODY) for _ in range(12)]  # more active jobs than the cap
     done = []
     for _ in range(8):
         done.append(store.create("u", store.platforms["sim:qa"], BODY))
         clock.now += 1
     store.create("u", store.platforms["sim:qa"], BODY)
-    assert slow.job_id in store.jobs
-    assert len(store.jobs) == 5 and store.evicted == 5
-    assert [j.job_id for j in done[-3:]] == [k for k in store.jobs if k in {j.job_id for j in done}]
+    assert all(job.job_id in store.jobs for job in slow)
+    kept = [job for job in done if job.job_id in store.jobs]
+    assert kept[-5:] == done[-5:]  # the five that ended last (max_finished=5) are all there
+    assert 5 <= len(kept) <= 5 + 1 and store.evicted == len(done) - len(kept)  # at most a quarter (here 1) more
+
+
+def test_the_job_that_ended_last_is_kept_even_if_it_was_created_first(clock):
+    store = JobStore(default_platforms({"sim:slow": 5.0}), clock=clock, max_finished=2)
+    long = store.create("u", store.platforms["sim:slow"], BODY)  # created first, ends last (t+5)
+    quick = []
+    for _ in range(4):
+        quick.append(store.create("u", store.platforms["sim:qa"], BODY))
+        clock.now += 1
+    clock.now += 2
+    store.create("u", store.platforms["sim:qa"], BODY)
+    assert long.job_id in store.jobs and quick[-1].job_id in store.jobs
+    assert quick[0].job_id not in store.jobs
+
+
+def test_cancel_many_reschedules_the_queue_once_and_keeps_it_in_order(clock):
+    store = JobStore(default_platforms({"qpu:qa": 1.0}), clock=clock)
+    qpu = store.platforms["qpu:qa"]
+    jobs = [store.create("u", qpu, BODY) for _ in range(3000)]
+    outcomes = store.cancel_many([j.job_id for j in jobs[1::2]] + ["missing"])  # every other queued job
+    assert set(outcomes.values()) == {"canceled", "not_found"} and len(outcomes) == 1501
+    kept = jobs[0::2]
+    assert [j.start_at - clock.now for j in kept[:4]] == [0.0, 1.0, 2.0, 3.0]
+    assert all(b.start_at == a.end_at for a, b in zip(kept, kept[1:]))  # back to back, first come first served
 
 
 def test_results_exist_only_once_completed_and_are_reproducible(clock):
