@@ -1,7 +1,8 @@
 """The generic ``request`` step's HTTP call: any method and path of the cloud, its answer as data.
 
-Goes through the client's own session, preparation and listeners (so reports and statistics see it), and
-retries like the client: transport errors and 429/502/503/504 for methods safe to repeat.
+Goes through the client's own session, preparation, size limits and listeners, so reports and statistics
+see it (``Api`` has no public call for a path outside its endpoint table yet). Retries like the client:
+transport errors and 429/502/503/504, for methods safe to repeat.
 """
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ def send(context: CloudContext, token: str, args: dict[str, Any]) -> dict[str, A
     query = {str(k): str(v) for k, v in args.get("query", {}).items()} or None
     data = args["raw_body"].encode() if "raw_body" in args else None
     attempts = context.retry.attempts if method in SAFE_METHODS else 1
-    timeout = (context.connect_timeout, context.read_timeout)
     for attempt in range(1, attempts + 1):
         t0 = time.monotonic()
         try:
-            response = api._send(api._prepare(method, url, headers, args.get("body"), data, query), timeout)
+            prepared = api._prepare(method, url, headers, args.get("body"), data, query)
+            response = api._send(prepared, api._timeout(None, t0), None)
         except requests.RequestException as exc:
             api._notify(CallRecord(method, url, None, time.monotonic() - t0, args.get("body"), "", attempt, "request"))
             if attempt < attempts:
