@@ -31,6 +31,7 @@ from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
+from pytest_cloudjob.settings import TOKEN_ENV
 
 #: An ``{env.NAME}`` whose name says it is a secret is masked in every report.
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
@@ -58,7 +59,7 @@ class ScenarioRunner:
         self.calls: list[CallRecord] = []
         default_user = users.get("user")
         if default_user is None:
-            raise HarnessError("a scenario needs the regular user: set CLOUDJOB_TOKEN")
+            raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
         self.factory = JobFactory(context, default_user, users.get("admin"), platform_name=platform,
                                   pcvl_version=pcvl_version, process_id=run_id)
 
@@ -120,7 +121,7 @@ class ScenarioRunner:
             return User(token=f"wrong-{uuid.uuid4().hex}", name="wrong-token")
         user = self.users.get(name)
         if user is None:
-            env = {"other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}.get(name, "CLOUDJOB_TOKEN")
+            env = TOKEN_ENV.get(name, TOKEN_ENV["user"])
             _skip(f"{step.path}:{step.line}: {step.title} needs the '{name}' user: set {env}")
         return user
 
