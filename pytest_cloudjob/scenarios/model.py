@@ -198,8 +198,9 @@ class _StepParser:
             if "expect_error" in args:
                 c.fail(args.line_of("save"), f"{where}: a step expecting an error cannot save anything")
             save = args["save"]
-            if isinstance(save, str):
-                self.saved[save] = "jobs" if args.get("count", 1) > 1 else "job"
+            if isinstance(save, str):  # a create with a count, or a rerun of a list, saves a list
+                many = args.get("count", 1) > 1 or self.saved.get(args.get("job", ""), "") == "jobs"
+                self.saved[save] = "jobs" if many else "job"
             else:
                 self.saved.update({name: "value" for name in save})
         self.steps.append(Step(index=index, kind=kind, args=dict(args), line=line, path=chain[-1]))

@@ -433,3 +433,15 @@ steps:
     assert lines[0].endswith("mixed.scenario.yaml:8: step 2 (status) failed on sim:qa"), lines[0]
     assert len(lines) <= 40 and "Traceback" not in output and "During handling" not in output, failure
     result.stdout.fnmatch_lines(["*0 leaked*"])
+
+
+def test_a_rerun_of_a_list_saves_a_list(tmp_path):
+    scenario, = load(tmp_path, """
+        name: x
+        steps:
+          - create: {count: 2, save: jobs}
+          - cancel: {job: jobs}
+          - rerun: {job: jobs, save: again}
+          - request: {path: "/api/job/status/{again.1.id}"}
+        """)
+    assert scenario.steps[-1].args["path"] == "/api/job/status/{again.1.id}"
