@@ -59,6 +59,7 @@ class ScenarioFile(pytest.File):
 
     def check_marks(self, scenario: Scenario) -> None:
         """An undeclared mark behaves as for Python tests: a warning, or under --strict-markers an error."""
+        declare_shipped_marks(self.config)
         declared = {line.split(":")[0].split("(")[0].strip() for line in self.config.getini("markers")}
         for mark in scenario.marks:
             if mark in declared or mark in _BUILTIN_MARKS:
@@ -143,8 +144,14 @@ SHIPPED_MARKS = {
 }
 
 
+_MARKS_DECLARED = pytest.StashKey[bool]()
+
+
 def declare_shipped_marks(config: pytest.Config) -> None:
-    """Declare :data:`SHIPPED_MARKS` (for ``pytest_configure``)."""
+    """Declare :data:`SHIPPED_MARKS` once per run (a fixed list: a typo in a scenario's marks is still caught)."""
+    if config.stash.get(_MARKS_DECLARED, False):
+        return
+    config.stash[_MARKS_DECLARED] = True
     for name, meaning in SHIPPED_MARKS.items():
         config.addinivalue_line("markers", f"{name}: {meaning} (shipped scenarios)")
 

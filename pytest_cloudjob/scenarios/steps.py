@@ -5,6 +5,7 @@ so a limit such as ``count <= 100`` is written once, here.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,6 @@ class ArgType:
 
 
 def _is_name(value: Any) -> bool:
-    import re
-
     return isinstance(value, str) and re.match(NAME_PATTERN, value) is not None
 
 

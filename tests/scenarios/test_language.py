@@ -445,3 +445,11 @@ def test_a_rerun_of_a_list_saves_a_list(tmp_path):
           - request: {path: "/api/job/status/{again.1.id}"}
         """)
     assert scenario.steps[-1].args["path"] == "/api/job/status/{again.1.id}"
+
+
+def test_the_shipped_suite_collects_clean_under_strict_markers(pytester):
+    for path in (ROOT / "scenarios").glob("*.scenario.yaml"):
+        shutil.copy(path, pytester.path / path.name)
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "--strict-markers",
+                                           "-W", "error::pytest.PytestUnknownMarkWarning")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
