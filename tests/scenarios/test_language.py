@@ -453,3 +453,25 @@ def test_the_shipped_suite_collects_clean_under_strict_markers(pytester):
     result = pytester.runpytest_subprocess("--collect-only", "-q", "--strict-markers",
                                            "-W", "error::pytest.PytestUnknownMarkWarning")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+
+
+def test_a_filled_matcher_argument_of_the_wrong_type_is_a_harness_error(tmp_path, cloud):
+    scenario, = load(tmp_path, """
+        name: x
+        vars: {least: many}
+        steps:
+          - platform: {expect: {name: {min: "{vars.least}"}}}
+        """)
+    with pytest.raises(HarnessError, match=r"x.scenario.yaml:4: .*'min' must be a number, got str 'many'"):
+        _run(scenario, cloud)
+
+
+def test_a_request_can_expect_a_refusal(tmp_path, cloud):
+    scenario, = load(tmp_path, """
+        name: x
+        steps:
+          - request: {path: /api/job/status/no-such-job, expect_error: {status: [400, 404]}}
+          - request: {path: /api/admin/jobs, as: anonymous, expect: {status: 401, headers: {content-type: {contains: json}}}}
+        """)
+    runner = _run(scenario, cloud)
+    assert [call.status for call in runner.calls] in ([400, 401], [404, 401])
