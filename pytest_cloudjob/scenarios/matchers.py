@@ -281,12 +281,13 @@ def check(actual: Any, spec: Any, where: str, context: Any = None) -> list[str]:
     return [] if _equal(actual, spec) else [f"{where}: expected {short(spec)}, got {short(actual)}"]
 
 
-def _check_fields(actual: Any, spec: Mapping[str, Any], where: str, context: Any) -> list[str]:
+def _check_fields(actual: Any, spec: Mapping[str, Any], where: str, context: Any, explicit: bool = False) -> list[str]:
+    """Field checks; ``explicit`` (under ``fields:``) says the keys are fields for sure, never misspelt matchers."""
     if not isinstance(actual, dict):
-        typo = misspelt_where_no_object(actual, spec)
+        typo = None if explicit else misspelt_where_no_object(actual, spec)
         if typo:
             raise MatcherTypo(f"{where}: {typo}; the value {short(actual, 60)} is not an object, so this cannot be a "
-                              "field check")
+                              "field check (if it is a field, write it under 'fields:')")
         return [f"{where}: expected an object, got {short(actual)}"]
     problems: list[str] = []
     for key, sub in spec.items():
@@ -352,7 +353,7 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
         else:
             out.extend(check(parsed, spec["json"], f"{where} (parsed)", context))
     if "fields" in spec:
-        out.extend(_check_fields(actual, spec["fields"], where, context))
+        out.extend(_check_fields(actual, spec["fields"], where, context, explicit=True))
     if "distribution" in spec:
         module = _physics()
         if module is None:  # validated at load time; kept for a module removed since

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_cloudjob.scenarios.matchers import MATCHERS, check
+from pytest_cloudjob.scenarios.matchers import MATCHERS, MatcherTypo, check
 
 CASES = [
     # (actual, spec, passes, fragment of the failure)
@@ -59,3 +59,12 @@ def test_matcher(actual, spec, passes, fragment):
 def test_every_matcher_of_the_table_has_cases():
     used = {key for _, spec, _, _ in CASES if isinstance(spec, dict) for key in spec if key in MATCHERS}
     assert set(MATCHERS) - TESTED_ELSEWHERE <= used, set(MATCHERS) - TESTED_ELSEWHERE - used
+
+
+def test_a_misspelt_matcher_on_a_value_that_is_not_an_object_is_the_scenarios_mistake():
+    with pytest.raises(MatcherTypo, match="unknown matcher 'one_off' \\(did you mean 'one_of'\\?\\)"):
+        check({"status": "waiting"}, {"status": {"one_off": ["waiting"]}}, "v")
+    # a real object is checked field by field, whatever the field names
+    assert check({"status": {"one_off": 1}}, {"status": {"one_off": 1}}, "v") == []
+    # under fields:, a wrong answer is the cloud's defect
+    assert check({"body": "text"}, {"body": {"fields": {"types": [1]}}}, "v") == ["v.body: expected an object, got 'text'"]
