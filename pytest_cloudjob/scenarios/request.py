@@ -12,8 +12,12 @@ from typing import Any
 
 import requests
 
-from pytest_cloudjob.api.client import RETRYABLE_STATUSES, CallRecord, CloudContext
+from pytest_cloudjob.api.client import CloudContext
+from pytest_cloudjob.api.deadline import attempt_timeout, can_retry, current_deadline
 from pytest_cloudjob.api.errors import CloudApiError
+from pytest_cloudjob.api.records import CallRecord, record_text
+from pytest_cloudjob.api.retry import RETRYABLE_STATUSES
+from pytest_cloudjob.api.transport import ResponseTooLargeError
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -29,22 +33,29 @@ def send(context: CloudContext, token: str, args: dict[str, Any]) -> dict[str, A
     query = {str(k): str(v) for k, v in args.get("query", {}).items()} or None
     data = args["raw_body"].encode() if "raw_body" in args else None
     attempts = context.retry.attempts if method in SAFE_METHODS else 1
+    deadline = current_deadline()
     for attempt in range(1, attempts + 1):
         t0 = time.monotonic()
         try:
             prepared = api._prepare(method, url, headers, args.get("body"), data, query)
-            response = api._send(prepared, api._timeout(None, t0), None)
+            response = api._send(prepared, attempt_timeout(context.connect_timeout, context.read_timeout, deadline),
+                                 deadline)
         except requests.RequestException as exc:
             api._notify(CallRecord(method, url, None, time.monotonic() - t0, args.get("body"), "", attempt, "request"))
-            if attempt < attempts:
+            if isinstance(exc, ResponseTooLargeError):
+                raise CloudApiError(method, path, status=exc.status, kind="protocol", attempts=attempt,
+                                    reason=f"{exc}; raise it with CloudContext(max_response_bytes=...)") from None
+            if attempt < attempts and can_retry(deadline, context.retry.delay(attempt, None)):
                 time.sleep(context.retry.delay(attempt, None))
                 continue
             raise CloudApiError(method, path, kind="transport", reason=f"no response ({type(exc).__name__})",
                                 attempts=attempt) from None
-        api._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, args.get("body"),
-                               response.text, attempt, "request"))
-        if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
-            time.sleep(context.retry.delay(attempt, response))
+        text, truncated = record_text(response)
+        api._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, args.get("body"), text,
+                               attempt, "request", {}, len(response.content), truncated))
+        delay = context.retry.delay(attempt, response)
+        if response.status_code in RETRYABLE_STATUSES and attempt < attempts and can_retry(deadline, delay):
+            time.sleep(delay)
             continue
         break
     try:
