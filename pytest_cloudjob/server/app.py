@@ -284,4 +284,6 @@ def check_create_body(body: dict[str, Any]) -> str:
             raise ApiError(400, f"'payload.{key}' must be between {lowest} and {MAX_SHOTS_LIMIT}, got {value}")
     if "parameters" in payload and payload["parameters"] is not None and not isinstance(payload["parameters"], (dict, str)):
         raise ApiError(400, "'payload.parameters' must be an object")
+    if payload.get("job_context") is not None and not isinstance(payload["job_context"], dict):
+        raise ApiError(400, f"'payload.job_context' must be an object or null, got {type(payload['job_context']).__name__}")
     return platform
