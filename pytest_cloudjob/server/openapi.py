@@ -83,8 +83,8 @@ SCHEMAS: JsonObject = {
                 "type": "object", "required": ["command"],
                 "properties": {
                     "command": {"type": "string", "minLength": 1},
-                    "max_shots": {"type": "integer", "minimum": 1},
-                    "max_samples": {"type": "integer", "minimum": 0},
+                    "max_shots": _nullable({"type": "integer", "minimum": 1}),
+                    "max_samples": _nullable({"type": "integer", "minimum": 0}),
                     "job_context": _nullable({"type": "object"}),
                 },
             },
