@@ -7,7 +7,8 @@ run's :class:`~pytest_cloudjob.target.CloudRun` sits on ``config.stash``. No sta
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ import pytest
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
+from pytest_cloudjob.interrupts import sigterm_as_interrupt
 from pytest_cloudjob.job_factory import JobFactory
-from pytest_cloudjob.redaction import install_log_redaction, redact
+from pytest_cloudjob.redaction import install_log_redaction
+from pytest_cloudjob.report_redaction import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
 from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, ScenarioItem, matches
-from pytest_cloudjob.settings import add_options, resolve
-from pytest_cloudjob.summary import write_summary
+from pytest_cloudjob.settings import SettingsError, add_options, resolve
+from pytest_cloudjob.summary import run_failures, write_summary
 from pytest_cloudjob.sweep import sweep
 from pytest_cloudjob.target import RUN, CloudRun, TargetError, prepare_or_exit
 
@@ -37,14 +40,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if matches(file_path, parent.config.getini("cloud_scenario_patterns")):
-        return ScenarioFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cloud_platforms(*names): run this test only on these platforms")
-    settings = resolve(config)
+    try:
+        settings = resolve(config)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    redact_debug_trace(config)  # the tokens are registered now: mask what the --debug file holds and will get
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None and "cloudjob" in worker_input:
         run = CloudRun.for_worker(settings, worker_input["cloudjob"])
@@ -88,14 +95,17 @@ def uses_the_cloud(item: pytest.Item) -> bool:
 
 
 class CloudJobPlugin:
-    """One run's hooks and state: the run's process id, log redaction, collection, the sweep, the summary."""
+    """One run's hooks and state: the run's process id, redaction of logs and reports, SIGTERM as an
+    interrupt, collection, the sweep, the run-level verdict, the summary."""
 
     def __init__(self, config: pytest.Config, run: CloudRun) -> None:
         self.config = config
         self.run = run
         self.is_worker = hasattr(config, "workerinput")
+        self.announced = False
         self._previous_process_id = set_default_process_id(run.run_id)
         self._uninstall_log_redaction = install_log_redaction()
+        self._restore_sigterm = sigterm_as_interrupt()
 
     def close(self) -> None:
         """Undo what the run installed in the process, and stop its cloud."""
@@ -103,6 +113,24 @@ class CloudJobPlugin:
         set_default_process_id(self._previous_process_id)
         if not self.is_worker:
             self.run.stop()
+        self._restore_sigterm()
+
+    def _announcement(self) -> list[str]:
+        """The run id as soon as the target is ready: a run killed before its summary (SIGKILL, an OOM
+        kill) leaves jobs that an admin finds by this ``process_id``."""
+        if self.is_worker or self.announced or not self.run.ready:
+            return []
+        self.announced = True
+        return [f"cloudjob: run id: {self.run.run_id} (the process_id of every job of this run)"]
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        for line in self._announcement():
+            if reporter is not None:
+                reporter.write_line(line)
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
+        return self._announcement()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A broken scenario file is a collection error that names file and line, and the other files still
@@ -151,16 +179,28 @@ class CloudJobPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
-                                  call: pytest.CallInfo[None]) -> Iterator[None]:
-        """Failures and captured output pass through the redaction choke point before anyone sees them."""
-        report: pytest.TestReport = yield
-        if report.longrepr is not None:
-            text = str(report.longrepr)
-            masked = redact(text)
-            if masked != text:
-                report.longrepr = masked
-        report.sections = [(title, redact(content)) for title, content in report.sections]
-        return report  # type: ignore[return-value]
+                                  call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Failures, skip and xfail reasons and captured output pass through the redaction choke point
+        before anyone sees them (terminal, junit XML, xdist's controller), keeping pytest's report types."""
+        report = yield
+        redact_report(report)
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector
+                                   ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        report = yield
+        redact_report(report)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: warnings.WarningMessage, when: str, nodeid: str,
+                                location: Any) -> None:
+        redact_warning(warning_message)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_internalerror(self, excrepr: Any, excinfo: Any) -> None:
+        redact_exception_repr(excrepr)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
@@ -170,7 +210,7 @@ class CloudJobPlugin:
         if not run.ready:
             return
         sweep(run)
-        if run.leaks and session.exitstatus == pytest.ExitCode.OK:
+        if run_failures(run) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -231,6 +271,8 @@ def cloud_platform(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def cloud_slow_platform(cloud_run: CloudRun) -> str:
     """A platform whose jobs run long enough to be cancelled while running (``--cloud-slow-platform``)."""
+    if cloud_run.slow_platform_missing:
+        pytest.skip(cloud_run.slow_platform_missing)
     return cloud_run.settings.slow_platform
 
 

@@ -1,18 +1,21 @@
 """The one redaction choke point: every error text, log line and report goes through :func:`redact`.
 
 Tokens are registered as soon as a :class:`~pytest_cloudjob.User` is built, so a secret is masked
-even in text the harness did not expect to carry it (an echoing server, a traceback).
+even in text the harness did not expect to carry it (an echoing server, a traceback). Passwords in a
+URL's user-info (``https://user:pass@host``) are masked by shape, whether registered or not.
 """
 from __future__ import annotations
 
 import logging
 import re
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;\\]+")
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s/:@\"']*:)[^\s/@\"']+@")
 _MIN_SECRET_LENGTH = 4
 
 _lock = threading.Lock()
@@ -34,11 +37,12 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: object) -> str:
-    """Return ``text`` as a string with bearer tokens and every registered secret masked."""
+    """Return ``text`` as a string with bearer tokens, URL passwords and every registered secret masked."""
     out = text if isinstance(text, str) else str(text)
     pattern = _pattern
     if pattern is not None:
         out = pattern.sub(MASK, out)
+    out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
     return _BEARER.sub(lambda m: m.group(1) + MASK, out)
 
 
@@ -53,17 +57,12 @@ def redact_data(value: Any) -> Any:
     return value
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` safe to show: credentials masked, everything else kept."""
-    hidden = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
-    return {k: (MASK if k.lower() in hidden else redact(v)) for k, v in headers.items()}
-
-
 def install_log_redaction() -> Callable[[], None]:
     """Make every log record of the process pass through :func:`redact`; returns the undo function.
 
     A record factory rather than a handler filter: it sees each record once, whichever handler (pytest's
-    capture, a file, the console) ends up writing it.
+    capture, a file, the console) ends up writing it. A record's traceback (``logging.exception``) and
+    stack are formatted here, redacted, and kept as the record's text, so no handler formats them raw.
     """
     previous = logging.getLogRecordFactory()
 
@@ -76,6 +75,10 @@ def install_log_redaction() -> Callable[[], None]:
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return record
 
     logging.setLogRecordFactory(factory)

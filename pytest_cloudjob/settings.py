@@ -2,20 +2,26 @@
 
 Tokens are the exception: they come only from the environment or from ``--cloud-token-file``, never
 from the command line, where they would land in shell history and CI logs. A setting that is wrong is
-reported by name before any test runs.
+reported by name before any test runs; a token is checked when read (a trailing newline, what
+``$(cat token.txt)`` gives, is stripped with a warning; inner whitespace is refused) and only ever
+named by its variable, never shown.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_cloudjob.redaction import register_secret
+from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.redaction import redact, register_secret
 
 TOKEN_ENV = {"user": "CLOUDJOB_TOKEN", "other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}
 
@@ -29,23 +35,35 @@ class Setting:
     ini: str
     default: Any
     help: str
+    kind: str = "text"  # "text", "list" (repeatable option, args ini, comma-separated env) or "flag"
 
 
 SETTINGS: dict[str, Setting] = {
     "url": Setting("--cloud-url", "CLOUDJOB_URL", "cloud_url", None,
                    "URL of the cloud to verify; absent: start the embedded reference cloud on 127.0.0.1"),
     "platforms": Setting("--cloud-platform", "CLOUDJOB_PLATFORMS", "cloud_platforms", ("sim:qa",),
-                         "platform to run each cloud test on (repeatable; env: comma separated); default sim:qa"),
+                         "platform to run each cloud test on (repeatable; env: comma separated); default sim:qa",
+                         "list"),
     "slow_platform": Setting("--cloud-slow-platform", "CLOUDJOB_SLOW_PLATFORM", "cloud_slow_platform", "sim:slow",
                              "a platform whose jobs run long enough to cancel them; default sim:slow"),
     "timeout": Setting("--cloud-timeout", "CLOUDJOB_TIMEOUT", "cloud_timeout", 60.0,
-                       "default deadline in seconds to wait for a job; default 60"),
+                       "default deadline to wait for a job, in seconds or as 30s, 2m, 500ms; default 60"),
     "pcvl_version": Setting("--cloud-pcvl-version", "CLOUDJOB_PCVL_VERSION", "cloud_pcvl_version", "0.12.0",
                             "pcvl_version sent with every job; default 0.12.0"),
+    "no_sweep": Setting("--cloud-no-sweep", "CLOUDJOB_NO_SWEEP", "cloud_no_sweep", False,
+                        "accept a run against a URL without the end-of-run leak sweep (no admin token)", "flag"),
+    "max_p95": Setting("--cloud-max-p95", "CLOUDJOB_MAX_P95", "cloud_max_p95", (),
+                       "fail the run if PLATFORM's p95 time to finish exceeds DURATION: PLATFORM=DURATION, "
+                       "e.g. sim:qa=5s (repeatable; env: comma separated)", "list"),
+    "max_status_calls": Setting("--cloud-max-status-calls", "CLOUDJOB_MAX_STATUS_CALLS", "cloud_max_status_calls", (),
+                                "fail the run if PLATFORM's status calls per job exceed N: PLATFORM=N "
+                                "(repeatable; env: comma separated)", "list"),
 }
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 
 
-class SettingsError(pytest.UsageError):
+class SettingsError(CloudJobError):
     """A setting is missing or wrong; the message names it by all its names."""
 
 
@@ -57,6 +75,12 @@ class CloudSettings:
     timeout: float
     pcvl_version: str
     tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    no_sweep: bool = False
+    #: Run-level thresholds per platform: p95 time to finish (seconds) and status calls per job.
+    max_p95: Mapping[str, float] = field(default_factory=dict)
+    max_status_calls: Mapping[str, float] = field(default_factory=dict)
+    #: Whether the slow platform was chosen by the user (then preflight refuses it if the cloud lacks it).
+    slow_platform_given: bool = False
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -64,11 +88,15 @@ def add_options(parser: pytest.Parser) -> None:
     for name, s in SETTINGS.items():
         kwargs: dict[str, Any] = {"dest": f"cloudjob_{name}", "default": None,
                                   "help": f"{s.help} (env {s.env}, ini {s.ini})"}
-        if name == "platforms":
+        if s.kind == "list":
             kwargs["action"] = "append"
+        elif s.kind == "flag":
+            kwargs["action"] = "store_true"
         group.addoption(s.option, **kwargs)
-        parser.addini(s.ini, f"{s.help} (option {s.option}, env {s.env})",
-                      type="args" if name == "platforms" else "string")
+        if s.kind == "list":
+            parser.addini(s.ini, f"{s.help} (option {s.option}, env {s.env})", type="args")
+        else:
+            parser.addini(s.ini, f"{s.help} (option {s.option}, env {s.env})", type="string")
     group.addoption("--cloud-token-file", dest="cloudjob_token_file", default=None, metavar="PATH",
                     help="file with the tokens: JSON {user, other, admin} or CLOUDJOB_TOKEN=... lines; "
                          "otherwise CLOUDJOB_TOKEN, CLOUDJOB_OTHER_TOKEN, CLOUDJOB_ADMIN_TOKEN")
@@ -78,7 +106,7 @@ def _raw(config: pytest.Config, name: str, environ: Mapping[str, str]) -> tuple[
     """The value of setting ``name`` and where it came from, by precedence option > env > ini > default."""
     s = SETTINGS[name]
     value = config.getoption(f"cloudjob_{name}")
-    if value not in (None, []):
+    if value not in (None, [], False):
         return value, s.option
     if environ.get(s.env, "").strip():
         return environ[s.env].strip(), s.env
@@ -97,7 +125,22 @@ def _platform_list(value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def read_token_file(path: Path) -> dict[str, str]:
+_BAD_TOKEN_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def check_token(value: str, where: str, warn: Any = None) -> str:
+    """``value`` as an HTTP header can carry it: surrounding whitespace stripped (with a warning naming
+    ``where``), a token with inner whitespace or control characters refused. The value is never shown."""
+    stripped = value.strip()
+    if _BAD_TOKEN_CHARS.search(stripped):
+        raise SettingsError(f"{where}: the token contains whitespace or control characters inside it; "
+                            "give the token alone, on one line")
+    if stripped != value and warn is not None:
+        warn(f"{where}: surrounding whitespace or newline removed from the token")
+    return stripped
+
+
+def read_token_file(path: Path, warn: Any = None) -> dict[str, str]:
     """Tokens from a JSON object ``{user, other, admin}`` or from ``CLOUDJOB_TOKEN=...`` lines."""
     try:
         text = path.read_text()
@@ -112,7 +155,9 @@ def read_token_file(path: Path) -> dict[str, str]:
         if unknown:
             raise SettingsError(f"--cloud-token-file {path}: unknown keys {sorted(unknown)}; "
                                 f"expected {sorted(TOKEN_ENV)}")
-        return {k: str(v) for k, v in data.items() if v}
+        for value in data.values():
+            register_secret(str(value).strip())
+        return {k: check_token(str(v), f"--cloud-token-file {path}, key {k!r}", warn) for k, v in data.items() if v}
     by_env = {env: name for name, env in TOKEN_ENV.items()}
     tokens: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -123,39 +168,125 @@ def read_token_file(path: Path) -> dict[str, str]:
         if not sep or key.strip() not in by_env:
             raise SettingsError(f"--cloud-token-file {path}, line {lineno}: expected one of "
                                 f"{', '.join(by_env)} followed by '=' and the token")
-        tokens[by_env[key.strip()]] = value.strip().strip("'\"")
+        value = value.strip().strip("'\"")
+        register_secret(value)
+        tokens[by_env[key.strip()]] = check_token(value, f"--cloud-token-file {path}, line {lineno} ({key.strip()})", warn)
     return tokens
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a duration as the scenarios write it (``500ms``, ``30s``, ``2m``, ``1h``).
+
+    A local minimal parser until the shared ``pytest_cloudjob.durations`` lands; raises ``ValueError``.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _check_url(value: object) -> str:
+    """The cloud URL, its password registered as a secret; a path ending in ``/api`` or a query refused."""
+    url = str(value).strip().rstrip("/")
+    names = "(--cloud-url / CLOUDJOB_URL / cloud_url)"
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"the cloud URL must start with http:// or https://, got {redact(url)!r} {names}")
+    parts = urlsplit(url)
+    register_secret(parts.password)
+    if not parts.hostname:
+        raise SettingsError(f"the cloud URL has no host: {redact(url)!r} {names}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"the cloud URL must not carry a query or fragment: {redact(url)!r} {names}")
+    if parts.path.rstrip("/").endswith("/api"):
+        root = redact(url[: len(url) - len("/api")])
+        raise SettingsError(f"the cloud URL {redact(url)!r} ends with /api, but the plugin adds /api/... to it "
+                            f"itself: give the server's root, {root!r} {names}")
+    return url
+
+
+def _thresholds(config: pytest.Config, name: str, environ: Mapping[str, str], platforms: tuple[str, ...],
+                unit: str) -> dict[str, float]:
+    """``PLATFORM=VALUE`` pairs of a threshold setting, each platform one the run knows."""
+    value, where = _raw(config, name, environ)
+    s = SETTINGS[name]
+    out: dict[str, float] = {}
+    for item in _platform_list(value):
+        platform, sep, limit = item.rpartition("=")
+        try:
+            if not sep or not platform:
+                raise ValueError
+            number = parse_duration(limit) if unit == "duration" else float(limit)
+            if number < 0:
+                raise ValueError
+        except ValueError:
+            example = "sim:qa=5s" if unit == "duration" else "sim:qa=10"
+            raise SettingsError(f"{where}: expected PLATFORM={'DURATION' if unit == 'duration' else 'N'} "
+                                f"(e.g. {example}), got {item!r} ({s.option} / {s.env} / {s.ini})") from None
+        if platform not in platforms:
+            close = difflib.get_close_matches(platform, platforms, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SettingsError(f"{where}: threshold for {platform!r}, which is not a platform of this run "
+                                f"({', '.join(platforms)}){hint} ({s.option} / {s.env} / {s.ini})")
+        out[platform] = number
+    return out
+
+
+def _flag(config: pytest.Config, name: str, environ: Mapping[str, str]) -> bool:
+    value, where = _raw(config, name, environ)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    s = SETTINGS[name]
+    raise SettingsError(f"{where}: expected true or false, got {value!r} ({s.option} / {s.env} / {s.ini})")
 
 
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
+    def warn(message: str) -> None:
+        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+
+    tokens: dict[str, str] = {}
+    for name, env in TOKEN_ENV.items():
+        if environ.get(env):
+            register_secret(environ[env].strip())
+            tokens[name] = check_token(environ[env], env, warn)
+    token_file = config.getoption("cloudjob_token_file")
+    if token_file:
+        tokens.update(read_token_file(Path(token_file), warn))
+    tokens = {name: token for name, token in tokens.items() if token}
+    for token in tokens.values():
+        register_secret(token)
     url, _ = _raw(config, "url", environ)
+    if url is not None:
+        url = _check_url(url)
     platforms_value, where = _raw(config, "platforms", environ)
     platforms = _platform_list(platforms_value)
     if not platforms:
         raise SettingsError(f"no platform given by {where} (--cloud-platform / CLOUDJOB_PLATFORMS / cloud_platforms)")
-    slow, _ = _raw(config, "slow_platform", environ)
+    slow, slow_where = _raw(config, "slow_platform", environ)
     timeout_value, where = _raw(config, "timeout", environ)
     try:
-        timeout = float(timeout_value)
+        timeout = parse_duration(timeout_value)
         if timeout <= 0:
             raise ValueError
     except (TypeError, ValueError):
-        raise SettingsError(f"{where}: the job timeout must be a positive number of seconds, "
-                            f"got {timeout_value!r} (--cloud-timeout / CLOUDJOB_TIMEOUT / cloud_timeout)") from None
+        raise SettingsError(f"{where}: the job timeout must be a positive number of seconds, got {timeout_value!r}; "
+                            "a duration such as 30s, 2m or 500ms also works "
+                            "(--cloud-timeout / CLOUDJOB_TIMEOUT / cloud_timeout)") from None
     pcvl_version, _ = _raw(config, "pcvl_version", environ)
-    if url is not None:
-        url = str(url).strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise SettingsError(f"the cloud URL must start with http:// or https://, got {url!r} "
-                                "(--cloud-url / CLOUDJOB_URL / cloud_url)")
-    tokens = {name: environ[env] for name, env in TOKEN_ENV.items() if environ.get(env)}
-    token_file = config.getoption("cloudjob_token_file")
-    if token_file:
-        tokens.update(read_token_file(Path(token_file)))
-    for token in tokens.values():
-        register_secret(token)
     if url is not None and "user" not in tokens:
         raise SettingsError("a cloud URL is set but no user token: set CLOUDJOB_TOKEN or --cloud-token-file")
+    known = tuple(dict.fromkeys((*platforms, str(slow))))
     return CloudSettings(url=url, platforms=platforms, slow_platform=str(slow), timeout=timeout,
-                         pcvl_version=str(pcvl_version), tokens=tokens)
+                         pcvl_version=str(pcvl_version), tokens=tokens, no_sweep=_flag(config, "no_sweep", environ),
+                         max_p95=_thresholds(config, "max_p95", environ, known, "duration"),
+                         max_status_calls=_thresholds(config, "max_status_calls", environ, known, "count"),
+                         slow_platform_given=slow_where != "default")

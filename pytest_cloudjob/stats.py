@@ -61,7 +61,8 @@ class RunStats:
             self.jobs[job_id] = JobTrace(**fields)
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per platform: created, completed, failed, canceled, p50/p95 time to finish, status calls per job."""
+        """Per platform: created, completed, failed, canceled, unended (so the four add up to created),
+        p50/p95 time to finish, status calls per job."""
         out: dict[str, dict[str, Any]] = {}
         for trace in self.jobs.values():
             row = out.setdefault(trace.platform, {"created": 0, "completed": 0, "failed": 0, "canceled": 0,
@@ -70,18 +71,20 @@ class RunStats:
             row["status_calls"] += trace.status_calls
             if trace.outcome == protocol.COMPLETED:
                 row["completed"] += 1
-                row["times"].append(trace.finished_after)
+                if trace.finished_after is not None:  # None: its end was only seen in the sweep's listing
+                    row["times"].append(trace.finished_after)
             elif trace.outcome == protocol.ERROR:
                 row["failed"] += 1
             elif trace.outcome == protocol.CANCELED:
                 row["canceled"] += 1
         for row in out.values():
+            row["unended"] = row["created"] - row["completed"] - row["failed"] - row["canceled"]
             times = sorted(row.pop("times"))
             row["p50"] = statistics.median(times) if times else None
             row["p95"] = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))] if times else None
             row["calls_per_job"] = row["status_calls"] / row["created"] if row["created"] else 0.0
         return out
 
-    def test_of(self, job_id: str) -> str:
+    def test_of(self, job_id: str, unknown: str = "?") -> str:
         trace = self.jobs.get(job_id)
-        return trace.test if trace else "?"
+        return trace.test if trace else unknown

@@ -1,4 +1,9 @@
-"""The ``cloudjob`` section of the terminal summary: target, per-platform numbers, the leak sweep."""
+"""The ``cloudjob`` section of the terminal summary: target, per-platform numbers, thresholds, the leak sweep.
+
+The columns add up: created = completed + failed + canceled + unended, where canceled includes the jobs
+the clean-up (a factory's teardown, the sweep) cancelled, and the sweep's listing adds the jobs no
+report mentioned (a crashed worker's).
+"""
 from __future__ import annotations
 
 from collections import Counter
@@ -6,6 +11,10 @@ from typing import Any
 
 from pytest_cloudjob.redaction import redact
 from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.thresholds import threshold_failures
+
+_EMPTY_ROW = {"created": 0, "completed": 0, "failed": 0, "canceled": 0, "unended": 0, "p50": None, "p95": None,
+              "calls_per_job": 0.0}
 
 
 def _seconds(value: float | None) -> str:
@@ -17,27 +26,42 @@ def summary_lines(run: CloudRun) -> list[str]:
     lines = [f"target: {target}", f"run id: {run.run_id}"]
     rows = run.stats.summary()
     leaks_by_platform = Counter(platform for _, platform, _, _ in run.leaks)
-    header = f"{'platform':<12} {'created':>7} {'completed':>9} {'failed':>6} {'canceled':>8} " \
+    header = f"{'platform':<12} {'created':>7} {'completed':>9} {'failed':>6} {'canceled':>8} {'unended':>7} " \
              f"{'p50':>7} {'p95':>7} {'status/job':>10} {'leaked':>6}"
     lines.append(header)
     for platform in sorted(set(rows) | set(leaks_by_platform)):
-        row = rows.get(platform, {"created": 0, "completed": 0, "failed": 0, "canceled": 0, "p50": None,
-                                  "p95": None, "calls_per_job": 0.0})
+        row = rows.get(platform, _EMPTY_ROW)
         lines.append(f"{platform:<12} {row['created']:>7} {row['completed']:>9} {row['failed']:>6} "
-                     f"{row['canceled']:>8} {_seconds(row['p50']):>7} {_seconds(row['p95']):>7} "
+                     f"{row['canceled']:>8} {row['unended']:>7} {_seconds(row['p50']):>7} {_seconds(row['p95']):>7} "
                      f"{row['calls_per_job']:>10.1f} {leaks_by_platform.get(platform, 0):>6}")
-    if run.sweep_error:
-        lines.append(f"leak sweep: {run.sweep_error}")
-    elif run.leaks:
+    lines.extend(f"threshold FAILED: {line}" for line in threshold_failures(run.settings, rows))
+    lines.extend(f"unknown status {status!r} listed for job {job_id} ({platform}): counted as possibly active"
+                 for job_id, platform, status in run.unknown_statuses)
+    if run.sweep_skipped:
+        lines.append("leak sweep: no admin token, skipped by choice (--cloud-no-sweep): leaked jobs of this run "
+                     "were not looked for" if run.user("admin") is None else
+                     "leak sweep: skipped by choice (--cloud-no-sweep): leaked jobs of this run were not looked for")
+    if run.leaks:
         lines.append(f"leak sweep: FAILED, {len(run.leaks)} job(s) of this run were still active and were "
                      "cancelled:")
         lines.extend(f"  {job_id} ({platform}, {status}) made by {test}" for job_id, platform, status, test in run.leaks)
-    else:
+    if run.sweep_error:
+        lines.append(f"leak sweep: FAILED, {run.sweep_error}")
+    elif not run.leaks and not run.sweep_skipped:
         lines.append(f"leak sweep: {run.swept} job(s) of this run listed, 0 leaked")
     return lines
+
+
+def run_failures(run: CloudRun) -> list[str]:
+    """Why the run must fail even if every test passed: leaks, a sweep that could not complete, thresholds."""
+    out = [f"leak sweep: {len(run.leaks)} job(s) of this run were still active"] if run.leaks else []
+    if run.sweep_error:
+        out.append(f"leak sweep: {run.sweep_error}")
+    out.extend(threshold_failures(run.settings, run.stats.summary()))
+    return out
 
 
 def write_summary(terminalreporter: Any, run: CloudRun) -> None:
     terminalreporter.write_sep("-", "cloudjob")
     for line in summary_lines(run):
-        terminalreporter.write_line(redact(line), red=line.startswith("leak sweep: FAILED"))
+        terminalreporter.write_line(redact(line), red=line.startswith(("leak sweep: FAILED", "threshold FAILED")))

@@ -6,6 +6,8 @@ import atexit
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -51,6 +53,12 @@ class CloudRun:
     leaks: list[tuple[str, str, str, str]] = field(default_factory=list)
     swept: int | None = None
     sweep_error: str = ""
+    #: The sweep was not run by the user's choice (``--cloud-no-sweep``).
+    sweep_skipped: bool = False
+    #: Listed jobs in a status outside the protocol's, as (job id, platform, status).
+    unknown_statuses: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Why the slow platform cannot be used (it was not given and the cloud does not have the default).
+    slow_platform_missing: str = ""
     _shared: CloudContext | None = field(default=None, repr=False)
 
     def context(self) -> CloudContext:
@@ -69,12 +77,12 @@ class CloudRun:
         token = self.tokens.get(name)
         return User(token=token, is_admin=name == "admin", name=name) if token else None
 
-    def worker_info(self) -> dict:
+    def worker_info(self) -> dict[str, Any]:
         """What an xdist worker needs to join this run (tokens travel over the workers' private channel)."""
         return {"run_id": self.run_id, "url": self.url, "tokens": dict(self.tokens)}
 
     @classmethod
-    def for_worker(cls, settings: CloudSettings, info: dict) -> CloudRun:
+    def for_worker(cls, settings: CloudSettings, info: dict[str, Any]) -> CloudRun:
         for token in info["tokens"].values():
             register_secret(token)
         return cls(settings, info["run_id"], info["url"], dict(info["tokens"]), ready=True)
@@ -98,6 +106,11 @@ class CloudRun:
             self.url = self.settings.url
             self.tokens = dict(self.settings.tokens)
         preflight(self)
+        if "admin" not in self.tokens and not self.settings.no_sweep:
+            raise TargetError("no admin token: the end-of-run leak sweep could not list this run's jobs, so "
+                              "leaked jobs would go unseen; set CLOUDJOB_ADMIN_TOKEN (or 'admin' in "
+                              "--cloud-token-file), or accept a run without the sweep with --cloud-no-sweep "
+                              "(CLOUDJOB_NO_SWEEP=1 / ini cloud_no_sweep = true)")
         self.ready = True
 
     def stop(self) -> None:
@@ -116,15 +129,28 @@ def preflight(run: CloudRun) -> None:
     user = run.user("user")
     assert user is not None
     where = "the embedded reference cloud" if run.reference_cloud else f"{run.url} (--cloud-url / CLOUDJOB_URL)"
+    path = urlsplit(run.url or "").path.rstrip("/")
+    path_hint = (f"; the URL has the path {path!r}: if the cloud serves /api at its root, drop the path"
+                 if path and not run.reference_cloud else "")
+    settings = run.settings
+    checks = [(p, "--cloud-platform / CLOUDJOB_PLATFORMS / cloud_platforms") for p in settings.platforms]
+    if settings.slow_platform not in settings.platforms:
+        checks.append((settings.slow_platform, "--cloud-slow-platform / CLOUDJOB_SLOW_PLATFORM / cloud_slow_platform"))
     try:
-        for platform in run.settings.platforms:
+        for platform, names in checks:
             try:
                 Platform(platform).details(context, user)
             except CloudApiError as exc:
-                if exc.status == 404:
-                    raise TargetError(f"unknown platform {platform!r} on {where}: the cloud answered 404 "
-                                      "(--cloud-platform / CLOUDJOB_PLATFORMS / cloud_platforms)") from None
-                raise
+                if exc.status != 404:
+                    raise
+                if platform == settings.slow_platform and not settings.slow_platform_given \
+                        and platform not in settings.platforms:
+                    # The default slow platform is only needed by tests that ask for it: they skip, saying why.
+                    run.slow_platform_missing = (f"the slow platform {platform!r} (the default) is unknown to "
+                                                 f"{where}: name one with --cloud-slow-platform")
+                    continue
+                raise TargetError(f"unknown platform {platform!r} on {where}: the cloud answered 404 "
+                                  f"({names}){path_hint}") from None
         admin = run.user("admin")
         if admin is not None:
             try:

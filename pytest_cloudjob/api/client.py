@@ -5,6 +5,11 @@
 rules. Retries follow idempotency, per call rather than per HTTP method: reads retry, a cancel retries
 (cancelling twice is harmless), a create or a rerun never does, because a lost response would make a
 second job. urllib3's ``Retry`` decides by method only, hence the small loop here.
+
+Two bounds keep a misbehaving cloud from hanging or swelling a run: a response body above
+``CloudContext.max_response_bytes`` is refused (a protocol error, read no further), and inside
+:func:`calls_end_by` (every ``Job.wait_until``) each call's connect and read timeouts, and its retries, are cut
+to the time left, so a silent cloud cannot hold a wait past its deadline.
 """
 from __future__ import annotations
 
@@ -14,18 +19,22 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
+from urllib3.util import Timeout
 
 from pytest_cloudjob import reporting
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
-from pytest_cloudjob.api.transport import CloudAdapter
+from pytest_cloudjob.api.transport import CloudAdapter, ResponseTooLargeError
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -44,6 +53,31 @@ DEFAULT_PATHS: dict[str, str] = {
 
 _USER_AGENT = f"pytest-cloudjob {requests.utils.default_user_agent()}"
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+#: The default ``CloudContext.max_response_bytes``: far above any protocol body (a status is ~300 bytes, the
+#: results of 1000 shots a few KiB), far below what would hurt a CI runner.
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+#: What a :class:`CallRecord` keeps of a response body; a longer body is kept as its first this-many bytes.
+RECORD_BODY_BYTES = 64 * 1024
+#: The shortest timeout an attempt gets under a deadline, so a call made at the deadline can still be answered.
+MIN_ATTEMPT_SECONDS = 0.05
+
+#: The monotonic time by which every call of this thread (or task) must end; ``None``: only the timeouts.
+_calls_deadline: ContextVar[float | None] = ContextVar("pytest_cloudjob_calls_deadline", default=None)
+
+
+@contextmanager
+def calls_end_by(deadline: float) -> Iterator[None]:
+    """Every call made inside the block ends by ``deadline`` (``time.monotonic()`` seconds): each attempt's
+    connect and read timeouts are cut to the time left, and no retry starts that could not end before it.
+
+    Nested blocks keep the earlier deadline. ``Job.wait_until`` uses this so its timeout holds on a silent cloud.
+    """
+    current = _calls_deadline.get()
+    token = _calls_deadline.set(deadline if current is None else min(deadline, current))
+    try:
+        yield
+    finally:
+        _calls_deadline.reset(token)
 
 
 @dataclass(frozen=True)
@@ -64,7 +98,7 @@ class RetryPolicy:
             hinted = parse_retry_after(response.headers.get("Retry-After"))
             if hinted is not None:
                 return min(hinted, self.retry_after_max)
-        return min(self.backoff * (2 ** (attempt - 1)), self.backoff_max)
+        return min(self.backoff * 2.0 ** (attempt - 1), self.backoff_max)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -85,7 +119,11 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @dataclass
 class CloudContext:
-    """Everything about the target cloud that is not a user: where it is and how to talk to it."""
+    """Everything about the target cloud that is not a user: where it is and how to talk to it.
+
+    ``max_response_bytes`` is the largest response body the client reads (a larger one is a protocol error
+    that names this setting). ``with CloudContext(url) as ctx:`` closes its pooled connections on exit.
+    """
 
     url: str
     connect_timeout: float = 5.0
@@ -95,9 +133,14 @@ class CloudContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     paths: Mapping[str, str] = field(default_factory=dict)
     pool_size: int = 16
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
+        if isinstance(self.max_response_bytes, bool) or not isinstance(self.max_response_bytes, int) \
+                or self.max_response_bytes < 1:
+            raise ValueError(f"CloudContext(max_response_bytes=...) must be a positive integer, got "
+                             f"{self.max_response_bytes!r}")
         unknown = set(self.paths) - set(DEFAULT_PATHS)
         if unknown:
             raise ValueError(f"CloudContext(paths=...): unknown endpoint names {sorted(unknown)}; "
@@ -125,13 +168,25 @@ class CloudContext:
             self._api.close()
             self._api = None
 
+    def __enter__(self) -> CloudContext:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return f"CloudContext(url={self.url!r})"
 
 
 @dataclass
 class CallRecord:
-    """One HTTP exchange, as reporting and statistics see it (never with credentials)."""
+    """One HTTP exchange, as reporting and statistics see it (never with credentials).
+
+    ``response_text`` is the whole body when it is at most :data:`RECORD_BODY_BYTES` long, else its start
+    (``response_truncated``; ``response_size`` is the size received): a run keeps thousands of records, so
+    none may hold a large body.
+    """
 
     method: str
     url: str
@@ -142,14 +197,26 @@ class CallRecord:
     attempt: int = 1
     endpoint: str = ""
     path_params: Mapping[str, str] = field(default_factory=dict)
+    response_size: int = 0
+    response_truncated: bool = False
 
     @functools.cached_property
     def response_json(self) -> Any:
-        """The response body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON."""
+        """The body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON or was cut."""
+        if not self.response_text or self.response_truncated:
+            return None
         try:
-            return json.loads(self.response_text) if self.response_text else None
+            return json.loads(self.response_text)
         except ValueError:
             return None
+
+
+def _record_text(response: requests.Response) -> tuple[str, bool]:
+    """The text a :class:`CallRecord` keeps of ``response``, and whether it was cut."""
+    content = response.content
+    if len(content) <= RECORD_BODY_BYTES:
+        return response.text, False
+    return content[:RECORD_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace"), True
 
 
 class Api:
@@ -166,8 +233,9 @@ class Api:
         # once: Session.request redid it on every call, a third of a status call's client time.
         settings = self.session.merge_environment_settings(context.url, dict(context.proxies or {}), None,
                                                            context.verify, None)
-        self._proxies: dict[str, str] = settings["proxies"]
-        self._verify: bool | str = settings["verify"]
+        self._proxies: dict[str, str] = dict(settings["proxies"])
+        verify = settings["verify"]
+        self._verify: bool | str = True if verify is None else verify
 
     def close(self) -> None:
         self.session.close()
@@ -187,42 +255,64 @@ class Api:
     ) -> requests.Response:
         """Send one call to endpoint ``endpoint`` of the path table and return the response.
 
-        Raises :class:`CloudApiError` for a transport error or a status outside ``ok_statuses``.
-        ``retry=True`` only for calls that are safe to repeat.
+        Raises :class:`CloudApiError` for a transport error, a status outside ``ok_statuses``, or a body
+        above ``max_response_bytes``. ``retry=True`` only for calls that are safe to repeat. Inside
+        :func:`calls_end_by`, attempts and retries stop at its deadline.
         """
+        __tracebackhide__ = True
         path = self.context.path(endpoint, **(path_params or {}))
         url = self.context.url + path
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         attempts = self.context.retry.attempts if retry else 1
-        timeout = (self.context.connect_timeout, self.context.read_timeout)
+        deadline = _calls_deadline.get()
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
             t0 = time.monotonic()
+            timeout = self._timeout(deadline, t0)
             try:
-                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout)
+                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout, deadline)
             except requests.RequestException as exc:
-                self._notify(CallRecord(method, url, None, time.monotonic() - t0, json_body, "", attempt,
+                status = exc.status if isinstance(exc, ResponseTooLargeError) else None
+                self._notify(CallRecord(method, url, status, time.monotonic() - t0, json_body, "", attempt,
                                         endpoint, path_params or {}))
-                if attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError):
-                    time.sleep(self.context.retry.delay(attempt, None))
+                if isinstance(exc, ResponseTooLargeError):
+                    raise CloudApiError(
+                        method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
+                        reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
+                    ) from None
+                delay = self.context.retry.delay(attempt, None)
+                if (attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError)
+                        and _can_retry(deadline, delay)):
+                    time.sleep(delay)
                     continue
                 raise CloudApiError(
-                    method, path, kind="transport", reason=_describe_transport_error(exc),
+                    method, path, kind="transport", reason=_describe_transport_error(exc, timeout, deadline),
                     attempts=attempt, elapsed=time.monotonic() - started,
                 ) from None
-            self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0,
-                                    json_body, response.text, attempt, endpoint, path_params or {}))
+            text, truncated = _record_text(response)
+            self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, json_body, text,
+                                    attempt, endpoint, path_params or {}, len(response.content), truncated))
             if response.status_code in ok_statuses:
                 response.attempts = attempt  # type: ignore[attr-defined]
                 return response
             if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
-                time.sleep(self.context.retry.delay(attempt, response))
-                continue
+                delay = self.context.retry.delay(attempt, response)
+                if _can_retry(deadline, delay):
+                    time.sleep(delay)
+                    continue
             raise CloudApiError(
                 method, path, status=response.status_code, body=response.text,
                 attempts=attempt, elapsed=time.monotonic() - started,
             )
         raise AssertionError("unreachable: the retry loop always returns or raises")
+
+    def _timeout(self, deadline: float | None, now: float) -> tuple[float, float] | Timeout:
+        """The context's timeouts, cut to the time left before ``deadline`` (connect and read together)."""
+        if deadline is None:
+            return (self.context.connect_timeout, self.context.read_timeout)
+        left = max(deadline - now, MIN_ATTEMPT_SECONDS)
+        return Timeout(connect=min(self.context.connect_timeout, left), read=min(self.context.read_timeout, left),
+                       total=left)
 
     def _prepare(self, method: str, url: str, headers: dict[str, str], json_body: Any, data: bytes | None,
                  query: Mapping[str, str] | None) -> requests.PreparedRequest:
@@ -249,16 +339,22 @@ class Api:
             prepared.headers["Content-Length"] = "0"
         return prepared
 
-    def _send(self, prepared: requests.PreparedRequest, timeout: tuple[float, float]) -> requests.Response:
+    def _send(self, prepared: requests.PreparedRequest, timeout: tuple[float, float] | Timeout,
+              deadline: float | None) -> requests.Response:
         """Send through the session's adapter (where ``responses`` also intercepts), with the environment's
         proxy and CA settings read once. Redirects are not followed: a JSON API answering 3xx is reported."""
         adapter = self.session.get_adapter(prepared.url or "")
-        # The body is read inside send (CloudAdapter, or ``responses``), so a connection dropped mid-body
-        # is a transport error here, retried like any other.
-        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)
+        # The body is read inside send, so a connection dropped mid-body is a transport error here, retried
+        # like any other. ``responses`` intercepts below CloudAdapter.send, so the bounds apply in unit tests too.
+        if isinstance(adapter, CloudAdapter):
+            return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies,
+                                max_body_bytes=self.context.max_response_bytes, deadline=deadline)
+        # requests accepts urllib3's Timeout here; its type stubs say only numbers.
+        return adapter.send(prepared, timeout=timeout, verify=self._verify, proxies=self._proxies)  # type: ignore[arg-type]
 
     def call_json(self, method: str, endpoint: str, token: str | None, **kwargs: Any) -> Any:
         """Like :meth:`call`, and decode the JSON body; a body that is not JSON is a protocol error."""
+        __tracebackhide__ = True
         response = self.call(method, endpoint, token, **kwargs)
         return decode_json(response, method)
 
@@ -275,7 +371,7 @@ def decode_json(response: requests.Response, method: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        path = requests.utils.urlparse(response.url).path if response.url else "?"
+        path = urlsplit(response.url).path if response.url else "?"
         raise CloudApiError(
             method, path, status=response.status_code, body=response.text, kind="protocol",
             reason="response body is not JSON",
@@ -289,8 +385,16 @@ def _root_cause(exc: BaseException) -> BaseException:
     return root
 
 
-def _describe_transport_error(exc: requests.RequestException) -> str:
+def _can_retry(deadline: float | None, delay: float) -> bool:
+    """Whether a retry after ``delay`` seconds would still start before ``deadline``."""
+    return deadline is None or time.monotonic() + delay < deadline
+
+
+def _describe_transport_error(exc: requests.RequestException, timeout: tuple[float, float] | Timeout,
+                              deadline: float | None) -> str:
     what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
+    if isinstance(exc, requests.Timeout) and isinstance(timeout, Timeout) and deadline is not None:
+        what += f" after {timeout.total:.2f}s, the time left before the deadline"
     root = _root_cause(exc)
     described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"
     if isinstance(root, ssl.SSLCertVerificationError):

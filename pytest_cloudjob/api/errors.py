@@ -1,4 +1,4 @@
-"""The client's one exception type, so a failed call reads in one line and never leaks a token."""
+"""The client's errors: a failed call reads in one line and never leaks a token."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,27 @@ BODY_EXCERPT_CHARS = 300
 MAX_BODY_CHARS = 65536
 
 
-def excerpt(text: str, limit: int = BODY_EXCERPT_CHARS) -> str:
-    """The start of ``text`` on one line, cut at ``limit`` characters."""
+def excerpt(value: Any, limit: int = BODY_EXCERPT_CHARS) -> str:
+    """The start of ``value`` on one line, cut at ``limit`` characters: the text itself, or any other
+    value as JSON (a decoded body reads as the cloud sent it, ``null`` not ``None``)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except ValueError:  # a circular structure
+            text = repr(value)
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class JobNotCreatedError(CloudJobError):
     """A call that needs a ``job_id`` was made on a ``Job`` that was never created."""
+
+
+class UnknownJobFieldError(CloudJobError, TypeError):
+    """``Job(...)`` got a keyword that looks like a misspelt field (``platfrom_name``): a ``TypeError``, as
+    Python's own unexpected keyword is, and a :class:`CloudJobError`."""
 
 
 class CloudApiError(CloudJobError):

@@ -9,13 +9,19 @@ and drops three costs that buy nothing for this API:
   and with no proxy the request line is the URL's path without re-parsing the URL for a proxy;
 - the response is built without a cookie jar: the API authenticates with a bearer token, and the client
   never sends cookies back;
-- the body is read in one read, rather than through ``iter_content``'s chunk generator.
+- a small body of known length is read in one read, rather than through ``iter_content``'s chunk generator.
+
+It also bounds what a cloud can make the client hold: a body larger than the context's
+``max_response_bytes`` is refused after reading at most that many bytes plus one chunk (at once when its
+``Content-Length`` says so), and the connection is closed rather than drained. A body read in chunks stops
+at the call's deadline even when the cloud keeps trickling bytes inside the read timeout.
 
 Measured by ``python benchmarks/run.py --only client`` (docs/benchmarks.md).
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -27,6 +33,21 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSL
 
 #: How many (origin, settings) pool lookups one adapter remembers; past that it forgets them all and starts over.
 MAX_REMEMBERED_POOLS = 64
+#: Bytes read at a time from a body that is large, of unknown length or compressed.
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class ResponseTooLargeError(requests.RequestException):
+    """A response body above the client's limit; the rest of it was never read."""
+
+    def __init__(self, limit: int, status: int, *, declared: int | None = None, read: int = 0,
+                 request: requests.PreparedRequest | None = None) -> None:
+        self.limit = limit
+        self.status = status
+        self.declared = declared
+        self.read = read
+        size = f"Content-Length {declared:,} bytes" if declared is not None else f"stopped after reading {read:,} bytes"
+        super().__init__(f"response body larger than the client's limit of {limit:,} bytes ({size})", request=request)
 
 
 class CloudAdapter(HTTPAdapter):
@@ -79,16 +100,23 @@ class CloudAdapter(HTTPAdapter):
         return response
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: bool | str = True, cert: Any = None, proxies: Mapping[str, str] | None = None
-             ) -> requests.Response:
+             verify: bool | str = True, cert: Any = None, proxies: Mapping[str, str] | None = None,
+             *, max_body_bytes: int | None = None, deadline: float | None = None) -> requests.Response:
         """requests' ``send``, then the whole body read, so a connection dropped mid-body or a read
-        that times out is raised here, as the same requests exception ``Response.content`` would raise."""
-        response = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
-                                proxies=proxies)
-        if stream or response._content_consumed:
+        that times out is raised here, as the same requests exception ``Response.content`` would raise.
+
+        ``max_body_bytes`` bounds the body (:class:`ResponseTooLargeError` above it); ``deadline`` (on the
+        monotonic clock) ends a chunked read with ``ReadTimeout``.
+        """
+        response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        if stream or getattr(response, "_content_consumed", False):
             return response
         try:
-            body = response.raw.read(decode_content=True)
+            body = _read_body(response, max_body_bytes, deadline)
+        except ResponseTooLargeError as exc:
+            response.close()  # the rest of the body is never read: the connection cannot be reused
+            exc.request = request
+            raise
         except ProtocolError as exc:
             raise requests.exceptions.ChunkedEncodingError(exc, request=request) from exc
         except DecodeError as exc:
@@ -97,11 +125,40 @@ class CloudAdapter(HTTPAdapter):
             raise requests.exceptions.ReadTimeout(exc, request=request) from exc
         except SSLError as exc:
             raise requests.exceptions.SSLError(exc, request=request) from exc
-        response._content = body or b""
-        response._content_consumed = True
+        response._content = body
+        setattr(response, "_content_consumed", True)  # noqa: B010 (private to requests, not in its stubs)
         return response
 
     def close(self) -> None:
         with self._pools_lock:
             self._pools.clear()
         super().close()
+
+
+def _read_body(response: requests.Response, limit: int | None, deadline: float | None) -> bytes:
+    """The decoded body, read whole when small and of known length, else chunk by chunk within ``limit``."""
+    raw = response.raw
+    declared = _content_length(response.headers.get("Content-Length"))
+    if limit is not None and declared is not None and declared > limit:
+        raise ResponseTooLargeError(limit, response.status_code, declared=declared)
+    encoded = response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+    if declared is not None and not encoded and declared <= READ_CHUNK_BYTES:
+        return raw.read(decode_content=True) or b""  # every status poll: one read, no generator
+    chunks: list[bytes] = []  # joined once at the end: a growing bytearray peaks at twice its size
+    size = 0
+    for chunk in raw.stream(READ_CHUNK_BYTES, decode_content=True):
+        chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ResponseTooLargeError(limit, response.status_code, read=size)
+        if deadline is not None and time.monotonic() > deadline:
+            response.close()
+            raise requests.exceptions.ReadTimeout("the call's deadline passed while the body was still arriving")
+    return b"".join(chunks)
+
+
+def _content_length(value: str | None) -> int | None:
+    """The declared length, or ``None`` when absent or not one non-negative integer (urllib3 then reads to the end)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)

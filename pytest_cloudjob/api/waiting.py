@@ -1,5 +1,8 @@
 """Waiting for a job: every observed status is recorded, checked against the state machine, and
 polled adaptively, fast at first, backing off to a cap, and aiming at the end the progress predicts.
+
+The deadline holds even when the cloud stops answering: ``Job.wait_until`` cuts every status call to the
+time left (plus ``PollingPolicy.last_call_grace``), and a call cut that way ends the wait as a timeout.
 """
 from __future__ import annotations
 
@@ -9,15 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.api.errors import CloudApiError, excerpt
 from pytest_cloudjob.errors import CloudJobError
 
 
 @dataclass(frozen=True)
 class Observation:
-    """One status seen: when (seconds on the monotonic clock and wall clock), what, and how far."""
+    """One status seen: when (seconds on the monotonic clock), what, and how far."""
 
     at: float
-    wall: float
     status: str
     progress: float | None = None
 
@@ -49,7 +52,33 @@ class IllegalTransitionError(JobWaitError):
 
 
 class UnexpectedEndError(JobWaitError):
-    """The job ended in a terminal status other than the wanted ones."""
+    """The job ended in a terminal status other than the wanted ones; says why when the cloud did.
+
+    ``failure_code`` and ``status_message`` are those of the last status body (``None`` when absent), and
+    ``body`` is that body.
+    """
+
+    def __init__(self, job_id: str, status: str, body: dict[str, Any], expected: Iterable[str],
+                 history: StatusHistory) -> None:
+        self.body = body
+        self.failure_code = body.get("failure_code")
+        self.status_message = body.get("status_message")
+        super().__init__(job_id, f"job ended as {status}{_why(body)}", expected, history)
+
+
+class ResultsNotReadyError(JobWaitError):
+    """Results were read from a job that has none yet (``results: null`` while it is not completed)."""
+
+
+def _why(body: dict[str, Any]) -> str:
+    """`` (failure_code: X; status_message: Y)`` from a status body, or ``""`` when the cloud said neither."""
+    code, message = body.get("failure_code"), body.get("status_message")
+    parts = []
+    if code not in (None, ""):
+        parts.append(f"failure_code: {excerpt(code, 80)}")
+    if message not in (None, ""):
+        parts.append(f"status_message: {excerpt(message, 200)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 @dataclass
@@ -67,7 +96,7 @@ class StatusHistory:
                 self.job_id, f"the cloud answered an unknown status {status!r}", protocol.ALL_STATUSES, self
             )
         progress = _as_float(body.get("progress"))
-        obs = Observation(clock(), time.time(), status, progress)
+        obs = Observation(clock(), status, progress)
         previous = self.observations[-1].status if self.observations else None
         self.observations.append(obs)
         if previous is not None and not protocol.is_reachable(previous, status):
@@ -130,6 +159,9 @@ class PollingPolicy:
     floor: float = 0.01
     predicted_cap: float = 30.0
     aim_past_end: float = 0.01
+    #: How long a status call started just before the deadline may still take (so the wait's timeout T
+    #: holds to within T plus this, even against a cloud that never answers).
+    last_call_grace: float = 1.0
 
     def next_delay(self, polls: int, predicted: float | None) -> float:
         backoff = min(self.first * self.factor ** max(0, polls - 1), self.cap)
@@ -153,9 +185,11 @@ def wait_for(
     """Poll ``fetch_status`` until its ``status`` is in ``until``; return that status body.
 
     ``fetch_status`` must record each body in ``history`` (``Job.get_status`` does), which checks every
-    transition. Raises :class:`WaitTimeoutError` at the deadline and :class:`UnexpectedEndError` as soon as
-    the job ends in a status that is not wanted, each with the history.
+    transition. Raises :class:`WaitTimeoutError` at the deadline (also when a status call fails with a
+    transport error past it: the cloud stopped answering in time) and :class:`UnexpectedEndError` as soon
+    as the job ends in a status that is not wanted, each with the history.
     """
+    __tracebackhide__ = True
     wanted = frozenset(until)
     unknown = wanted - protocol.ALL_STATUSES
     if unknown:
@@ -164,13 +198,20 @@ def wait_for(
     deadline = clock() + timeout
     polls = 0
     while True:
-        body = fetch_status()
+        try:
+            body = fetch_status()
+        except CloudApiError as exc:
+            if exc.kind != "transport" or clock() < deadline:
+                raise
+            raise WaitTimeoutError(
+                history.job_id, f"no answer in time: still {history.last or 'unseen'} after {timeout:g}s "
+                f"({polls + 1} status calls, the last one: {exc})", wanted, history) from None
         polls += 1
         status = history.last
         if status in wanted:
             return body
         if status in protocol.TERMINAL_STATUSES:
-            raise UnexpectedEndError(history.job_id, f"job ended as {status}", wanted, history)
+            raise UnexpectedEndError(history.job_id, status, body, wanted, history)
         now = clock()
         if now >= deadline:
             raise WaitTimeoutError(

@@ -58,6 +58,7 @@ def reported(title: str) -> Callable[[F], F]:
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
             reporter = _reporter
             if reporter is None:
                 return method(*args, **kwargs)

@@ -19,11 +19,14 @@ from pytest_cloudjob.reporting.allure_report import (
     target_epic,
     write_run_files,
 )
+from pytest_cloudjob.reporting.allure_typed import dynamic_description, dynamic_label, dynamic_title
+from pytest_cloudjob.reporting.allure_writer import RedactingWriterSwap
 from pytest_cloudjob.target import CloudRun
 
 
 class AllureCloudPlugin:
-    """Labels, titles and parameters per cloud test; the run's files and the final redaction pass."""
+    """Labels, titles and parameters per cloud test; a results writer that redacts as it writes; the run's
+    files; and a final redaction pass over the folder as a second line of defence."""
 
     def __init__(self, config: pytest.Config, run: CloudRun, report_dir: Path, is_cloud_item: Any) -> None:
         self.config = config
@@ -32,7 +35,13 @@ class AllureCloudPlugin:
         self.is_cloud_item = is_cloud_item
         self.is_worker = hasattr(config, "workerinput")
         self.reporter = AllureReporter()
+        self.writer_swap = RedactingWriterSwap()
         reporting.set_reporter(self.reporter)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # After every pytest_configure (allure-pytest registers its file logger there), before any file is written.
+        self.writer_swap.install()
 
     @property
     def epic(self) -> str:
@@ -45,7 +54,7 @@ class AllureCloudPlugin:
             return
         labels, parameters = item_labels(item, self.epic)
         for name, value in labels:
-            allure.dynamic.label(name, value)
+            dynamic_label(name, value)
         for name, value in parameters.items():
             allure.dynamic.parameter(name, value)
         if self.run.url:
@@ -56,9 +65,9 @@ class AllureCloudPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         scenario = getattr(item, "scenario", None)
         if scenario is not None:
-            allure.dynamic.title(scenario.name)  # after allure-pytest has set the default name in setup
+            dynamic_title(scenario.name)  # after allure-pytest has set the default name in setup
             if scenario.description:
-                allure.dynamic.description(scenario.description)
+                dynamic_description(scenario.description)
         return (yield)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
@@ -89,5 +98,6 @@ class AllureCloudPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         reporting.set_reporter(None)
+        self.writer_swap.uninstall()
         if not self.is_worker:
             redact_folder(self.report_dir)

@@ -31,7 +31,8 @@ def against(reference_cloud, monkeypatch):
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     for name in ("CLOUDJOB_URL", "CLOUDJOB_TOKEN", "CLOUDJOB_OTHER_TOKEN", "CLOUDJOB_ADMIN_TOKEN",
-                 "CLOUDJOB_PLATFORMS", "CLOUDJOB_TIMEOUT", "CLOUDJOB_SLOW_PLATFORM", "CLOUDJOB_PCVL_VERSION"):
+                 "CLOUDJOB_PLATFORMS", "CLOUDJOB_TIMEOUT", "CLOUDJOB_SLOW_PLATFORM", "CLOUDJOB_PCVL_VERSION",
+                 "CLOUDJOB_NO_SWEEP", "CLOUDJOB_MAX_P95", "CLOUDJOB_MAX_STATUS_CALLS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -149,7 +150,7 @@ def test_other_and_admin_fixtures_skip_with_a_reason_when_no_token(pytester, aga
     def test_admin(cloud_admin): pass
     def test_user(cloud_user): pass
     """)
-    result = pytester.runpytest_subprocess("-rs")
+    result = pytester.runpytest_subprocess("-rs", "--cloud-no-sweep")
     result.assert_outcomes(passed=1, skipped=2)
     result.stdout.fnmatch_lines(["leak sweep: no admin token*",
                                  "*no second regular user: set CLOUDJOB_OTHER_TOKEN*",
@@ -168,19 +169,19 @@ def test_option_beats_environment_beats_ini(pytester, monkeypatch):
     [pytest]
     cloud_platforms = sim:qa qpu:qa
     cloud_timeout = 11
-    cloud_slow_platform = ini:slow
+    cloud_slow_platform = qpu:qa
     cloud_pcvl_version = 0.1.ini
     """)
     pytester.makepyfile(PRINT_SETTINGS)
     monkeypatch.setenv("CLOUDJOB_TIMEOUT", "22")
     monkeypatch.setenv("CLOUDJOB_PCVL_VERSION", "0.2.env")
     result = pytester.runpytest_subprocess("-s", "--cloud-timeout", "33")
-    result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa', 'qpu:qa') 33.0 ini:slow 0.2.env"])
+    result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa', 'qpu:qa') 33.0 qpu:qa 0.2.env"])
     monkeypatch.setenv("CLOUDJOB_PLATFORMS", "qpu:qa, sim:qa")
     result = pytester.runpytest_subprocess("-s")
-    result.stdout.fnmatch_lines(["*SETTINGS ('qpu:qa', 'sim:qa') 22.0 ini:slow 0.2.env"])
+    result.stdout.fnmatch_lines(["*SETTINGS ('qpu:qa', 'sim:qa') 22.0 qpu:qa 0.2.env"])
     result = pytester.runpytest_subprocess("-s", "--cloud-platform", "sim:qa")
-    result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa',) 22.0 ini:slow 0.2.env"])
+    result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa',) 22.0 qpu:qa 0.2.env"])
 
 
 def test_tokens_from_a_token_file(pytester, reference_cloud):

@@ -13,7 +13,7 @@ from responses import matchers
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
 from pytest_cloudjob.api.client import RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.cloud_objects import Platform
-from pytest_cloudjob.api.cloud_objects.cloud_job import default_process_id, set_default_process_id
+from pytest_cloudjob.api.cloud_objects.cloud_job import FIELDS, default_process_id, set_default_process_id
 
 URL = "http://cloud.test"
 TOKEN = "tok-user-5f1c9a7e"
@@ -357,3 +357,207 @@ def test_no_token_in_transport_errors(context, user, rsps):
     with pytest.raises(CloudApiError) as info:
         created().read(context, user)
     assert TOKEN not in str(info.value)
+
+
+# --- bounds: response size, call records, deadlines -----------------------------------------------------
+
+def _listen(context: CloudContext) -> list:
+    records: list = []
+    context.api.listeners.append(records.append)
+    return records
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "unknown-length"])
+def test_a_body_above_the_limit_is_a_protocol_error_naming_the_setting_and_is_not_retried(user, declared):
+    context = CloudContext(URL, max_response_bytes=1000, retry=RetryPolicy(attempts=3, backoff=0.001))
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{URL}/api/job/status/{JOB_ID}", body=b"x" * 1001, auto_calculate_content_length=declared)
+        with pytest.raises(CloudApiError) as info:
+            created().get_status(context, user)
+        assert len(rsps.calls) == 1
+    err = info.value
+    assert err.kind == "protocol" and err.status == 200 and err.attempts == 1
+    assert "limit of 1,000 bytes" in str(err) and "CloudContext(max_response_bytes=...)" in str(err)
+    assert ("Content-Length 1,001 bytes" if declared else "stopped after reading 1,001 bytes") in str(err)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "unknown-length"])
+def test_a_body_at_the_limit_is_read(user, declared):
+    body = json.dumps({"status": "running", "progress_message": "x" * 900}).encode()
+    context = CloudContext(URL, max_response_bytes=len(body))
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{URL}/api/job/status/{JOB_ID}", body=body, auto_calculate_content_length=declared)
+        assert created().get_status(context, user)["status"] == "running"
+
+
+def test_max_response_bytes_must_be_a_positive_integer():
+    for bad in (0, -1, 1.5, True, "4MiB"):
+        with pytest.raises(ValueError, match="max_response_bytes"):
+            CloudContext(URL, max_response_bytes=bad)
+
+
+def test_call_records_keep_small_bodies_whole_and_large_ones_as_an_excerpt(user, rsps):
+    from pytest_cloudjob.api.client import RECORD_BODY_BYTES
+    context = CloudContext(URL, max_response_bytes=4 * RECORD_BODY_BYTES)
+    records = _listen(context)
+    small = {"job_id": JOB_ID, "status": "running"}
+    large = {"job_id": JOB_ID, "status": "running", "log": "y" * (2 * RECORD_BODY_BYTES)}
+    rsps.get(f"{URL}/api/job/{JOB_ID}", json=small)
+    rsps.get(f"{URL}/api/job/{JOB_ID}", json=large)
+    job = created()
+    assert job.read(context, user) == small
+    assert job.read(context, user) == large  # the caller still gets the whole body
+    first, second = records
+    assert first.response_json == small and json.loads(first.response_text) == small
+    assert not first.response_truncated and first.response_size == len(first.response_text)
+    assert second.response_truncated and second.response_size > 2 * RECORD_BODY_BYTES
+    assert len(second.response_text) == RECORD_BODY_BYTES and second.response_json is None
+    assert second.response_text.startswith('{"job_id": ')
+
+
+def test_no_retry_starts_that_could_not_end_before_the_deadline(user, rsps):
+    import time
+
+    from pytest_cloudjob.api.client import calls_end_by
+    context = CloudContext(URL, retry=RetryPolicy(attempts=4, backoff=5.0, backoff_max=5.0))
+    rsps.get(f"{URL}/api/job/{JOB_ID}", status=503, json={"error": "busy"})
+    with calls_end_by(time.monotonic() + 1.0), pytest.raises(CloudApiError, match="HTTP 503") as info:
+        created().read(context, user)
+    assert info.value.attempts == 1 and len(rsps.calls) == 1
+
+
+def test_the_earlier_of_two_nested_deadlines_holds():
+    import time
+
+    from pytest_cloudjob.api.client import _calls_deadline, calls_end_by
+    now = time.monotonic()
+    with calls_end_by(now + 1):
+        with calls_end_by(now + 10):
+            assert _calls_deadline.get() == now + 1
+        with calls_end_by(now + 0.5):
+            assert _calls_deadline.get() == now + 0.5
+    assert _calls_deadline.get() is None
+
+
+def test_a_context_closes_its_connections_when_used_as_a_context_manager(user, rsps):
+    rsps.get(f"{URL}/api/job/{JOB_ID}", json={"job_id": JOB_ID})
+    with CloudContext(URL) as context:
+        created().read(context, user)
+        api = context.api
+    assert context.api is not api  # the pooled session was closed; a later use opens a new one
+    context.close()
+
+
+# --- Job fields: typos, hostile records ------------------------------------------------------------------
+
+@pytest.mark.parametrize("typo,field", [("platfrom_name", "platform_name"), ("job_nme", "job_name"),
+                                        ("pcvl_verison", "pcvl_version"), ("processid", "process_id"),
+                                        ("jobid", "job_id"), ("paylaod", "payload")])
+def test_a_misspelt_field_is_an_error_with_a_suggestion(typo, field):
+    from pytest_cloudjob import CloudJobError
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{typo}': did you mean '{field}'") as info:
+        Job(**{typo: "qpu:qa"})
+    assert isinstance(info.value, CloudJobError)
+
+
+def test_extra_keywords_far_from_any_field_stay_accepted():
+    job = Job(job_group_name="g", owner="me", priority=3)
+    assert (job.job_group_name, job.owner, job.priority) == ("g", "me", 3)
+    assert job.extra == {"job_group_name": "g", "owner": "me", "priority": 3}
+
+
+def test_the_job_factory_inherits_the_typo_check(context, user):
+    from pytest_cloudjob.job_factory import JobFactory
+    factory = JobFactory(context, user, None, platform_name="sim:qa", pcvl_version="0.12.0", process_id="run")
+    with pytest.raises(TypeError, match="did you mean 'platform_name'"):
+        factory(platfrom_name="qpu:qa")
+    assert factory(platform_name="qpu:qa").platform_name == "qpu:qa"
+
+
+HOSTILE_RECORDS = [
+    {"job_id": "a", "status": "running", "self": 1, "__class__": "x", "__init__": None, "__dict__": {}},
+    {"job_id": "b", "status": "running", "create": "no", "get_status": 1, "history": [], "extra": "e",
+     "wait_until": 0, "DEFAULT_PAYLOAD": None, "to_record": 1},
+    {"job_id": "c", "status": "waiting", "not an identifier": 1, "a-b": 2, "class": 3, "1x": 4, "": 5},
+    {"job_id": 42, "status": 7, "platform_name": None, "job_name": ["x"], "payload": "text", "pcvl_version": {},
+     "process_id": True},
+    {"id": "d", "status": ["running"]},
+    {"status": None},
+    {},
+]
+
+
+@pytest.mark.parametrize("record", HOSTILE_RECORDS)
+def test_from_record_reads_any_record_without_breaking_the_job(record):
+    job = Job.from_record(record)
+    assert type(job) is Job and callable(job.create) and callable(job.get_status)
+    assert isinstance(job.job_id, str) and isinstance(job.platform_name, str) and isinstance(job.payload, dict)
+    status = getattr(job, "status", None)
+    assert status is None or isinstance(status, str)
+    assert isinstance(job.history.observations, list)
+    for key, value in record.items():
+        if key not in FIELDS:  # every field the Job does not map is kept as given
+            assert job.extra[key] == value
+    assert repr(job).startswith("Job(")
+
+
+def test_from_record_maps_known_fields_and_keeps_the_rest():
+    job = Job.from_record({"id": 5, "status": 3, "platform_name": "qpu:qa", "owner": "u", "self": "s",
+                           "create": "c", "payload": {"command": "probs"}})
+    assert (job.job_id, job.platform_name, job.status, job.owner) == ("5", "qpu:qa", "3", "u")
+    assert job.payload == {"command": "probs"} and job.extra["create"] == "c" and job.extra["self"] == "s"
+    assert job.to_record()["create"] == "c" and job.to_record()["status"] == "3"
+
+
+def test_list_all_reads_hostile_records(context, admin, rsps):
+    rsps.get(URL + "/api/admin/jobs", json=HOSTILE_RECORDS)
+    jobs = Job.list_all(context, admin)
+    assert [j.job_id for j in jobs] == ["a", "b", "c", "42", "d", "", ""]
+    assert [getattr(j, "status", None) for j in jobs] == ["running", "running", "waiting", "7", '["running"]',
+                                                          None, None]
+
+
+# --- failures that explain themselves --------------------------------------------------------------------
+
+def test_a_job_ending_in_error_says_the_clouds_failure_code_and_message(context, user, rsps):
+    from pytest_cloudjob.api.waiting import UnexpectedEndError
+    url = f"{URL}/api/job/status/{JOB_ID}"
+    rsps.get(url, json={"status": "running", "progress": 0.5})
+    rsps.get(url, json={"status": "error", "failure_code": "E_SIMULATOR", "status_message": "photon lost"})
+    with pytest.raises(UnexpectedEndError) as info:
+        created().wait_until(context, user, "completed", timeout=10)
+    err = info.value
+    assert "job ended as error (failure_code: E_SIMULATOR; status_message: photon lost)" in str(err)
+    assert (err.failure_code, err.status_message) == ("E_SIMULATOR", "photon lost")
+
+
+def test_results_data_are_the_decoded_results_text(context, user, rsps):
+    rsps.get(f"{URL}/api/job/result/{JOB_ID}", json={"results": '{"results": {"|1,0>": 1000}}'})
+    assert created().get_results_data(context, user) == {"results": {"|1,0>": 1000}}
+
+
+def test_null_results_of_an_unfinished_job_say_its_status(context, user, rsps):
+    from pytest_cloudjob.api.waiting import ResultsNotReadyError
+    rsps.get(f"{URL}/api/job/result/{JOB_ID}", json={"results": None})
+    rsps.get(f"{URL}/api/job/status/{JOB_ID}", json={"status": "running", "progress": 0.1})
+    with pytest.raises(ResultsNotReadyError, match="results are null: the job is running"):
+        created().get_results_data(context, user)
+
+
+@pytest.mark.parametrize("results,reason", [
+    (None, "results are null although the job is completed"),
+    ("not json{", "'results' is not JSON text"),
+    ({"already": "an object"}, "'results' should be JSON text, got a JSON object"),
+])
+def test_results_that_break_the_protocol_are_protocol_errors(context, user, rsps, results, reason):
+    rsps.get(f"{URL}/api/job/result/{JOB_ID}", json={"results": results})
+    rsps.get(f"{URL}/api/job/status/{JOB_ID}", json={"status": "completed", "progress": 1.0})
+    with pytest.raises(CloudApiError, match=reason) as info:
+        created().get_results_data(context, user)
+    assert info.value.kind == "protocol"
+
+
+def test_protocol_errors_show_the_body_as_json(context, user, rsps):
+    rsps.post(URL + "/api/job", json={"job_id": None, "ok": True})
+    with pytest.raises(CloudApiError, match=r'body: \{"job_id": null, "ok": true\}'):
+        Job().create(context, user)

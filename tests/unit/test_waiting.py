@@ -126,3 +126,60 @@ def test_history_describe_groups_repeats():
     for status in ["waiting", "waiting", "running", "completed"]:
         history.record({"status": status}, clock=lambda: next(t))
     assert history.describe() == "+0.000s waiting x2, +0.200s running, +0.300s completed"
+
+
+def _silent_after(history: StatusHistory, fake: FakeTime, answered_until: float, kind: str = "transport"):
+    """A status source that answers ``running`` until ``answered_until``, then fails its calls (taking 1 s)."""
+    from pytest_cloudjob.api.errors import CloudApiError
+
+    def fetch():
+        if fake.now < answered_until:
+            body = {"status": "running", "progress": None}
+            history.record(body, clock=fake.clock)
+            return body
+        fake.now += 1.0
+        if kind == "transport":
+            raise CloudApiError("GET", "/api/job/status/j", kind="transport", reason="timed out (ReadTimeout)")
+        raise CloudApiError("GET", "/api/job/status/j", status=500, body="boom")
+    return fetch
+
+
+def test_a_cloud_that_stops_answering_at_the_deadline_ends_the_wait_as_a_timeout_with_the_history():
+    fake = FakeTime()
+    history = StatusHistory("j")
+    with pytest.raises(WaitTimeoutError) as info:
+        wait_for(_silent_after(history, fake, 1.5), {"completed"}, 2.0, history, clock=fake.clock, sleep=fake.sleep)
+    text = str(info.value)
+    assert "no answer in time: still running after 2s" in text and "timed out (ReadTimeout)" in text
+    assert "history: +0.000s running x" in text and info.value.__cause__ is None
+
+
+def test_a_transport_error_before_the_deadline_is_the_calls_own_error():
+    from pytest_cloudjob.api.errors import CloudApiError
+    fake = FakeTime()
+    history = StatusHistory("j")
+    with pytest.raises(CloudApiError, match="transport error"):
+        wait_for(_silent_after(history, fake, 0.5), {"completed"}, 60.0, history, clock=fake.clock, sleep=fake.sleep)
+
+
+def test_an_http_error_at_the_deadline_stays_an_http_error():
+    from pytest_cloudjob.api.errors import CloudApiError
+    fake = FakeTime()
+    history = StatusHistory("j")
+    with pytest.raises(CloudApiError, match="HTTP 500"):
+        wait_for(_silent_after(history, fake, 1.5, kind="http"), {"completed"}, 2.0, history,
+                 clock=fake.clock, sleep=fake.sleep)
+
+
+def test_an_unwanted_end_carries_the_clouds_reason():
+    fake = FakeTime()
+    history = StatusHistory("j")
+
+    def fetch():
+        body = {"status": "error", "failure_code": 12, "status_message": "line\nbroken  message"}
+        history.record(body, clock=fake.clock)
+        return body
+    with pytest.raises(UnexpectedEndError) as info:
+        wait_for(fetch, {"completed"}, 5.0, history, clock=fake.clock, sleep=fake.sleep)
+    assert "job ended as error (failure_code: 12; status_message: line broken message)" in str(info.value)
+    assert info.value.failure_code == 12 and info.value.body["status"] == "error"

@@ -33,4 +33,5 @@ class ACloudObject(ABC):
     @classmethod
     def token_of(cls, user: Any) -> str:
         """The token ``user`` authenticates with for this kind of object."""
-        return getattr(user, cls.get_token_method())()
+        token: str = getattr(user, cls.get_token_method())()
+        return token

@@ -2,22 +2,28 @@
 
 Names, constants, defaults and signatures are those of ``steps.api.cloud_objects.cloud_job.Job``.
 What the seed got unsafe is fixed without changing a call: every ``Job`` gets its own copy of the
-default payload, ``create_dict`` has no shared mutable default, and the default ``process_id`` is read
-when a job is built (one id per client process, as in Perceval, which the plugin sets to the run id).
+default payload, ``create_dict`` has no shared mutable default, the default ``process_id`` is read
+when a job is built (one id per client process, as in Perceval, which the plugin sets to the run id), a
+misspelt field (``platfrom_name``) is an error with a suggestion instead of a job on the default platform,
+and a listing record with any field names (``self``, ``__class__``, ``create``) builds a job safely.
 """
 from __future__ import annotations
 
 import copy
+import difflib
+import json
+import keyword
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.api.client import Api, CloudContext, decode_json
+from pytest_cloudjob.api.client import Api, CloudContext, calls_end_by, decode_json
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
-from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError
-from pytest_cloudjob.api.waiting import PollingPolicy, StatusHistory, wait_for
+from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, UnknownJobFieldError, excerpt
+from pytest_cloudjob.api.waiting import PollingPolicy, ResultsNotReadyError, StatusHistory, wait_for
 from pytest_cloudjob.reporting import attach_text, reported, step
 
 _process_id = str(uuid.uuid4())
@@ -39,6 +45,12 @@ def set_default_process_id(value: str) -> str:
         raise ValueError("process_id must be a non-empty string")
     previous, _process_id = _process_id, value
     return previous
+
+
+#: The seed constructor's fields: a keyword close to one of these is taken for a typo.
+FIELDS = ("platform_name", "job_name", "payload", "pcvl_version", "process_id", "job_id")
+#: Instance attributes of every ``Job`` that no record field may replace.
+_OWN_ATTRIBUTES = frozenset({"history", "extra", "status"})
 
 
 def _require_admin(user: Any, what: str) -> None:
@@ -70,6 +82,12 @@ class Job(ACloudObject):
     pcvl_version: str = "0.12.0"
     process_id: str = ""
     job_id = ""
+    #: The status in the record this job was built from (``list_all``, ``from_record``); ``None`` for a job
+    #: built here. The live status is ``get_status()`` and ``history.last``.
+    status: str | None = None
+    #: Every field beyond the known ones, as given (a record's ``owner``, ``creation_datetime``...). Those
+    #: whose names are plain identifiers that no ``Job`` attribute or method uses are attributes too.
+    extra: dict[str, Any]
 
     def __init__(
         self,
@@ -86,10 +104,22 @@ class Job(ACloudObject):
         self.payload = copy.deepcopy(self.DEFAULT_PAYLOAD if payload is None else payload)
         self.pcvl_version = pcvl_version
         self.process_id = default_process_id() if process_id is None else process_id
+        __tracebackhide__ = True
         self.job_id = job_id
         self.history = StatusHistory(job_id)
-        for key, value in _.items():
-            setattr(self, key, value)
+        for key in _:
+            _refuse_typo(key)
+        self.extra = {}
+        self._keep_extras(_)
+
+    def _keep_extras(self, fields: Mapping[Any, Any]) -> None:
+        """Keep every extra field in ``extra``; as an attribute too only when that can shadow nothing."""
+        for key, value in fields.items():
+            if key == "status":
+                self.status = _as_status(value)
+            self.extra[key] = value
+            if _is_safe_attribute(key):
+                setattr(self, key, value)
 
     # -- the seed's class-level hooks -------------------------------------------------------------
     @classmethod
@@ -127,11 +157,12 @@ class Job(ACloudObject):
 
         Raises :class:`CloudApiError` (a ``RuntimeError``) if the call fails or the answer has no ``job_id``.
         """
+        __tracebackhide__ = True
         api = self.get_api(context)
         data = api.call_json("POST", "job_create", self.token_of(user), json_body=self.to_create_body(create_dict))
         job_id = data.get("job_id") if isinstance(data, dict) else None
         if not isinstance(job_id, str) or not job_id:
-            raise CloudApiError("POST", context.path("job_create"), status=200, body=str(data)[:300],
+            raise CloudApiError("POST", context.path("job_create"), status=200, body=excerpt(data),
                                 kind="protocol", reason="create answered without a 'job_id' string")
         self.job_id = job_id
         self.history = StatusHistory(job_id)
@@ -139,6 +170,7 @@ class Job(ACloudObject):
     @reported("read job {self.job_id}")
     def read(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The job's whole record as the cloud stores it."""
+        __tracebackhide__ = True
         return self._get("job_read", user, context)
 
     @reported("cancel job {self.job_id}")
@@ -148,6 +180,7 @@ class Job(ACloudObject):
         A cancel is retried on transient errors; if a retry finds the job already cancelled (400 on
         an ended job whose status is ``canceled``), the first attempt did land and this counts as done.
         """
+        __tracebackhide__ = True
         self._require_id("cancel")
         api = self.get_api(context)
         try:
@@ -163,6 +196,7 @@ class Job(ACloudObject):
     @reported("status of job {self.job_id}")
     def get_status(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The status body; every status seen is added to ``history`` and its transition checked."""
+        __tracebackhide__ = True
         body = self._get("job_status", user, context)
         self.history.job_id = self.job_id
         self.history.record(body)
@@ -171,18 +205,50 @@ class Job(ACloudObject):
     @reported("results of job {self.job_id}")
     def get_results(self, context: CloudContext, user: User) -> dict[str, Any]:
         """The results body: ``{"results": "<JSON text>"}`` (``null`` before the job completes)."""
+        __tracebackhide__ = True
         return self._get("job_result", user, context)
+
+    def get_results_data(self, context: CloudContext, user: User) -> Any:
+        """The results, decoded from their JSON text (``{"results": {"|1,0>": 1000}, ...}`` for a sample count).
+
+        Raises :class:`ResultsNotReadyError` when they are ``null`` because the job has not completed
+        (naming its status and history), and :class:`CloudApiError` (``kind="protocol"``) when they are
+        ``null`` for a completed job, or are not JSON text.
+        """
+        __tracebackhide__ = True
+        body = self.get_results(context, user)
+        path = context.path("job_result", job_id=self.job_id)
+        if "results" not in body:
+            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
+                                reason="the results body has no 'results' field")
+        text = body["results"]
+        if text is None:
+            status = self.get_status(context, user).get("status")
+            if status == protocol.COMPLETED:
+                raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
+                                    reason="results are null although the job is completed")
+            raise ResultsNotReadyError(self.job_id, f"results are null: the job is {status}", {protocol.COMPLETED},
+                                       self.history)
+        if not isinstance(text, str):
+            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
+                                reason=f"'results' should be JSON text, got a JSON {_json_type(text)}")
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
+                                reason=f"'results' is not JSON text ({exc})") from None
 
     @reported("rerun job {self.job_id}")
     def rerun(self, context: CloudContext, user: User) -> Job:
         """Rerun an ended (error or cancelled) job as a new job, returned. Never retried."""
+        __tracebackhide__ = True
         self._require_id("rerun")
         data = self.get_api(context).call_json("POST", "job_rerun", self.token_of(user),
                                                path_params={"job_id": self.job_id})
         new_id = data.get("job_id") if isinstance(data, dict) else None
         if not isinstance(new_id, str) or not new_id:
             raise CloudApiError("POST", context.path("job_rerun", job_id=self.job_id), status=200,
-                                body=str(data)[:300], kind="protocol",
+                                body=excerpt(data), kind="protocol",
                                 reason="rerun answered without a 'job_id' string")
         return Job(self.platform_name, self.job_name, self.payload, self.pcvl_version, self.process_id, new_id)
 
@@ -196,16 +262,21 @@ class Job(ACloudObject):
     ) -> dict[str, Any]:
         """Poll until the job is in one of ``statuses``; return that status body.
 
-        Raises ``WaitTimeoutError``, ``UnexpectedEndError`` or ``IllegalTransitionError`` (all
-        ``JobWaitError``) naming the job, the statuses wanted and the whole history.
+        Returns or raises within ``timeout`` plus ``policy.last_call_grace`` (1 s), even when the cloud
+        stops answering: every status call, retries included, is cut to the time left.
+        Raises ``WaitTimeoutError``, ``UnexpectedEndError`` (with the cloud's ``failure_code`` and
+        ``status_message``) or ``IllegalTransitionError`` (all ``JobWaitError``) naming the job, the
+        statuses wanted and the whole history.
         """
+        __tracebackhide__ = True
         self._require_id("wait")
         wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+        policy = policy or PollingPolicy()
         with step(f"wait for job {self.job_id} until {' or '.join(sorted(wanted))} (timeout {timeout:g}s)",
-                  summarise=True):
+                  summarise=True), calls_end_by(time.monotonic() + timeout + policy.last_call_grace):
             try:
                 return wait_for(lambda: self.get_status(context, user), wanted, timeout, self.history,
-                                policy=policy or PollingPolicy())
+                                policy=policy)
             finally:
                 attach_text(f"status history of job {self.job_id}", self.history.describe("\n"))
 
@@ -218,12 +289,14 @@ class Job(ACloudObject):
         Raises ``AssertionError`` for a non-admin user (before any call) and :class:`CloudApiError`
         if the call fails.
         """
+        __tracebackhide__ = True
         _require_admin(admin, "cancel_many")
         ids = [job.job_id if isinstance(job, Job) else str(job) for job in jobs]
         data = cls.get_api(context).call_json("POST", "admin_cancel", cls.token_of(admin),
                                               json_body={"job_ids": ids}, retry=True)
         if isinstance(data, dict) and isinstance(data.get("results"), dict):
-            return data["results"]
+            results: dict[str, Any] = data["results"]
+            return results
         return data if isinstance(data, dict) else {}
 
     @classmethod
@@ -233,31 +306,61 @@ class Job(ACloudObject):
 
         Raises ``AssertionError`` for a non-admin user and :class:`CloudApiError` if the call fails.
         """
+        __tracebackhide__ = True
         _require_admin(admin, "list_all")
         query = {k: v for k, v in filters.items() if v is not None}
         data = cls.get_api(context).call_json("GET", "admin_jobs", cls.token_of(admin), query=query, retry=True)
         records = data.get("jobs") if isinstance(data, dict) else data
         if not isinstance(records, list):
-            raise CloudApiError("GET", context.path("admin_jobs"), status=200, body=str(data)[:300],
+            raise CloudApiError("GET", context.path("admin_jobs"), status=200, body=excerpt(data),
                                 kind="protocol", reason="the job listing is not a list")
         return [cls.from_record(r) for r in records if isinstance(r, dict)]
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> Job:
-        """A ``Job`` built from a record of the listing or of ``read``; extra fields become attributes."""
-        fields = dict(record)
-        if "job_id" not in fields and "id" in fields:
-            fields["job_id"] = fields["id"]
-        return cls(**fields)
+    def from_record(cls, record: Mapping[Any, Any]) -> Job:
+        """A ``Job`` built from a record of the listing or of ``read``, whatever its field names and values.
+
+        The known fields are taken when they have the right type (``job_id`` falls back to ``id``; a number
+        is written as text); ``status`` is kept as text (``None`` when absent). Every other field, and every
+        known one of the wrong type, is kept in ``extra`` as given, and is an attribute too when that is safe
+        (see ``extra``). A record is the cloud's to write, so this never raises on its content.
+        """
+        fields = {key: value for key, value in record.items() if key not in FIELDS and key != "id"}
+        known: dict[str, Any] = {}
+        for name in FIELDS:
+            value = record.get(name, record.get("id") if name == "job_id" else None)
+            if name == "payload":
+                if isinstance(value, dict):
+                    known[name] = value
+                    continue
+            elif isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                known[name] = str(value)
+                continue
+            if name in record:
+                fields[name] = record[name]
+        if "id" in record:
+            fields["id"] = record["id"]
+        job = cls(**known)
+        job._keep_extras(fields)
+        return job
+
+    def to_record(self) -> dict[str, Any]:
+        """The job as a record: the known fields, ``status`` when it came from one, and every extra field."""
+        record: dict[str, Any] = dict(self.extra)
+        record.update({name: getattr(self, name) for name in FIELDS})
+        if "status" in vars(self):
+            record["status"] = self.status
+        return record
 
     # -- helpers --------------------------------------------------------------------------------------
     def _get(self, endpoint: str, user: User, context: CloudContext) -> dict[str, Any]:
+        __tracebackhide__ = True
         self._require_id(endpoint)
         data = self.get_api(context).call_json("GET", endpoint, self.token_of(user),
                                                path_params={"job_id": self.job_id}, retry=True)
         if not isinstance(data, dict):
             raise CloudApiError("GET", context.path(endpoint, job_id=self.job_id), status=200,
-                                body=str(data)[:300], kind="protocol", reason="expected a JSON object")
+                                body=excerpt(data), kind="protocol", reason="expected a JSON object")
         return data
 
     def _status_is(self, context: CloudContext, user: User, status: str) -> bool:
@@ -272,3 +375,27 @@ class Job(ACloudObject):
 
     def __repr__(self) -> str:
         return f"Job(job_id={self.job_id!r}, platform_name={self.platform_name!r}, job_name={self.job_name!r})"
+
+
+def _refuse_typo(key: str) -> None:
+    """Raise :class:`UnknownJobFieldError` if ``key`` looks like a misspelt field; other extras are welcome."""
+    __tracebackhide__ = True
+    close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8) if isinstance(key, str) else []
+    if close:
+        raise UnknownJobFieldError(f"Job() got an unexpected keyword argument {key!r}: did you mean {close[0]!r}? "
+                                   f"(the fields are {', '.join(FIELDS)}; other extra keywords are kept as they are)")
+
+
+def _is_safe_attribute(key: Any) -> bool:
+    """Whether a field can be an attribute without replacing anything a ``Job`` has or Python uses."""
+    return (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
+            and key not in _OWN_ATTRIBUTES and key not in FIELDS and not hasattr(Job, key))
+
+
+def _as_status(value: Any) -> str | None:
+    """A record's status as text, so it can be compared and shown whatever the cloud sent."""
+    return value if isinstance(value, str) or value is None else excerpt(value, 80)
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")

@@ -6,7 +6,7 @@ from typing import Any
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
-from pytest_cloudjob.api.errors import CloudApiError
+from pytest_cloudjob.api.errors import CloudApiError, excerpt
 
 
 class Platform(ACloudObject):
@@ -26,12 +26,13 @@ class Platform(ACloudObject):
     def details(self, context: CloudContext, user: User, legacy: bool = False) -> dict[str, Any]:
         """``{id, name, type, status, specs, perfs}`` from ``/api/platforms/<name>/processor``
         (or ``/api/platform/<name>`` with ``legacy=True``)."""
+        __tracebackhide__ = True
         endpoint = "platform_legacy" if legacy else "platform"
         data = self.get_api(context).call_json("GET", endpoint, self.token_of(user),
                                                path_params={"name": self.name}, retry=True)
         if not isinstance(data, dict):
             raise CloudApiError("GET", context.path(endpoint, name=self.name), status=200,
-                                body=str(data)[:300], kind="protocol", reason="expected a JSON object")
+                                body=excerpt(data), kind="protocol", reason="expected a JSON object")
         return data
 
     def __repr__(self) -> str:

@@ -1,6 +1,8 @@
 """A user of the cloud: a token and a role. The token is a secret and is never shown."""
 from __future__ import annotations
 
+from typing import NoReturn
+
 from pytest_cloudjob.redaction import MASK, register_secret
 
 
@@ -36,5 +38,5 @@ class User:
     def __hash__(self) -> int:
         return hash((self._token, self.is_admin))
 
-    def __reduce__(self):  # pragma: no cover - refuse to carry tokens through pickles by accident
+    def __reduce__(self) -> NoReturn:  # pragma: no cover - refuse to carry tokens through pickles by accident
         raise TypeError("User objects hold a secret and cannot be pickled")

@@ -1,0 +1,110 @@
+"""Redaction of pytest's own objects before anyone shows them: reports, warnings, internal errors, the
+``--debug`` trace file.
+
+Each object keeps its type (a skip's ``longrepr`` stays pytest's ``(path, line, reason)`` tuple, a
+failure stays an exception representation with its crash line), because pytest's summaries, junit XML
+and xdist's serialisation all rely on those types.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import pytest
+
+from pytest_cloudjob.redaction import redact
+
+_MAX_DEPTH = 12
+
+
+def _redacted(value: Any, depth: int) -> Any:
+    """``value`` with its strings redacted: strings, lists and tuples are rebuilt, dataclasses edited in place."""
+    if isinstance(value, str):
+        return redact(value)
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [_redacted(v, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_redacted(v, depth + 1) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            current = getattr(value, f.name, None)
+            new = _redacted(current, depth + 1)
+            if new is not current and new != current:
+                object.__setattr__(value, f.name, new)
+    return value
+
+
+def redact_longrepr(longrepr: Any) -> Any:
+    """``longrepr`` with every secret masked, of the same type whenever pytest's types allow it."""
+    if longrepr is None:
+        return None
+    if isinstance(longrepr, (str, tuple)):
+        return _redacted(longrepr, 0)
+    text = str(longrepr)
+    if redact(text) == text:
+        return longrepr
+    _redacted(longrepr, 0)
+    # A representation we could not edit field by field (a plugin's own class) is shown as redacted text.
+    return longrepr if redact(str(longrepr)) == str(longrepr) else redact(text)
+
+
+def redact_report(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """Mask secrets in a report's failure or skip, captured sections and xfail reason, in place."""
+    report.longrepr = redact_longrepr(report.longrepr)
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+    reason = getattr(report, "wasxfail", None)
+    if isinstance(reason, str):
+        report.wasxfail = redact(reason)  # type: ignore[union-attr]
+
+
+def redact_warning(message: warnings.WarningMessage) -> None:
+    """Mask secrets in a recorded warning's text, keeping its category for filters and the summary."""
+    warning = message.message
+    text = str(warning)
+    masked = redact(text)
+    if masked == text:
+        return
+    if isinstance(warning, Warning):
+        warning.args = (masked,)
+        if str(warning) == masked:
+            return
+        message.message = UserWarning(masked)
+    else:
+        message.message = UserWarning(masked)
+
+
+def redact_exception_repr(excrepr: Any) -> None:
+    """Mask secrets in an INTERNALERROR's representation in place, so every later reader (the terminal,
+    junit XML, the stderr fallback) prints the masked text."""
+    text = str(excrepr)
+    if redact(text) == text:
+        return
+    _redacted(excrepr, 0)
+    if redact(str(excrepr)) != str(excrepr):
+        masked = redact(text)
+        excrepr.toterminal = lambda tw: tw.line(masked)
+
+
+def redact_debug_trace(config: pytest.Config) -> None:
+    """Under ``--debug``, mask what the trace file already holds (the command line) and route every later
+    trace line through :func:`redact`. The writer pytest installs is the debug file's bound ``write``."""
+    root = config.trace.root
+    writer = getattr(root, "_writer", None)
+    debug_file = getattr(writer, "__self__", None)
+    if writer is None or debug_file is None or not hasattr(debug_file, "name"):
+        return
+    try:
+        debug_file.flush()
+        with open(debug_file.name, encoding="utf-8") as f:
+            written = f.read()
+        masked = redact(written)
+        if masked != written:
+            debug_file.seek(0)
+            debug_file.truncate()
+            debug_file.write(masked)
+    except (OSError, ValueError):
+        pass
+    root.setwriter(lambda text: writer(redact(text)))
