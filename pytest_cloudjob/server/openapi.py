@@ -76,9 +76,9 @@ SCHEMAS: JsonObject = {
         "type": "object", "required": ["platform_name", "payload"],
         "properties": {
             "platform_name": {"type": "string", "minLength": 1, "example": "sim:qa"},
-            "job_name": {"type": "string"},
-            "pcvl_version": {"type": "string"},
-            "process_id": {"type": "string"},
+            "job_name": _nullable({"type": "string"}),
+            "pcvl_version": _nullable({"type": "string"}),
+            "process_id": _nullable({"type": "string"}),
             "payload": {
                 "type": "object", "required": ["command"],
                 "properties": {
