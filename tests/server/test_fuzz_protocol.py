@@ -24,8 +24,8 @@ from hypothesis import strategies as st  # noqa: E402
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud  # noqa: E402
 
 PROTOCOL_DOC = Path(__file__).parents[2] / "docs" / "protocol.md"
-EXAMPLES_PER_MODE = 80  # x 11 operations x 2 modes (valid, invalid) = 1,760 generated requests, plus raw bodies
-RAW_BODIES = 400
+EXAMPLES_PER_MODE = 70  # x 11 operations x 2 modes (valid, invalid) = 1,540 generated requests, plus raw bodies
+RAW_BODIES = 600
 # A schema-valid create may still be refused: a platform has limits (shots, modes) the protocol leaves to it.
 NOT_PROMISED = [schemathesis.checks.positive_data_acceptance]
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES_PER_MODE, deadline=None, database=None, derandomize=True,
