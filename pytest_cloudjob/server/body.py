@@ -118,10 +118,14 @@ def _first_problem(body: dict[str, Any]) -> str | None:
             if isinstance(key, str) and not _encodable(key):
                 return f"a key at {where[:80]} holds a lone UTF-16 surrogate"
             if isinstance(item, (dict, list)):
-                todo.append((item, depth + 1, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"))
+                todo.append((item, depth + 1, _path(where, key)))
             elif isinstance(item, str) and not _encodable(item):
-                return f"the string at {where[:80]}{'.' + key if isinstance(key, str) else f'[{key}]'} holds a lone UTF-16 surrogate"
+                return f"the string at {_path(where, key)[:80]} holds a lone UTF-16 surrogate"
     return None
+
+
+def _path(where: str, key: str | int) -> str:
+    return f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
 
 
 def _encodable(text: str) -> bool:
