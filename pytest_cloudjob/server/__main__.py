@@ -22,6 +22,7 @@ import uvicorn
 
 from pytest_cloudjob.server.app import CloudConfig, Faults, create_app
 from pytest_cloudjob.server.defects import DEFECTS, check_defects
+from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import default_platforms
 
 TOKEN_ENV = {"user": "CLOUDJOB_REF_USER_TOKEN", "other": "CLOUDJOB_REF_OTHER_TOKEN",
@@ -57,7 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="serve HTTPS with this certificate (chain) file; needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    parser.add_argument("--print-openapi", action="store_true",
+                        help="print the protocol's OpenAPI document (what /openapi.json serves) and exit")
     args = parser.parse_args(argv)
+    if args.print_openapi:
+        print(json.dumps(openapi_document(), indent=1))
+        parser.exit(0)
     try:
         args.defects = check_defects(args.defects)
     except ValueError as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +51,12 @@ def test_openapi_is_served_without_a_token_and_lists_the_endpoints_of_protocol_m
     served = {(method.upper(), path) for path, calls in document["paths"].items() for method in calls}
     assert served == documented_endpoints()
     assert len(served) == 11 and document["openapi"].startswith("3.")
+
+
+def test_the_document_printed_for_fuzzing_another_cloud_is_the_one_served(cloud):
+    printed = subprocess.run([sys.executable, "-m", "pytest_cloudjob.server", "--print-openapi"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    assert json.loads(printed) == requests.get(cloud.url + "/openapi.json", timeout=10).json()
 
 
 def test_fuzzed_requests_never_get_a_5xx_and_answers_match_the_description(cloud):
