@@ -26,11 +26,24 @@ def first_paragraph(doc: str | None) -> str:
     return " ".join(text.split("\n\n")[0].split())
 
 
+class _Shown:
+    """A default value shown by a fixed text (a frozenset's order changes from one process to the next)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def signature(obj: Any) -> str:
     try:
-        return str(inspect.signature(obj))
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return "(...)"
+    parameters = [p.replace(default=_Shown("{" + ", ".join(repr(v) for v in sorted(p.default)) + "}"))
+                  if isinstance(p.default, frozenset) else p for p in sig.parameters.values()]
+    return str(sig.replace(parameters=parameters))
 
 
 def own_public_methods(cls: type) -> list[tuple[str, Any]]:

@@ -52,6 +52,17 @@ def notify_call(record: Any) -> None:
         reporter.on_call(record)
 
 
+def expecting_error(expected: bool = True) -> ContextManager[None]:
+    """Wrap a scenario step that expects an error (``expect_error:``): the call that fails inside it is the
+    step's success, so it is not shown as a broken sub-step; the step's own verdict still decides.
+
+    ``expected=False`` is a no-op, so a caller can write ``with reporting.expecting_error("expect_error" in args):``.
+    """
+    # Optional for a reporter (a silent or recording one has no broken steps to avoid): looked up, not required.
+    expecting: Callable[[], ContextManager[None]] | None = getattr(_reporter, "expecting_error", None)
+    return nullcontext() if expecting is None or not expected else expecting()
+
+
 def reported(title: str) -> Callable[[F], F]:
     """Report each call of the decorated method as a step; ``title`` is formatted with ``self`` (or ``cls``)."""
 

@@ -41,7 +41,7 @@ class AllureCloudPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # After every pytest_configure (allure-pytest registers its file logger there), before any file is written.
-        self.writer_swap.install()
+        self.writer_swap.install(self.report_dir)
 
     @property
     def epic(self) -> str:
@@ -73,13 +73,25 @@ class AllureCloudPlugin:
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         self.reporter.in_test = False
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        # Ctrl-C inside a test skips its logfinish: without this, the sweep's calls would be attached to a
+        # test allure has already dropped (allure_commons' KeyError: None), and the sweep would die.
+        self.reporter.in_test = False
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if self.is_worker or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
             return  # under xdist the controller gets each worker's failed collection once
         report_bad_scenario_file(report.nodeid, str(report.longrepr), self.epic)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(tryfirst=True, wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
+        self.reporter.in_test = False  # the sweep runs now, outside any test, whatever the way the run ended
+        result = yield
+        self._write_run_files()
+        return result
+
+    def _write_run_files(self) -> None:
         if self.is_worker:
             return
         run = self.run

@@ -23,24 +23,15 @@ import allure_commons
 import pytest
 from allure_commons.model2 import Label, Status, StatusDetails, TestResult
 from allure_commons.types import AttachmentType, LabelType
-from allure_commons.utils import now, uuid4
 
 from pytest_cloudjob.api.client import CallRecord
 from pytest_cloudjob.redaction import redact, redact_data
+from pytest_cloudjob.reporting.allure_categories import CATEGORIES, write_categories
+from pytest_cloudjob.reporting.allure_typed import now, step_context, uuid4
 
-CATEGORIES: list[dict[str, Any]] = [
-    {"name": "Bad scenarios", "description": "a scenario file that cannot run: fix the file, not the cloud",
-     "matchedStatuses": ["broken"], "messageRegex": "(?s)bad scenario: .*"},
-    {"name": "Transport errors", "description": "no answer from the cloud: network, TLS, proxy or a dropped connection",
-     "matchedStatuses": ["failed", "broken"], "messageRegex": "(?s).*-> transport error.*"},
-    {"name": "Harness timeouts", "description": "a wait reached its deadline: a slow cloud or too short a timeout",
-     "matchedStatuses": ["failed", "broken"], "messageRegex": r"(?s).*still [a-z_]+ after [0-9.]+s \(\d+ status calls\).*"},
-    {"name": "Cloud defects", "description": "a response of the cloud broke an expectation",
-     "matchedStatuses": ["failed", "broken"],
-     "messageRegex": r"(?s).*(StepFailure|AssertionError|-> HTTP \d{3}|IllegalTransitionError|UnexpectedEndError"
-                     r"|-> protocol error).*"},
-    {"name": "Harness errors", "description": "the test or the harness itself broke", "matchedStatuses": ["broken"]},
-]
+__all__ = ["CATEGORIES", "AllureReporter", "item_labels", "redact_folder", "report_bad_scenario_file", "target_epic",
+           "write_run_files"]
+
 EMBEDDED_EPIC = "embedded reference cloud"
 
 
@@ -88,23 +79,41 @@ def summarise_polls(records: list[CallRecord], seconds: float) -> str:
     return redact("\n".join(lines))
 
 
+def expected_error_note(exc: BaseException) -> str:
+    """How an error a step expected is named on its (passed) sub-step: ``expected error: HTTP 404``."""
+    status = getattr(exc, "status", None)
+    kind = getattr(exc, "kind", None)
+    what = f"HTTP {status}" if status else f"{kind} error" if kind else type(exc).__name__
+    return redact(f"expected error: {what}")
+
+
 class AllureReporter:
     """The client's step reporter and call listener, writing to the running Allure test."""
 
     def __init__(self) -> None:
         self.in_test = False
         self._folded: list[CallRecord] | None = None
+        self._expecting = 0
+
+    @contextmanager
+    def expecting_error(self) -> Iterator[None]:
+        self._expecting += 1
+        try:
+            yield
+        finally:
+            self._expecting -= 1
 
     @contextmanager
     def step(self, title: str, summarise: bool = False) -> Iterator[None]:
         if self._folded is not None or not self.in_test:  # inside a wait: its polls are summarised
             yield
             return
-        with allure.step(redact(title)):
+        with self._allure_step(redact(title)):
             if not summarise:
                 yield
                 return
-            self._folded = folded = []
+            folded: list[CallRecord] = []
+            self._folded = folded
             started = time.monotonic()
             try:
                 yield
@@ -112,6 +121,27 @@ class AllureReporter:
                 self._folded = None
                 if folded:
                     self.attach_text("polls", summarise_polls(folded, time.monotonic() - started))
+
+    @contextmanager
+    def _allure_step(self, title: str) -> Iterator[None]:
+        """``allure.step``, except that an error the scenario step expects leaves the sub-step passed, with a note."""
+        context = step_context(title)
+        context.__enter__()
+        try:
+            yield
+        except Exception as exc:
+            if not self._expecting:
+                context.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            note = expected_error_note(exc)
+            self.attach_text(note, redact(f"{type(exc).__name__}: {exc}"))
+            context.__exit__(None, None, None)
+            raise
+        except BaseException as exc:  # a skip, an interrupt: allure's own verdict
+            context.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            context.__exit__(None, None, None)
 
     def attach_text(self, name: str, text: str) -> None:
         if self.in_test:
@@ -125,11 +155,11 @@ class AllureReporter:
 
 
 def write_run_files(report_dir: Path, environment: dict[str, str]) -> None:
-    """``environment.properties`` and ``categories.json``, which Allure reads from the results folder."""
+    """``environment.properties``, ``categories.json`` (Allure 2) and ``allurerc.json`` (Allure 3's categories)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{key}={redact(value).replace(chr(92), chr(92) * 2)}" for key, value in environment.items()]
     (report_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (report_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
+    write_categories(report_dir)
 
 
 def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:

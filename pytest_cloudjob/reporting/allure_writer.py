@@ -91,14 +91,15 @@ class RedactingWriterSwap:
         self.replaced: list[tuple[Any, str | None]] = []
         self.writers: list[RedactingFileLogger] = []
 
-    def install(self) -> int:
-        """Swap every registered ``AllureFileLogger``; return how many were swapped."""
+    def install(self, report_dir: Path) -> int:
+        """Swap every registered ``AllureFileLogger`` (allure-pytest's, for ``--alluredir``) for a redacting
+        writer to ``report_dir``; return how many were swapped."""
         manager = allure_commons.plugin_manager
         for plugin in list(manager.get_plugins()):
             if isinstance(plugin, AllureFileLogger):
                 name = manager.get_name(plugin)
                 manager.unregister(plugin)
-                writer = RedactingFileLogger(Path(plugin._report_dir))
+                writer = RedactingFileLogger(report_dir)
                 manager.register(writer)
                 self.replaced.append((plugin, name))
                 self.writers.append(writer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ def test_python_that_leaks_its_token_everywhere(cloud_context, cloud_user):
     print("stdout has", token)
     logging.getLogger("qa").warning("log has %s and Bearer %s", token, token)
     assert token == "something else", f"the message has {token}"
+
+class HarnessError(RuntimeError):
+    '''Stands for pytest_cloudjob's own: the categories key on the class name.'''
+
+def test_python_with_a_harness_mistake(cloud_context, cloud_user):
+    raise HarnessError("step 2 at line 7: 'jobb' names no saved value (the call answered -> HTTP 404)")
 """
 
 FAILING_SCENARIO = """
@@ -78,14 +85,14 @@ def all_steps(steps: list[dict]) -> list[dict]:
 def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_run):
     result, results_dir, by_name, results = allure_run
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == 15 and outcomes["failed"] == 2, result.stdout.str()
-    assert len(results) == 15 + 2 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
+    assert outcomes["passed"] == 15 and outcomes["failed"] == 3, result.stdout.str()
+    assert len(results) == 15 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
 
     for each in results:
         if each["name"].startswith("bad scenario file") or each["status"] == "skipped":
             continue
         assert {"epic", "feature", "story", "severity"} <= set(labels(each)), each["name"]
-        if "leaks_its_token" in each["name"]:  # uses the fixtures but calls nothing: no platform, no step
+        if "leaks_its_token" in each["name"] or "harness_mistake" in each["name"]:  # fixtures, no call: no platform
             continue
         assert "platform" in {p["name"] for p in each.get("parameters", [])}, each["name"]
         assert each.get("steps"), f"{each['name']} has no steps"
@@ -136,6 +143,9 @@ def test_failures_fall_into_categories_and_the_run_is_described(allure_run):
 
     failing = by_name["a scenario that fails on purpose"]
     assert failing["status"] == "failed" and category_of(failing) == "Cloud defects"
+    mistake = by_name["test_python_with_a_harness_mistake"]
+    assert mistake["status"] == "broken" and "-> HTTP 404" in mistake["statusDetails"]["message"]
+    assert category_of(mistake) == "Harness errors", "a harness mistake is never a cloud defect"
     bad = next(r for r in results if r["name"].startswith("bad scenario file"))
     assert bad["status"] == "broken" and category_of(bad) == "Bad scenarios"
     assert "unknown step 'cancle'" in bad["statusDetails"]["message"]
@@ -156,3 +166,31 @@ def test_no_token_in_any_file_or_in_the_output(allure_run, pytester):
             assert token not in text, f"a token in {where}"
     junit = (pytester.path / "junit.xml").read_text()
     assert "the message has ***" in junit and "log has *** and Bearer ***" in junit and "stdout has ***" in junit
+
+
+def test_allure_3_gets_the_same_categories_from_its_own_config(allure_run):
+    """Allure 3 ignores categories.json: it reads ``categories`` from an allurerc file, here ``allurerc.json``
+    in the results folder (``npx allure@3 generate --config allure-results/allurerc.json allure-results``).
+    Its regular expressions are JavaScript's, tried with ``RegExp.test``: node files each failure as Python does."""
+    _, results_dir, _, results = allure_run
+    config = json.loads((results_dir / "allurerc.json").read_text())
+    rules = config["categories"]["rules"]
+    assert [r["name"] for r in rules] == [c["name"] for c in CATEGORIES]
+    assert all(r["matchedStatuses"] and "matchers" not in r for r in rules)  # Allure 3's compatibility keys
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the JavaScript side of the categories is not checked")
+    failures = [{"status": r["status"], "message": r.get("statusDetails", {}).get("message", "")}
+                for r in results if r["status"] in ("failed", "broken")]
+    script = """
+    const [rules, failures] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    console.log(JSON.stringify(failures.map(f => (rules.find(r => r.matchedStatuses.includes(f.status)
+      && (r.messageRegex === undefined || new RegExp(r.messageRegex).test(f.message))) || {}).name)));
+    """
+    answer = subprocess.run([node, "-e", script], input=json.dumps([rules, failures]), capture_output=True,
+                            text=True, timeout=30, check=True)
+    in_javascript = json.loads(answer.stdout)
+    in_python = [next(c["name"] for c in CATEGORIES if f["status"] in c["matchedStatuses"]
+                      and re.fullmatch(c.get("messageRegex", "(?s).*"), f["message"])) for f in failures]
+    assert len(failures) == 4 and in_javascript == in_python
+    assert {"Cloud defects", "Harness errors", "Bad scenarios"} <= set(in_python)
