@@ -332,24 +332,22 @@ def test_an_unset_env_variable_is_a_harness_error_and_secrets_are_masked(tmp_pat
     assert "s3cr3t-value-123" not in str(info.value) and "/nowhere/***" in str(info.value)
 
 
-def test_max_time_fails_a_slow_step(tmp_path, cloud):
-    scenario, = load(tmp_path, """
-        name: x
-        steps:
-          - create: {save: job}
-          - wait: {job: job, until: completed, max_time: 1ms}
-        """)
-    with pytest.raises(StepFailure, match=r"max_time is 1 ms"):
-        _run(scenario, cloud)
+TIME_BOUNDS = {
+    "max_time fails a slow step": ("""
+        - create: {save: job}
+        - wait: {job: job, until: completed, max_time: 1ms}
+        """, r"max_time is 1 ms"),
+    "eventually reports its attempts": ("""
+        - platform: {eventually: {timeout: 600ms, interval: 100ms}, expect: {name: never}}
+        """, r"still failing after \d+ attempts in 0\.\ds; eventually: 0\.6s"),
+}
 
 
-def test_eventually_reports_its_attempts(tmp_path, cloud):
-    scenario, = load(tmp_path, """
-        name: x
-        steps:
-          - platform: {eventually: {timeout: 600ms, interval: 100ms}, expect: {name: never}}
-        """)
-    with pytest.raises(StepFailure, match=r"still failing after \d+ attempts in 0\.\ds; eventually: 0\.6s"):
+@pytest.mark.parametrize("name", sorted(TIME_BOUNDS))
+def test_time_bounded_steps_fail_with_their_measure(tmp_path, cloud, name):
+    steps_text, expected = TIME_BOUNDS[name]
+    scenario, = load(tmp_path, "name: x\nsteps:\n" + textwrap.indent(textwrap.dedent(steps_text).strip(), "  ") + "\n")
+    with pytest.raises(StepFailure, match=expected):
         _run(scenario, cloud)
 
 
