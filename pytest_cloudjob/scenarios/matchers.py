@@ -88,7 +88,8 @@ def _regex(arg: Any, spec: Any) -> list[Problem]:
 
 def _type(arg: Any, spec: Any) -> list[Problem]:
     names = arg if isinstance(arg, list) and arg else [arg]
-    return [(None, f"unknown type {n!r}{closest(n, TYPES)}; types: {', '.join(TYPES)}") for n in names if n not in TYPES]
+    return [(None, f"unknown type {n!r}{closest(n, TYPES)}; types: {', '.join(TYPES)}") for n in names
+            if not isinstance(n, str) or n not in TYPES]
 
 
 def _tolerance(arg: Any, spec: Any) -> list[Problem]:

@@ -115,6 +115,7 @@ def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
     variables = document.get("vars", {})
     if not isinstance(variables, dict):
         c.fail(document.line_of("vars"), f"{what}: 'vars' must be a mapping")
+    _check_variables(c, what, variables)
     rows = _rows(c, what, document)
     steps = document.get("steps")
     if not isinstance(steps, LineList) or not steps:
@@ -128,6 +129,49 @@ def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
                     platforms_line=document.line_of("platforms"), user=user, vars=dict(variables),
                     marks=tuple(document.get("marks", [])), marks_line=document.line_of("marks"),
                     severity=severity, rows=rows)
+
+
+#: How long the text of one variable may grow once its ``{vars.x}`` placeholders are filled in.
+MAX_VARIABLE_CHARS = 1_000_000
+
+
+def _check_variables(c: _Checker, what: str, variables: dict[str, Any]) -> None:
+    """Refuse variables that refer to themselves (the runner would recurse for ever) or that grow past
+    :data:`MAX_VARIABLE_CHARS` once filled in (each doubling the next: a "billion laughs" of placeholders)."""
+    sizes: dict[str, int] = {}
+    chain: list[str] = []
+
+    def line_of(name: str) -> int | None:
+        return variables.line_of(name) if isinstance(variables, LineDict) else None
+
+    def size(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value) + sum(size_of(path[0]) for head, path, _ in placeholders.found_in(value)
+                                    if head == "vars" and path and path[0] in variables)
+        if isinstance(value, list):
+            return sum(size(v) for v in value)
+        if isinstance(value, dict):
+            return sum(size(k) + size(v) for k, v in value.items())
+        return 8
+
+    def size_of(name: str) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in chain:
+            loop = " -> ".join(chain[chain.index(name):] + [name])
+            c.fail(line_of(chain[0]), f"{what}: variable {chain[0]!r} refers to itself ({loop})")
+        chain.append(name)
+        sizes[name] = size(variables[name])
+        chain.pop()
+        if sizes[name] > MAX_VARIABLE_CHARS:
+            first = chain[0] if chain else name
+            through = f" through {{vars.{name}}}" if first != name else ""
+            c.fail(line_of(first), f"{what}: variable {first!r} grows past {MAX_VARIABLE_CHARS:,} characters once its "
+                                   f"placeholders are filled in{through} ({sizes[name]:,})")
+        return sizes[name]
+
+    for name in variables:
+        size_of(name)
 
 
 def _rows(c: _Checker, what: str, document: LineDict) -> list[dict[str, Any]]:

@@ -195,7 +195,8 @@ class ScenarioRunner:
         actor = self.actor(step)
         expect_error = step.args.get("expect_error")
         try:
-            actual = getattr(self, f"step_{step.kind}")(step, actor)
+            with reporting.expecting_error(expect_error is not None):
+                actual = getattr(self, f"step_{step.kind}")(step, actor)
         except CloudApiError as exc:
             if not isinstance(expect_error, dict):
                 self.fail(step, [f"the call failed: {exc}"], first_call)

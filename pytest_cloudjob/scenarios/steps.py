@@ -46,7 +46,7 @@ def _statuses(value: Any) -> list[Any]:
 
 def _explain_statuses(value: Any) -> str | None:
     for status in _statuses(value):
-        if status not in protocol.ALL_STATUSES:
+        if not isinstance(status, str) or status not in protocol.ALL_STATUSES:
             return (f"'until' must be statuses among {', '.join(sorted(protocol.ALL_STATUSES))}, got {status!r}"
                     f"{closest(status, protocol.ALL_STATUSES)}")
     return None
@@ -77,7 +77,7 @@ COUNT = ArgType(f"between 1 and {MAX_COUNT} (an integer)", {"type": "integer", "
                 lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_COUNT)
 STATUSES = ArgType("a status or a list of statuses",
                    {"oneOf": [_STATUS, {"type": "array", "items": _STATUS, "minItems": 1}]},
-                   lambda v: bool(_statuses(v)) and all(s in protocol.ALL_STATUSES for s in _statuses(v)),
+                   lambda v: bool(_statuses(v)) and all(isinstance(s, str) and s in protocol.ALL_STATUSES for s in _statuses(v)),
                    _explain_statuses)
 FILTERS = ArgType(f"a mapping of filters ({', '.join(protocol.LIST_FILTERS)})",
                   {"type": "object", "propertyNames": {"enum": list(protocol.LIST_FILTERS)}},
