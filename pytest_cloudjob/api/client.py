@@ -8,20 +8,16 @@ second job. urllib3's ``Retry`` decides by method only, hence the small loop her
 
 Two bounds keep a misbehaving cloud from hanging or swelling a run: a response body above
 ``CloudContext.max_response_bytes`` is refused (a protocol error, read no further), and inside
-:func:`calls_end_by` (every ``Job.wait_until``) each call's connect and read timeouts, and its retries, are cut
-to the time left, so a silent cloud cannot hold a wait past its deadline.
+:func:`~pytest_cloudjob.api.deadline.calls_end_by` (every ``Job.wait_until``) each call's connect and read
+timeouts, and its retries, are cut to the time left, so a silent cloud cannot hold a wait past its deadline.
 """
 from __future__ import annotations
 
-import email.utils
-import functools
 import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -33,8 +29,15 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.util import Timeout
 
 from pytest_cloudjob import reporting
+from pytest_cloudjob.api.deadline import attempt_timeout, calls_end_by, can_retry, current_deadline
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, record_text
+from pytest_cloudjob.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.transport import CloudAdapter, ResponseTooLargeError
+
+# Names other modules and the seed's path (api/utils.py) import from here.
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_PATHS", "RECORD_BODY_BYTES", "RETRYABLE_STATUSES", "Api", "CallRecord",
+           "CloudContext", "RetryPolicy", "calls_end_by", "decode_json", "parse_retry_after"]
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
 #: overrides entries through ``CloudContext(paths={...})``.
@@ -52,71 +55,9 @@ DEFAULT_PATHS: dict[str, str] = {
 }
 
 _USER_AGENT = f"pytest-cloudjob {requests.utils.default_user_agent()}"
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 #: The default ``CloudContext.max_response_bytes``: far above any protocol body (a status is ~300 bytes, the
 #: results of 1000 shots a few KiB), far below what would hurt a CI runner.
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-#: What a :class:`CallRecord` keeps of a response body; a longer body is kept as its first this-many bytes.
-RECORD_BODY_BYTES = 64 * 1024
-#: The shortest timeout an attempt gets under a deadline, so a call made at the deadline can still be answered.
-MIN_ATTEMPT_SECONDS = 0.05
-
-#: The monotonic time by which every call of this thread (or task) must end; ``None``: only the timeouts.
-_calls_deadline: ContextVar[float | None] = ContextVar("pytest_cloudjob_calls_deadline", default=None)
-
-
-@contextmanager
-def calls_end_by(deadline: float) -> Iterator[None]:
-    """Every call made inside the block ends by ``deadline`` (``time.monotonic()`` seconds): each attempt's
-    connect and read timeouts are cut to the time left, and no retry starts that could not end before it.
-
-    Nested blocks keep the earlier deadline. ``Job.wait_until`` uses this so its timeout holds on a silent cloud.
-    """
-    current = _calls_deadline.get()
-    token = _calls_deadline.set(deadline if current is None else min(deadline, current))
-    try:
-        yield
-    finally:
-        _calls_deadline.reset(token)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How idempotent calls are retried: ``attempts`` in all, back-off doubling from ``backoff`` to ``backoff_max``.
-
-    A ``Retry-After`` header is honoured up to ``retry_after_max`` seconds.
-    """
-
-    attempts: int = 4
-    backoff: float = 0.1
-    backoff_max: float = 2.0
-    retry_after_max: float = 10.0
-
-    def delay(self, attempt: int, response: requests.Response | None) -> float:
-        """Seconds to sleep before attempt number ``attempt + 1`` (``attempt`` counts from 1)."""
-        if response is not None:
-            hinted = parse_retry_after(response.headers.get("Retry-After"))
-            if hinted is not None:
-                return min(hinted, self.retry_after_max)
-        return min(self.backoff * 2.0 ** (attempt - 1), self.backoff_max)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header, given as seconds or as an HTTP date; ``None`` if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 @dataclass
 class CloudContext:
     """Everything about the target cloud that is not a user: where it is and how to talk to it.
@@ -179,46 +120,6 @@ class CloudContext:
         return f"CloudContext(url={self.url!r})"
 
 
-@dataclass
-class CallRecord:
-    """One HTTP exchange, as reporting and statistics see it (never with credentials).
-
-    ``response_text`` is the whole body when it is at most :data:`RECORD_BODY_BYTES` long, else its start
-    (``response_truncated``; ``response_size`` is the size received): a run keeps thousands of records, so
-    none may hold a large body.
-    """
-
-    method: str
-    url: str
-    status: int | None
-    elapsed: float
-    request_body: Any = None
-    response_text: str = ""
-    attempt: int = 1
-    endpoint: str = ""
-    path_params: Mapping[str, str] = field(default_factory=dict)
-    response_size: int = 0
-    response_truncated: bool = False
-
-    @functools.cached_property
-    def response_json(self) -> Any:
-        """The body decoded as JSON, once for every listener and reporter; ``None`` if it is not JSON or was cut."""
-        if not self.response_text or self.response_truncated:
-            return None
-        try:
-            return json.loads(self.response_text)
-        except ValueError:
-            return None
-
-
-def _record_text(response: requests.Response) -> tuple[str, bool]:
-    """The text a :class:`CallRecord` keeps of ``response``, and whether it was cut."""
-    content = response.content
-    if len(content) <= RECORD_BODY_BYTES:
-        return response.text, False
-    return content[:RECORD_BODY_BYTES].decode(response.encoding or "utf-8", errors="replace"), True
-
-
 class Api:
     """JSON over HTTP to one cloud, with pooled connections, timeouts and idempotency-aware retries."""
 
@@ -264,32 +165,34 @@ class Api:
         url = self.context.url + path
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         attempts = self.context.retry.attempts if retry else 1
-        deadline = _calls_deadline.get()
+        deadline = current_deadline()
         started = time.monotonic()
         for attempt in range(1, attempts + 1):
             t0 = time.monotonic()
-            timeout = self._timeout(deadline, t0)
+            timeout = attempt_timeout(self.context.connect_timeout, self.context.read_timeout, deadline)
             try:
                 response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout, deadline)
             except requests.RequestException as exc:
-                status = exc.status if isinstance(exc, ResponseTooLargeError) else None
+                too_large = exc if isinstance(exc, ResponseTooLargeError) else None
+                status = too_large.status if too_large else None
+                size = (too_large.declared or too_large.read) if too_large else 0
                 self._notify(CallRecord(method, url, status, time.monotonic() - t0, json_body, "", attempt,
-                                        endpoint, path_params or {}))
-                if isinstance(exc, ResponseTooLargeError):
+                                        endpoint, path_params or {}, size, too_large is not None))
+                if too_large:
                     raise CloudApiError(
                         method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
                         reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
                     ) from None
                 delay = self.context.retry.delay(attempt, None)
                 if (attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError)
-                        and _can_retry(deadline, delay)):
+                        and can_retry(deadline, delay)):
                     time.sleep(delay)
                     continue
                 raise CloudApiError(
                     method, path, kind="transport", reason=_describe_transport_error(exc, timeout, deadline),
                     attempts=attempt, elapsed=time.monotonic() - started,
                 ) from None
-            text, truncated = _record_text(response)
+            text, truncated = record_text(response)
             self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, json_body, text,
                                     attempt, endpoint, path_params or {}, len(response.content), truncated))
             if response.status_code in ok_statuses:
@@ -297,7 +200,7 @@ class Api:
                 return response
             if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
                 delay = self.context.retry.delay(attempt, response)
-                if _can_retry(deadline, delay):
+                if can_retry(deadline, delay):
                     time.sleep(delay)
                     continue
             raise CloudApiError(
@@ -305,14 +208,6 @@ class Api:
                 attempts=attempt, elapsed=time.monotonic() - started,
             )
         raise AssertionError("unreachable: the retry loop always returns or raises")
-
-    def _timeout(self, deadline: float | None, now: float) -> tuple[float, float] | Timeout:
-        """The context's timeouts, cut to the time left before ``deadline`` (connect and read together)."""
-        if deadline is None:
-            return (self.context.connect_timeout, self.context.read_timeout)
-        left = max(deadline - now, MIN_ATTEMPT_SECONDS)
-        return Timeout(connect=min(self.context.connect_timeout, left), read=min(self.context.read_timeout, left),
-                       total=left)
 
     def _prepare(self, method: str, url: str, headers: dict[str, str], json_body: Any, data: bytes | None,
                  query: Mapping[str, str] | None) -> requests.PreparedRequest:
@@ -366,6 +261,7 @@ class Api:
 
 def decode_json(response: requests.Response, method: str) -> Any:
     """The JSON body of ``response``, or a :class:`CloudApiError` naming the call if it is not JSON."""
+    __tracebackhide__ = True
     if not response.content:
         return None
     try:
@@ -379,15 +275,13 @@ def decode_json(response: requests.Response, method: str) -> Any:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
+    """The first error of ``exc``'s chain, following causes and the context Python kept (not one suppressed)."""
     root = exc
-    while root.__context__ is not None and root.__context__ is not root:
-        root = root.__context__
-    return root
-
-
-def _can_retry(deadline: float | None, delay: float) -> bool:
-    """Whether a retry after ``delay`` seconds would still start before ``deadline``."""
-    return deadline is None or time.monotonic() + delay < deadline
+    while True:
+        nxt = root.__cause__ or (None if root.__suppress_context__ else root.__context__)
+        if nxt is None or nxt is root:
+            return root
+        root = nxt
 
 
 def _describe_transport_error(exc: requests.RequestException, timeout: tuple[float, float] | Timeout,

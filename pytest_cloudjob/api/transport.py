@@ -13,8 +13,9 @@ and drops three costs that buy nothing for this API:
 
 It also bounds what a cloud can make the client hold: a body larger than the context's
 ``max_response_bytes`` is refused after reading at most that many bytes plus one chunk (at once when its
-``Content-Length`` says so), and the connection is closed rather than drained. A body read in chunks stops
-at the call's deadline even when the cloud keeps trickling bytes inside the read timeout.
+``Content-Length`` says so), and the connection is closed rather than drained. Inside a deadline
+(:func:`~pytest_cloudjob.api.deadline.calls_end_by`), an answer still arriving past it has its socket shut
+by the deadline's watchdog, so a cloud trickling bytes inside the read timeout cannot hold a wait.
 
 Measured by ``python benchmarks/run.py --only client`` (docs/benchmarks.md).
 """
@@ -29,7 +30,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+from pytest_cloudjob.api.deadline import WATCHDOG, Watch, current_deadline
 
 #: How many (origin, settings) pool lookups one adapter remembers; past that it forgets them all and starts over.
 MAX_REMEMBERED_POOLS = 64
@@ -50,6 +55,38 @@ class ResponseTooLargeError(requests.RequestException):
         super().__init__(f"response body larger than the client's limit of {limit:,} bytes ({size})", request=request)
 
 
+class _WatchedConnection(HTTPConnection):
+    """A connection whose requests made inside a deadline are watched until their answer is read."""
+
+    cloudjob_watch: Watch | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline = current_deadline()
+        if deadline is not None:
+            WATCHDOG.watch(deadline, self)
+        elif self.cloudjob_watch is not None:
+            WATCHDOG.disown(self)
+        super().request(*args, **kwargs)
+
+    def getresponse(self) -> Any:
+        response = super().getresponse()
+        # Still this request's watch: the connection goes back to the pool only once the body is read.
+        response.cloudjob_watch = self.cloudjob_watch  # type: ignore[attr-defined]
+        return response
+
+
+class _WatchedHTTPSConnection(HTTPSConnection, _WatchedConnection):
+    pass
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class CloudAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` whose responses arrive with their body read, for a JSON API polled often."""
 
@@ -57,6 +94,11 @@ class CloudAdapter(HTTPAdapter):
         self._pools: dict[Hashable, Any] = {}
         self._pools_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """requests' pool manager, with connections the deadline's watchdog can cut (direct connections only)."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: bool | str | None,
                                         proxies: Mapping[str, str] | None = None, cert: Any = None) -> Any:
@@ -105,29 +147,51 @@ class CloudAdapter(HTTPAdapter):
         """requests' ``send``, then the whole body read, so a connection dropped mid-body or a read
         that times out is raised here, as the same requests exception ``Response.content`` would raise.
 
-        ``max_body_bytes`` bounds the body (:class:`ResponseTooLargeError` above it); ``deadline`` (on the
-        monotonic clock) ends a chunked read with ``ReadTimeout``.
+        ``max_body_bytes`` bounds the body (:class:`ResponseTooLargeError` above it). Past ``deadline`` (on
+        the monotonic clock), an answer cut by the watchdog is a ``ReadTimeout`` that says so.
         """
-        response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        if stream or getattr(response, "_content_consumed", False):
-            return response
         try:
-            body = _read_body(response, max_body_bytes, deadline)
+            response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        except requests.ConnectionError:
+            cut = _cut_at(deadline, request)
+            if cut is None:
+                raise
+            raise cut from None
+        watch: Watch | None = getattr(response.raw, "cloudjob_watch", None)
+        try:
+            if stream or getattr(response, "_content_consumed", False):
+                return response
+            body = self._read(response, request, max_body_bytes, deadline)
+        finally:
+            if watch is not None:
+                WATCHDOG.release(watch)
+        if watch is not None and watch.fired:  # a status line cut short ("HTTP/1.1 200") parses as an answer
+            raise requests.exceptions.ReadTimeout(_CUT_MESSAGE, request=request)
+        response._content = body
+        setattr(response, "_content_consumed", True)  # noqa: B010 (private to requests, not in its stubs)
+        return response
+
+    @staticmethod
+    def _read(response: requests.Response, request: requests.PreparedRequest, max_body_bytes: int | None,
+              deadline: float | None) -> bytes:
+        """The body, with urllib3's errors as the requests exceptions ``Response.content`` would raise."""
+        try:
+            return _read_body(response, max_body_bytes, deadline)
         except ResponseTooLargeError as exc:
             response.close()  # the rest of the body is never read: the connection cannot be reused
             exc.request = request
             raise
-        except ProtocolError as exc:
-            raise requests.exceptions.ChunkedEncodingError(exc, request=request) from exc
-        except DecodeError as exc:
-            raise requests.exceptions.ContentDecodingError(exc, request=request) from exc
-        except ReadTimeoutError as exc:
-            raise requests.exceptions.ReadTimeout(exc, request=request) from exc
-        except SSLError as exc:
+        except (ProtocolError, DecodeError, ReadTimeoutError, SSLError) as exc:
+            cut = _cut_at(deadline, request)
+            if cut is not None:
+                raise cut from None
+            if isinstance(exc, ProtocolError):
+                raise requests.exceptions.ChunkedEncodingError(exc, request=request) from exc
+            if isinstance(exc, DecodeError):
+                raise requests.exceptions.ContentDecodingError(exc, request=request) from exc
+            if isinstance(exc, ReadTimeoutError):
+                raise requests.exceptions.ReadTimeout(exc, request=request) from exc
             raise requests.exceptions.SSLError(exc, request=request) from exc
-        response._content = body
-        setattr(response, "_content_consumed", True)  # noqa: B010 (private to requests, not in its stubs)
-        return response
 
     def close(self) -> None:
         with self._pools_lock:
@@ -155,6 +219,16 @@ def _read_body(response: requests.Response, limit: int | None, deadline: float |
             response.close()
             raise requests.exceptions.ReadTimeout("the call's deadline passed while the body was still arriving")
     return b"".join(chunks)
+
+
+_CUT_MESSAGE = "the answer was still arriving at the deadline (socket shut)"
+
+
+def _cut_at(deadline: float | None, request: requests.PreparedRequest) -> requests.exceptions.ReadTimeout | None:
+    """The error of an answer cut at ``deadline`` when it has passed (the watchdog shut its socket), else ``None``."""
+    if deadline is None or time.monotonic() < deadline:
+        return None
+    return requests.exceptions.ReadTimeout(_CUT_MESSAGE, request=request)
 
 
 def _content_length(value: str | None) -> int | None:

@@ -90,6 +90,7 @@ class StatusHistory:
 
     def record(self, body: dict[str, Any], *, clock: Callable[[], float] = time.monotonic) -> Observation:
         """Add the status of ``body``; raise :class:`IllegalTransitionError` if the move is illegal."""
+        __tracebackhide__ = True
         status = body.get("status") if isinstance(body, dict) else None
         if status not in protocol.ALL_STATUSES:
             raise IllegalTransitionError(
@@ -205,7 +206,7 @@ def wait_for(
                 raise
             raise WaitTimeoutError(
                 history.job_id, f"no answer in time: still {history.last or 'unseen'} after {timeout:g}s "
-                f"({polls + 1} status calls, the last one: {exc})", wanted, history) from None
+                f"({polls + 1} status call{'s' if polls else ''}, the last one: {exc})", wanted, history) from None
         polls += 1
         status = history.last
         if status in wanted:

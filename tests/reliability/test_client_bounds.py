@@ -151,6 +151,65 @@ def test_a_cloud_that_goes_silent_mid_wait_ends_the_wait_at_its_deadline_with_th
     context.close()
 
 
+@pytest.fixture
+def trickling_cloud() -> Iterator[tuple[str, dict[str, str]]]:
+    """Answers every request one byte every 0.3 s (everything, only the body, or a status line whose reason
+    never ends, so that what arrived by the deadline parses as ``HTTP/1.1 200``): each read is well inside
+    the read timeout, the answer never arrives in time."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    mode = {"trickle": "everything"}
+    body = json.dumps({"status": "running", "progress": 0.1}).encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                fast, slow = {"everything": (b"", head + body), "body": (head, body),
+                              "status line": (b"HTTP/1.1 200 ", b"O" * 200)}[mode["trickle"]]
+                conn.sendall(fast)
+                for byte in slow:
+                    if stop.wait(0.3):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:  # the client shut the connection at its deadline
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                continue
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", mode
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+@pytest.mark.parametrize("trickle", ["everything", "body", "status line"])
+def test_a_cloud_trickling_its_answer_inside_the_read_timeout_cannot_hold_a_wait(trickling_cloud, trickle) -> None:
+    url, mode = trickling_cloud
+    mode["trickle"] = trickle  # about 25 s to send a whole answer at 0.3 s a byte
+    context = CloudContext(url)
+    started = time.monotonic()
+    with pytest.raises(WaitTimeoutError) as info:
+        Job(job_id="j-trickle").wait_until(context, USER, "completed", timeout=1.0)
+    elapsed = time.monotonic() - started
+    message = str(info.value)
+    assert elapsed < 1.0 + PollingPolicy().last_call_grace + SLACK, message
+    assert "still arriving at the deadline" in message and "history: (no status observed)" in message
+    context.close()
+
+
 def test_a_status_call_alone_keeps_its_configured_timeouts(silent_cloud: str) -> None:
     # Outside a wait nothing cuts the timeouts: the call is refused after the read timeout, not at once.
     context = CloudContext(silent_cloud, read_timeout=0.3)

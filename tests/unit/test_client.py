@@ -429,14 +429,14 @@ def test_no_retry_starts_that_could_not_end_before_the_deadline(user, rsps):
 def test_the_earlier_of_two_nested_deadlines_holds():
     import time
 
-    from pytest_cloudjob.api.client import _calls_deadline, calls_end_by
+    from pytest_cloudjob.api.deadline import calls_end_by, current_deadline
     now = time.monotonic()
     with calls_end_by(now + 1):
         with calls_end_by(now + 10):
-            assert _calls_deadline.get() == now + 1
+            assert current_deadline() == now + 1
         with calls_end_by(now + 0.5):
-            assert _calls_deadline.get() == now + 0.5
-    assert _calls_deadline.get() is None
+            assert current_deadline() == now + 0.5
+    assert current_deadline() is None
 
 
 def test_a_context_closes_its_connections_when_used_as_a_context_manager(user, rsps):
@@ -561,3 +561,58 @@ def test_protocol_errors_show_the_body_as_json(context, user, rsps):
     rsps.post(URL + "/api/job", json={"job_id": None, "ok": True})
     with pytest.raises(CloudApiError, match=r'body: \{"job_id": null, "ok": true\}'):
         Job().create(context, user)
+
+
+def test_a_compressed_body_is_bounded_by_its_decoded_size(user, rsps):
+    import gzip
+    bomb = gzip.compress(b" " * (8 * 1024 * 1024))  # 8 MiB of JSON whitespace in about 8 KiB on the wire
+    context = CloudContext(URL, max_response_bytes=1024 * 1024)
+    rsps.get(f"{URL}/api/job/status/{JOB_ID}", body=bomb, headers={"Content-Encoding": "gzip"},
+             auto_calculate_content_length=True)
+    with pytest.raises(CloudApiError, match="limit of 1,048,576 bytes") as info:
+        created().get_status(context, user)
+    assert info.value.kind == "protocol" and len(bomb) < 1024 * 1024
+
+
+class _Connection:
+    """What the watchdog sees of a pooled connection: its socket and the request that owns it."""
+
+    def __init__(self) -> None:
+        import socket
+        self.sock, self.peer = socket.socketpair()
+
+
+    def is_shut(self) -> bool:
+        self.peer.settimeout(1.0)
+        try:
+            self.sock.sendall(b"x")
+            return self.peer.recv(1) != b"x"
+        except OSError:
+            return True
+        finally:
+            self.sock.close()
+            self.peer.close()
+
+
+def test_the_watchdog_shuts_a_request_still_unanswered_after_its_deadline():
+    import time
+
+    from pytest_cloudjob.api.deadline import WATCHDOG
+    conn = _Connection()
+    WATCHDOG.watch(time.monotonic() + 0.05, conn)
+    time.sleep(0.5)
+    assert conn.is_shut()
+
+
+def test_the_watchdog_never_shuts_an_answered_request_or_a_connection_taken_since():
+    import time
+
+    from pytest_cloudjob.api.deadline import WATCHDOG
+    answered, reused, no_deadline = _Connection(), _Connection(), _Connection()
+    WATCHDOG.release(WATCHDOG.watch(time.monotonic() + 0.05, answered))
+    WATCHDOG.watch(time.monotonic() + 0.05, reused)
+    WATCHDOG.watch(time.monotonic() + 60, reused)  # the next request on the same pooled connection
+    WATCHDOG.watch(time.monotonic() + 0.05, no_deadline)
+    WATCHDOG.disown(no_deadline)  # the next request has no deadline
+    time.sleep(0.5)
+    assert [c.is_shut() for c in (answered, reused, no_deadline)] == [False, False, False]

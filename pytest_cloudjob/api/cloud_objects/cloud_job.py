@@ -10,9 +10,6 @@ and a listing record with any field names (``self``, ``__class__``, ``create``) 
 from __future__ import annotations
 
 import copy
-import difflib
-import json
-import keyword
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -22,7 +19,15 @@ from pytest_cloudjob import protocol
 from pytest_cloudjob.api.client import Api, CloudContext, calls_end_by, decode_json
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
-from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, UnknownJobFieldError, excerpt
+from pytest_cloudjob.api.cloud_objects.job_fields import (
+    FIELDS,
+    as_status,
+    decode_results,
+    is_safe_attribute,
+    refuse_typo,
+    split_record,
+)
+from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, excerpt
 from pytest_cloudjob.api.waiting import PollingPolicy, ResultsNotReadyError, StatusHistory, wait_for
 from pytest_cloudjob.reporting import attach_text, reported, step
 
@@ -47,14 +52,14 @@ def set_default_process_id(value: str) -> str:
     return previous
 
 
-#: The seed constructor's fields: a keyword close to one of these is taken for a typo.
-FIELDS = ("platform_name", "job_name", "payload", "pcvl_version", "process_id", "job_id")
-#: Instance attributes of every ``Job`` that no record field may replace.
-_OWN_ATTRIBUTES = frozenset({"history", "extra", "status"})
+#: ``wait_until``'s default: the terminal statuses in a fixed order, so its signature (docs/api.md) reads the same
+#: in every process (a frozenset's order follows the string hash seed).
+_TERMINAL = tuple(sorted(protocol.TERMINAL_STATUSES))
 
 
 def _require_admin(user: Any, what: str) -> None:
     # An explicit raise, not ``assert``: ``python -O`` must not remove the check.
+    __tracebackhide__ = True
     if not getattr(user, "is_admin", False):
         raise AssertionError(f"Job.{what} needs an admin user, got {user!r}")
 
@@ -99,16 +104,16 @@ class Job(ACloudObject):
         job_id: str = "",
         **_: Any,
     ) -> None:
+        __tracebackhide__ = True
+        for key in _:
+            refuse_typo(key)
         self.platform_name = platform_name
         self.job_name = job_name
         self.payload = copy.deepcopy(self.DEFAULT_PAYLOAD if payload is None else payload)
         self.pcvl_version = pcvl_version
         self.process_id = default_process_id() if process_id is None else process_id
-        __tracebackhide__ = True
         self.job_id = job_id
         self.history = StatusHistory(job_id)
-        for key in _:
-            _refuse_typo(key)
         self.extra = {}
         self._keep_extras(_)
 
@@ -116,9 +121,9 @@ class Job(ACloudObject):
         """Keep every extra field in ``extra``; as an attribute too only when that can shadow nothing."""
         for key, value in fields.items():
             if key == "status":
-                self.status = _as_status(value)
+                self.status = as_status(value)
             self.extra[key] = value
-            if _is_safe_attribute(key):
+            if is_safe_attribute(key, type(self)):
                 setattr(self, key, value)
 
     # -- the seed's class-level hooks -------------------------------------------------------------
@@ -218,25 +223,14 @@ class Job(ACloudObject):
         __tracebackhide__ = True
         body = self.get_results(context, user)
         path = context.path("job_result", job_id=self.job_id)
-        if "results" not in body:
-            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
-                                reason="the results body has no 'results' field")
-        text = body["results"]
-        if text is None:
+        if "results" in body and body["results"] is None:
             status = self.get_status(context, user).get("status")
             if status == protocol.COMPLETED:
                 raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
                                     reason="results are null although the job is completed")
             raise ResultsNotReadyError(self.job_id, f"results are null: the job is {status}", {protocol.COMPLETED},
                                        self.history)
-        if not isinstance(text, str):
-            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
-                                reason=f"'results' should be JSON text, got a JSON {_json_type(text)}")
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise CloudApiError("GET", path, status=200, body=excerpt(body), kind="protocol",
-                                reason=f"'results' is not JSON text ({exc})") from None
+        return decode_results(body, path)
 
     @reported("rerun job {self.job_id}")
     def rerun(self, context: CloudContext, user: User) -> Job:
@@ -256,7 +250,7 @@ class Job(ACloudObject):
         self,
         context: CloudContext,
         user: User,
-        statuses: Iterable[str] | str = protocol.TERMINAL_STATUSES,
+        statuses: Iterable[str] | str = _TERMINAL,
         timeout: float = 60.0,
         policy: PollingPolicy | None = None,
     ) -> dict[str, Any]:
@@ -325,21 +319,7 @@ class Job(ACloudObject):
         known one of the wrong type, is kept in ``extra`` as given, and is an attribute too when that is safe
         (see ``extra``). A record is the cloud's to write, so this never raises on its content.
         """
-        fields = {key: value for key, value in record.items() if key not in FIELDS and key != "id"}
-        known: dict[str, Any] = {}
-        for name in FIELDS:
-            value = record.get(name, record.get("id") if name == "job_id" else None)
-            if name == "payload":
-                if isinstance(value, dict):
-                    known[name] = value
-                    continue
-            elif isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-                known[name] = str(value)
-                continue
-            if name in record:
-                fields[name] = record[name]
-        if "id" in record:
-            fields["id"] = record["id"]
+        known, fields = split_record(record)
         job = cls(**known)
         job._keep_extras(fields)
         return job
@@ -370,32 +350,9 @@ class Job(ACloudObject):
             return False
 
     def _require_id(self, what: str) -> None:
+        __tracebackhide__ = True
         if not self.job_id:
             raise JobNotCreatedError(f"cannot {what.replace('job_', '')} a job that was never created (no job_id)")
 
     def __repr__(self) -> str:
         return f"Job(job_id={self.job_id!r}, platform_name={self.platform_name!r}, job_name={self.job_name!r})"
-
-
-def _refuse_typo(key: str) -> None:
-    """Raise :class:`UnknownJobFieldError` if ``key`` looks like a misspelt field; other extras are welcome."""
-    __tracebackhide__ = True
-    close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8) if isinstance(key, str) else []
-    if close:
-        raise UnknownJobFieldError(f"Job() got an unexpected keyword argument {key!r}: did you mean {close[0]!r}? "
-                                   f"(the fields are {', '.join(FIELDS)}; other extra keywords are kept as they are)")
-
-
-def _is_safe_attribute(key: Any) -> bool:
-    """Whether a field can be an attribute without replacing anything a ``Job`` has or Python uses."""
-    return (isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key) and not key.startswith("_")
-            and key not in _OWN_ATTRIBUTES and key not in FIELDS and not hasattr(Job, key))
-
-
-def _as_status(value: Any) -> str | None:
-    """A record's status as text, so it can be compared and shown whatever the cloud sent."""
-    return value if isinstance(value, str) or value is None else excerpt(value, 80)
-
-
-def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
