@@ -59,7 +59,6 @@ class ScenarioFile(pytest.File):
 
     def check_marks(self, scenario: Scenario) -> None:
         """An undeclared mark behaves as for Python tests: a warning, or under --strict-markers an error."""
-        declare_shipped_marks(self.config)
         declared = {line.split(":")[0].split("(")[0].strip() for line in self.config.getini("markers")}
         for mark in scenario.marks:
             if mark in declared or mark in _BUILTIN_MARKS:

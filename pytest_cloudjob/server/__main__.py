@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="serve HTTPS with this certificate (chain) file; needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the process that started this one dies, even by SIGKILL (the plugin sets it, "
+                             "so a killed pytest run leaves no cloud behind)")
     parser.add_argument("--print-openapi", action="store_true",
                         help="print the protocol's OpenAPI document (what /openapi.json serves) and exit")
     args = parser.parse_args(argv)
@@ -137,9 +140,25 @@ async def serve(args: argparse.Namespace) -> None:
             write_info(args.info_file, url, config.tokens)
         print(f"reference cloud serving on {url}", file=sys.stderr, flush=True)
 
-    announcer = asyncio.create_task(announce())
+    tasks = [asyncio.create_task(announce())]
+    if args.exit_with_parent:
+        tasks.append(asyncio.create_task(exit_with_parent(server, os.getppid())))
     await server.serve(sockets=[sock])
-    announcer.cancel()
+    for task in tasks:
+        task.cancel()
+
+
+async def exit_with_parent(server: uvicorn.Server, parent: int, interval: float = 0.5) -> None:
+    """Stop serving once ``parent`` is gone: an orphan is re-parented, so ``getppid`` changes.
+
+    A SIGKILLed pytest (an OOM kill, a CI hard timeout) cannot stop its cloud; this way the cloud stops itself.
+    """
+    while not server.should_exit:
+        if os.getppid() != parent:
+            print("reference cloud: the process that started it is gone; stopping", file=sys.stderr, flush=True)
+            server.should_exit = True
+            return
+        await asyncio.sleep(interval)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -51,6 +51,18 @@ def clean_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+#: Every process a run under test started: killed after each test whatever its verdict (hygiene only, and
+#: only after the test has looked at them, so an orphan is seen before it is cleaned up).
+STARTED: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def reap_what_the_run_started():
+    yield
+    kill_all(STARTED)
+    STARTED.clear()
+
+
 @pytest.fixture
 def inner(pytester, monkeypatch):
     """The inner suite, and the marker file its test writes once its job runs."""
@@ -74,6 +86,7 @@ def interrupt(pytester, marker, how: int, *args: str, group: bool = False) -> tu
     try:
         wait_for_file(marker, process, START_TIMEOUT)
         children = descendants(process.pid)
+        STARTED.update(children)
         sent = time.monotonic()
         if group:
             os.killpg(process.pid, how)
@@ -84,9 +97,8 @@ def interrupt(pytester, marker, how: int, *args: str, group: bool = False) -> tu
     except (subprocess.TimeoutExpired, AssertionError):
         process.kill()
         process.wait(10)
-        raise
-    finally:
         kill_all(children | descendants(process.pid))
+        raise
     return code, out.read_text() + err.read_text(), children, took
 
 
@@ -135,6 +147,14 @@ def test_sigterm_stops_the_workers_and_the_embedded_cloud(pytester, inner, group
     assert code == pytest.ExitCode.INTERRUPTED, output
     assert len(children) >= 3, f"expected two workers and the cloud, saw {children}"
     assert "run id: run-" in output and "leak sweep:" in output
+    assert_no_orphans(children)
+
+
+def test_a_killed_run_leaves_no_embedded_cloud_running(pytester, inner):
+    """pytest killed by SIGKILL cannot stop its embedded cloud: the cloud notices its parent is gone and stops."""
+    code, output, children, _ = interrupt(pytester, inner, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert children, "expected the embedded reference cloud among the run's processes"
     assert_no_orphans(children)
 
 
