@@ -35,6 +35,7 @@ class JobFactory:
         self.jobs: list[Job] = []
 
     def __call__(self, **fields: Any) -> Job:
+        __tracebackhide__ = True
         job = Job(**{**self.defaults, **fields})
         self.jobs.append(job)
         return job

@@ -390,4 +390,4 @@ def _as_list(saved: Any) -> list[Any]:
 
 
 def _record(job: Job) -> dict[str, Any]:
-    return {k: v for k, v in vars(job).items() if k != "history"}
+    return job.to_record()
