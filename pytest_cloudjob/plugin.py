@@ -51,7 +51,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return ScenarioFile.from_parent(parent, path=file_path)
     unmatched = looks_like_unmatched_scenario(file_path, patterns)
     if unmatched is not None:
-        warnings.warn(pytest.PytestConfigWarning(unmatched), stacklevel=1)
+        warnings.warn_explicit(pytest.PytestConfigWarning(unmatched), pytest.PytestConfigWarning, str(file_path), 1)
     return None
 
 
