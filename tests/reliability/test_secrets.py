@@ -4,23 +4,9 @@ a password in the cloud URL), with pytest's report types intact (issue 13, "Secr
 from __future__ import annotations
 
 import pytest
-from _support import CLOUDJOB_VARIABLES, artefacts, assert_nowhere
+from _support import artefacts, assert_nowhere
 
 RUN_TIMEOUT = 60
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in CLOUDJOB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def against(reference_cloud, monkeypatch):
-    monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", reference_cloud.tokens["user"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", reference_cloud.tokens["admin"])
-    return reference_cloud
 
 
 def output(result) -> dict[str, str]:

@@ -15,7 +15,6 @@ import time
 
 import pytest
 from _support import (
-    CLOUDJOB_VARIABLES,
     alive,
     artefacts,
     assert_nowhere,
@@ -43,12 +42,6 @@ RUNNING_JOB_TEST = """
         pathlib.Path(os.environ["JOB_MARKER"]).write_text(job.job_id)
         time.sleep(120)
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in CLOUDJOB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 #: Every process a run under test started: killed after each test whatever its verdict (hygiene only, and

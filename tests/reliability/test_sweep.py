@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from _support import CLOUDJOB_VARIABLES, FakeCloud, artefacts, assert_nowhere, run_id_in
+from _support import FakeCloud, artefacts, assert_nowhere, run_id_in
 
 from pytest_cloudjob import CloudContext, Job
 from pytest_cloudjob.settings import CloudSettings
@@ -19,12 +19,6 @@ RUN_TIMEOUT = 60
 TOKEN = "fake-cloud-user-token-0123456789"
 ADMIN_TOKEN = "fake-cloud-admin-token-0123456789"
 PASSING_TEST = "def test_uses_the_cloud(cloud_user): pass"
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in CLOUDJOB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -4,27 +4,12 @@ durations in --cloud-timeout get what a user expects."""
 from __future__ import annotations
 
 import pytest
-from _support import CLOUDJOB_VARIABLES
 
 RUN_TIMEOUT = 60
 LIFECYCLE = """
     def test_lifecycle(cloud_job_factory, cloud_context, cloud_user):
         cloud_job_factory.create().wait_until(cloud_context, cloud_user, "completed", timeout=30)
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in CLOUDJOB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def against(reference_cloud, monkeypatch):
-    monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", reference_cloud.tokens["user"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", reference_cloud.tokens["admin"])
-    return reference_cloud
 
 
 def test_thresholds_fail_the_run_naming_platform_value_and_limit(pytester, against, monkeypatch):
