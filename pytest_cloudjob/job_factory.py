@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pytest_cloudjob import protocol
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import Job, User
@@ -12,6 +14,10 @@ from pytest_cloudjob.errors import CloudJobError
 
 class CleanupError(CloudJobError):
     """Jobs a test made could not be cancelled at its end (the end-of-run sweep still looks for them)."""
+
+
+class CleanupWarning(pytest.PytestWarning):
+    """A clean-up that failed, shown once on its test without replacing the test's own verdict."""
 
 
 class JobFactory:
@@ -29,6 +35,7 @@ class JobFactory:
         self.jobs: list[Job] = []
 
     def __call__(self, **fields: Any) -> Job:
+        __tracebackhide__ = True
         job = Job(**{**self.defaults, **fields})
         self.jobs.append(job)
         return job
@@ -39,24 +46,24 @@ class JobFactory:
         return job
 
     def cancel_active(self) -> list[str]:
-        """Cancel every built job that exists and has not ended; return their ids.
+        """Cancel every built job that exists and was not seen ended; return the ids cancelled.
 
-        Uses the admin when there is one (it sees every user's jobs), else the regular user. A cancel the
-        cloud refuses is raised: a job left running is the cloud's or the test's fault, never silent.
+        A job already seen in a terminal status (or cancel requested) is not read again: terminal is final.
+        Any other job is cancelled straight away, without a status read first: a 400 means it ended
+        meanwhile. Uses the admin when there is one (it sees every user's jobs), else the regular user.
+        A cancel the cloud refuses otherwise is raised: a job left running is never silent.
         """
         who = self.admin or self.user
         cancelled, errors = [], []
         for job in self.jobs:
-            if not job.job_id:
+            if not job.job_id or job.history.last in protocol.TERMINAL_STATUSES \
+                    or job.history.last == protocol.CANCEL_REQUESTED:
                 continue
             try:
-                status = Job(job_id=job.job_id).get_status(self.context, who).get("status")
-                if status in protocol.TERMINAL_STATUSES or status == protocol.CANCEL_REQUESTED:
-                    continue
                 job.cancel(self.context, who)
                 cancelled.append(job.job_id)
             except CloudApiError as exc:
-                if exc.status == 400:  # it ended between the status and the cancel
+                if exc.status == 400:  # it had ended: the protocol refuses to cancel an ended job
                     continue
                 errors.append(f"{job.job_id}: {exc}")
         if errors:

@@ -21,7 +21,14 @@ from pytest_cloudjob.interrupts import sigterm_as_interrupt
 from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.report_redaction import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
-from pytest_cloudjob.scenarios.collect import DEFAULT_PATTERNS, ScenarioFile, ScenarioItem, matches
+from pytest_cloudjob.scenarios.collect import (
+    DEFAULT_PATTERNS,
+    ScenarioFile,
+    ScenarioItem,
+    declare_shipped_marks,
+    looks_like_unmatched_scenario,
+    matches,
+)
 from pytest_cloudjob.settings import SettingsError, add_options, resolve
 from pytest_cloudjob.summary import run_failures, write_summary
 from pytest_cloudjob.sweep import sweep
@@ -39,14 +46,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if matches(file_path, parent.config.getini("cloud_scenario_patterns")):
+    patterns = parent.config.getini("cloud_scenario_patterns")
+    if matches(file_path, patterns):
         return ScenarioFile.from_parent(parent, path=file_path)
+    unmatched = looks_like_unmatched_scenario(file_path, patterns)
+    if unmatched is not None:
+        warnings.warn_explicit(pytest.PytestConfigWarning(unmatched), pytest.PytestConfigWarning, str(file_path), 1)
     return None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cloud_platforms(*names): run this test only on these platforms")
+    declare_shipped_marks(config)
     try:
         settings = resolve(config)
     except SettingsError as exc:
@@ -123,6 +135,7 @@ class CloudJobPlugin:
         self.announced = True
         return [f"cloudjob: run id: {self.run.run_id} (the process_id of every job of this run)"]
 
+    @pytest.hookimpl(trylast=True)  # after pytest's header
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         for line in self._announcement():

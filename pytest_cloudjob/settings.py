@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact, register_secret
 
@@ -64,7 +65,10 @@ _FALSE = ("", "0", "false", "no", "off")
 
 
 class SettingsError(CloudJobError):
-    """A setting is missing or wrong; the message names it by all its names."""
+    """A setting is missing or wrong; the message names it by all its names (redacted, never a value)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 @dataclass(frozen=True)
@@ -174,23 +178,6 @@ def read_token_file(path: Path, warn: Any = None) -> dict[str, str]:
     return tokens
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number or a duration as the scenarios write it (``500ms``, ``30s``, ``2m``, ``1h``).
-
-    A local minimal parser until the shared ``pytest_cloudjob.durations`` lands; raises ``ValueError``.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None:
-        raise ValueError(f"not a duration: {value!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
 def _check_url(value: object) -> str:
     """The cloud URL, its password registered as a secret; a path ending in ``/api`` or a query refused."""
     url = str(value).strip().rstrip("/")
@@ -221,9 +208,10 @@ def _thresholds(config: pytest.Config, name: str, environ: Mapping[str, str], pl
         try:
             if not sep or not platform:
                 raise ValueError
-            number = parse_duration(limit) if unit == "duration" else float(limit)
-            if number < 0:
+            parsed = parse_duration(limit) if unit == "duration" else float(limit)
+            if parsed is None or parsed < 0:
                 raise ValueError
+            number = parsed
         except ValueError:
             example = "sim:qa=5s" if unit == "duration" else "sim:qa=10"
             raise SettingsError(f"{where}: expected PLATFORM={'DURATION' if unit == 'duration' else 'N'} "
@@ -273,14 +261,10 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
         raise SettingsError(f"no platform given by {where} (--cloud-platform / CLOUDJOB_PLATFORMS / cloud_platforms)")
     slow, slow_where = _raw(config, "slow_platform", environ)
     timeout_value, where = _raw(config, "timeout", environ)
-    try:
-        timeout = parse_duration(timeout_value)
-        if timeout <= 0:
-            raise ValueError
-    except (TypeError, ValueError):
+    timeout = parse_duration(timeout_value)
+    if timeout is None:
         raise SettingsError(f"{where}: the job timeout must be a positive number of seconds, got {timeout_value!r}; "
-                            "a duration such as 30s, 2m or 500ms also works "
-                            "(--cloud-timeout / CLOUDJOB_TIMEOUT / cloud_timeout)") from None
+                            f"{DURATION_WORDS} also works (--cloud-timeout / CLOUDJOB_TIMEOUT / cloud_timeout)")
     pcvl_version, _ = _raw(config, "pcvl_version", environ)
     if url is not None and "user" not in tokens:
         raise SettingsError("a cloud URL is set but no user token: set CLOUDJOB_TOKEN or --cloud-token-file")

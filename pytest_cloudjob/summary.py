@@ -42,9 +42,11 @@ def summary_lines(run: CloudRun) -> list[str]:
                      "were not looked for" if run.user("admin") is None else
                      "leak sweep: skipped by choice (--cloud-no-sweep): leaked jobs of this run were not looked for")
     if run.leaks:
-        lines.append(f"leak sweep: FAILED, {len(run.leaks)} job(s) of this run were still active and were "
-                     "cancelled:")
-        lines.extend(f"  {job_id} ({platform}, {status}) made by {test}" for job_id, platform, status, test in run.leaks)
+        done = "and were cancelled" if not run.uncancelled else f"({len(run.uncancelled)} could NOT be cancelled)"
+        lines.append(f"leak sweep: FAILED, {len(run.leaks)} job(s) of this run were still active {done}:")
+        lines.extend(f"  {job_id} ({platform}, {status}) made by {test}"
+                     + (f", NOT cancelled: {run.uncancelled[job_id]}" if job_id in run.uncancelled else "")
+                     for job_id, platform, status, test in run.leaks)
     if run.sweep_error:
         lines.append(f"leak sweep: FAILED, {run.sweep_error}")
     elif not run.leaks and not run.sweep_skipped:

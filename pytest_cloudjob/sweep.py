@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob import protocol, reporting
-from pytest_cloudjob.api.client import CloudContext, RetryPolicy
+from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.redaction import redact
@@ -88,10 +88,14 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
                            retry=RetryPolicy(attempts=4))
     try:
-        with reporting.reporting_to(_Silent()):
+        with reporting.reporting_to(_Silent()), calls_end_by(clock.end):
             _sweep(run, context, admin, clock)
     except CloudApiError as exc:
         run.sweep_error = redact(f"the leak sweep could not complete: {exc}")
+    except KeyboardInterrupt:
+        run.sweep_error = "the leak sweep could not complete: interrupted again while it ran (Ctrl-C)"
+    except Exception as exc:  # a harness bug must still end in a verdict, not an INTERNALERROR
+        run.sweep_error = redact(f"the leak sweep could not complete: {type(exc).__name__}: {exc}")
     finally:
         context.close()
 
@@ -119,7 +123,7 @@ def _sweep(run: CloudRun, context: CloudContext, admin: User, clock: _Clock) -> 
     active = [job for job in jobs if job.status not in NOT_LEAKING_STATUSES]
     run.unknown_statuses = [(j.job_id, j.platform, j.status) for j in jobs if j.status not in protocol.ALL_STATUSES]
     run.leaks = [(j.job_id, j.platform, j.status, run.stats.test_of(j.job_id, UNKNOWN_TEST)) for j in active]
-    failed = _cancel_all(api, token, [j.job_id for j in active], clock) if active else {}
+    failed = run.uncancelled = _cancel_all(api, token, [j.job_id for j in active], clock) if active else {}
     _reconcile(run, jobs, {j.job_id for j in active} - set(failed))
     problems = []
     if unreadable:

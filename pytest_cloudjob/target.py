@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_cloudjob.api.client import CloudContext, RetryPolicy
+from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.errors import CloudJobError
@@ -22,7 +23,11 @@ from pytest_cloudjob.stats import RunStats
 
 
 class TargetError(CloudJobError):
-    """The target cannot be used; the message is one line naming the setting to fix."""
+    """The target cannot be used; the message is one line naming the setting to fix (redacted: it often
+    names the URL, which may carry a password)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact(message))
 
 
 def prepare_or_exit(run: CloudRun) -> None:
@@ -55,6 +60,8 @@ class CloudRun:
     sweep_error: str = ""
     #: The sweep was not run by the user's choice (``--cloud-no-sweep``).
     sweep_skipped: bool = False
+    #: Active jobs the sweep could not cancel, with why.
+    uncancelled: dict[str, str] = field(default_factory=dict)
     #: Listed jobs in a status outside the protocol's, as (job id, platform, status).
     unknown_statuses: list[tuple[str, str, str]] = field(default_factory=list)
     #: Why the slow platform cannot be used (it was not given and the cloud does not have the default).
@@ -122,10 +129,20 @@ class CloudRun:
             self.reference_cloud = None
 
 
+#: The preflight's time in all: three attempts per call ride out a flaky cloud's 503s, and a silent one
+#: still stops the run within this many seconds.
+PREFLIGHT_DEADLINE = 30.0
+
+
 def preflight(run: CloudRun) -> None:
-    """One call per configured platform, and one admin call if an admin token is set, so a wrong URL,
-    token or platform stops the run before a hundred tests fail the same way."""
-    context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=2))
+    """One call per configured platform and the slow platform, and one admin call if an admin token is set,
+    so a wrong URL, token or platform stops the run before a hundred tests fail the same way."""
+    with calls_end_by(time.monotonic() + PREFLIGHT_DEADLINE):
+        _preflight(run)
+
+
+def _preflight(run: CloudRun) -> None:
+    context = CloudContext(run.url or "", connect_timeout=5, read_timeout=15, retry=RetryPolicy(attempts=3))
     user = run.user("user")
     assert user is not None
     where = "the embedded reference cloud" if run.reference_cloud else f"{run.url} (--cloud-url / CLOUDJOB_URL)"

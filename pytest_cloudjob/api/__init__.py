@@ -1,4 +1,4 @@
-"""The client layer: the seed's objects over the Perceval protocol."""
+"""The client layer: the seed's objects over the Perceval protocol (docs/protocol.md)."""
 from pytest_cloudjob.api.client import Api, CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import ACloudObject, Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, UnknownJobFieldError

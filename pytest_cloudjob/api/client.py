@@ -17,7 +17,7 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -120,6 +120,15 @@ class CloudContext:
         return f"CloudContext(url={self.url!r})"
 
 
+
+class _AnyStatus(Container[int]):
+    def __contains__(self, status: object) -> bool:
+        return True
+
+
+#: ``ok_statuses`` for a call whose every answer is the caller's to judge (the scenarios' ``request`` step).
+ANY_STATUS: Container[int] = _AnyStatus()
+
 class Api:
     """JSON over HTTP to one cloud, with pooled connections, timeouts and idempotency-aware retries."""
 
@@ -162,8 +171,29 @@ class Api:
         """
         __tracebackhide__ = True
         path = self.context.path(endpoint, **(path_params or {}))
+        return self.request(method, path, token, endpoint=endpoint, path_params=path_params, json_body=json_body,
+                            data=data, query=query, retry=retry, ok_statuses=ok_statuses)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        endpoint: str = "request",
+        path_params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        query: Mapping[str, str] | None = None,
+        retry: bool = False,
+        ok_statuses: Container[int] = frozenset({200}),
+    ) -> requests.Response:
+        """Send one call to ``path`` (outside the path table too: ``/health``, a new endpoint) and return the
+        response; :meth:`call` for the table's endpoints. ``ok_statuses=ANY_STATUS`` takes any answer."""
+        __tracebackhide__ = True
         url = self.context.url + path
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         attempts = self.context.retry.attempts if retry else 1
         deadline = current_deadline()
         started = time.monotonic()
@@ -195,14 +225,14 @@ class Api:
             text, truncated = record_text(response)
             self._notify(CallRecord(method, url, response.status_code, time.monotonic() - t0, json_body, text,
                                     attempt, endpoint, path_params or {}, len(response.content), truncated))
-            if response.status_code in ok_statuses:
-                response.attempts = attempt  # type: ignore[attr-defined]
-                return response
             if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
                 delay = self.context.retry.delay(attempt, response)
                 if can_retry(deadline, delay):
                     time.sleep(delay)
                     continue
+            if response.status_code in ok_statuses:
+                response.attempts = attempt  # type: ignore[attr-defined]
+                return response
             raise CloudApiError(
                 method, path, status=response.status_code, body=response.text,
                 attempts=attempt, elapsed=time.monotonic() - started,

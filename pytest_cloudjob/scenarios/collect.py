@@ -1,18 +1,27 @@
-"""Scenario files as pytest items: one item per scenario and platform, with marks, ids and clean failures."""
+"""Scenario files as pytest items: one item per scenario (per ``parametrize:`` row) and platform, with marks,
+ids and failures that read in one go."""
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
+from pytest_cloudjob.scenarios.matchers import closest
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.server.platforms import default_platforms
 from pytest_cloudjob.target import RUN, prepare_or_exit
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
+#: A ``platforms:`` name this close to a known one, and not known itself, is taken for a typo.
+PLATFORM_TYPO = 0.8
 
 
 class ScenarioFile(pytest.File):
@@ -23,23 +32,70 @@ class ScenarioFile(pytest.File):
         except ScenarioFormatError as exc:
             raise self.CollectError(str(exc)) from None
         seen: dict[str, int] = {}
+        configured = run.settings.platforms
+        known = known_platforms(configured, run.settings.slow_platform)
         for scenario in scenarios:
             if scenario.name in seen:
                 raise self.CollectError(f"{self.path}:{scenario.line}: scenario name {scenario.name!r} is already "
                                         f"used at line {seen[scenario.name]}")
             seen[scenario.name] = scenario.line
-            configured = run.settings.platforms
+            self.check_marks(scenario)
+            for name in scenario.platforms:
+                near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=PLATFORM_TYPO)
+                if name not in known and near:
+                    raise self.CollectError(
+                        f"{self.path}:{scenario.platforms_line}: scenario {scenario.name!r}: unknown platform "
+                        f"{name!r} (did you mean {near[0]!r}?); known: {', '.join(sorted(known))}")
             chosen = [p for p in configured if not scenario.platforms or p in scenario.platforms]
-            if not chosen:
-                item = ScenarioItem.from_parent(self, name=f"{scenario.name}[no-platform]", scenario=scenario,
-                                                platform="")
-                item.add_marker(pytest.mark.skip(reason=f"restricted to {', '.join(scenario.platforms)}, none of "
-                                                        f"which is configured ({', '.join(configured)})"))
-                yield item
+            for one in scenario.expanded():
+                if not chosen:
+                    item = ScenarioItem.from_parent(self, name=f"{one.name}[no-platform]", scenario=one, platform="")
+                    item.add_marker(pytest.mark.skip(reason=f"restricted to {', '.join(scenario.platforms)}, none of "
+                                                            f"which is configured ({', '.join(configured)})"))
+                    yield item
+                    continue
+                for platform in chosen:
+                    yield ScenarioItem.from_parent(self, name=f"{one.name}[{platform}]", scenario=one, platform=platform)
+
+    def check_marks(self, scenario: Scenario) -> None:
+        """An undeclared mark behaves as for Python tests: a warning, or under --strict-markers an error."""
+        declared = {line.split(":")[0].split("(")[0].strip() for line in self.config.getini("markers")}
+        for mark in scenario.marks:
+            if mark in declared or mark in _BUILTIN_MARKS:
                 continue
-            for platform in chosen:
-                yield ScenarioItem.from_parent(self, name=f"{scenario.name}[{platform}]", scenario=scenario,
-                                               platform=platform)
+            message = (f"{self.path}:{scenario.marks_line}: scenario {scenario.name!r}: mark {mark!r} is not "
+                       f"registered{closest(mark, declared)}; declare it under 'markers' in the ini file")
+            if _strict_markers(self.config):
+                raise self.CollectError(message)
+            warnings.warn_explicit(pytest.PytestUnknownMarkWarning(message), pytest.PytestUnknownMarkWarning,
+                                   str(self.path), scenario.marks_line)
+
+
+_BUILTIN_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings", "parametrize"})
+
+
+def _strict_markers(config: pytest.Config) -> bool:
+    strict = config.getini("strict_markers") if _has_ini(config, "strict_markers") else None
+    if strict is None and _has_ini(config, "strict"):
+        strict = config.getini("strict")
+    return bool(strict or getattr(config.option, "strict_markers", False))
+
+
+def _has_ini(config: pytest.Config, name: str) -> bool:
+    try:
+        config.getini(name)
+    except ValueError:
+        return False
+    return True
+
+
+def known_platforms(configured: tuple[str, ...], slow_platform: str) -> set[str]:
+    """Platform names known before any call: the configured ones, the slow one, the reference cloud's own.
+
+    A name outside them that is close to one of them is a typo (an error); a name far from all of them
+    may be a platform of the target this run does not configure (skipped, with the reason).
+    """
+    return {*configured, slow_platform, *default_platforms()}
 
 
 class ScenarioItem(pytest.Item):
@@ -47,9 +103,10 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kwargs)
         self.scenario = scenario
         self.platform = platform
-        for mark in scenario.marks:
-            self.config.addinivalue_line("markers", f"{mark}: used by scenarios")
-            self.add_marker(mark)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)  # said once, by check_marks
+            for mark in scenario.marks:
+                self.add_marker(mark)
 
     def runtest(self) -> None:
         run = self.config.stash[RUN]
@@ -59,13 +116,63 @@ class ScenarioItem(pytest.Item):
                        run.settings.slow_platform, run.settings.pcvl_version, run.settings.timeout).run()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, StepFailure):
-            return str(excinfo.value)
+        """The step's own failure, without the harness's traceback: ``file:line`` first."""
+        error = excinfo.value
+        if isinstance(error, StepFailure):
+            return str(error)
+        if isinstance(error, HarnessError):
+            return f"harness error (the scenario, not the cloud): {error}"
+        if isinstance(error, CloudJobError):
+            return f"{self.path}:{self.scenario.line}: scenario {self.scenario.name!r}: {error}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario: {self.scenario.name} [{self.platform}]"
 
 
+#: The marks of the shipped suite (scenarios/), declared by the plugin so it runs clean under --strict-markers.
+SHIPPED_MARKS = {
+    "smoke": "a quick check of the main promises",
+    "lifecycle": "create, follow, read results",
+    "cancel": "cancelling jobs",
+    "rerun": "rerunning ended jobs",
+    "admin": "admin listing and cancel-many",
+    "security": "authentication and tenant isolation",
+    "platform": "platform details",
+    "validation": "refusal of invalid requests",
+}
+
+
+_MARKS_DECLARED = pytest.StashKey[bool]()
+
+
+def declare_shipped_marks(config: pytest.Config) -> None:
+    """Declare :data:`SHIPPED_MARKS` once per run (a fixed list: a typo in a scenario's marks is still caught)."""
+    if config.stash.get(_MARKS_DECLARED, False):
+        return
+    config.stash[_MARKS_DECLARED] = True
+    for name, meaning in SHIPPED_MARKS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning} (shipped scenarios)")
+
+
 def matches(path: Path, patterns: list[str]) -> bool:
     return any(path.match(pattern) for pattern in patterns)
+
+
+def looks_like_unmatched_scenario(path: Path, patterns: list[str]) -> str | None:
+    """A warning text when ``path`` is a YAML file with top-level ``steps:`` that no scenario pattern matches.
+
+    Meant for ``pytest_collect_file``: a scenario named ``x.yaml`` is otherwise silently never run.
+    """
+    if path.suffix not in (".yaml", ".yml") or matches(path, patterns) or path.name.endswith((".steps.yaml",
+                                                                                                ".steps.yml")):
+        return None
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(65536)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not any(line.startswith("steps:") for line in head.splitlines()):
+        return None
+    return (f"{path}: looks like a scenario (top-level 'steps:') but is not collected: scenario files match "
+            f"{' or '.join(patterns)} (rename it, or set cloud_scenario_patterns)")

@@ -1,11 +1,21 @@
-"""Matchers of ``expect:``: each checks one value and says, in one line, what it wanted and what came."""
+"""Matchers of ``expect:``: one table says each matcher's argument, what it checks and how it is shown; the
+loader's argument checks, the JSON Schema and the docs' matcher table are all derived from it.
+
+Each check says, in one line, what it wanted and what came.
+"""
 from __future__ import annotations
 
+import difflib
+import importlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from pytest_cloudjob.api.errors import excerpt
+from pytest_cloudjob.scenarios import placeholders
 
 TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -18,10 +28,30 @@ TYPES: dict[str, Callable[[Any], bool]] = {
     "json-text": lambda v: isinstance(v, str) and _parses(v),
     "uuid": lambda v: isinstance(v, str) and bool(re.fullmatch(r"[0-9a-fA-F-]{36}", v)),
 }
+PHYSICS_MODULE = "pytest_cloudjob.physics.distribution"
+#: How close (difflib ratio) a key must be to a matcher name to be taken for a misspelt matcher.
+NEAR_MISS = 0.75
+_SPEC_REF = {"$ref": "#/$defs/spec"}
+Problem = tuple[int | None, str]  # (line or None for "the line of the spec"), message
 
-MATCHER_KEYS = frozenset({"equals", "one_of", "regex", "type", "min", "max", "contains", "not_contains",
-                          "length", "approx", "tolerance", "json", "sum", "exists", "includes", "excludes",
-                          "every"})
+
+class MatcherTypo(ValueError):
+    """A spec that only a misspelt matcher explains; the runner reports it as a harness error."""
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def short(value: Any, limit: int = 160) -> str:
+    """``value`` as JSON (a string quoted) on one line, cut by :func:`excerpt` (the package's one truncation)."""
+    return excerpt(repr(value) if isinstance(value, str) else json.dumps(value, default=str), limit)
+
+
+def closest(name: Any, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the choice nearest to ``name``, or nothing."""
+    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _parses(text: str) -> bool:
@@ -32,44 +62,252 @@ def _parses(text: str) -> bool:
     return True
 
 
-def short(value: Any, limit: int = 160) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+# -- argument checks (load time, and again at run time once placeholders are filled) -------------------------
+ArgCheck = Callable[[Any, Any], list[Problem]]  # (argument, its containing spec) -> problems
+
+
+def _any(arg: Any, spec: Any) -> list[Problem]:
+    return []
+
+
+def _kind(test: Callable[[Any], bool], words: str) -> Callable[[str], ArgCheck]:
+    def for_name(name: str) -> ArgCheck:
+        def check_arg(arg: Any, spec: Any) -> list[Problem]:
+            return [] if test(arg) else [(None, f"'{name}' must be {words}, got {type(arg).__name__} {short(arg, 60)}")]
+        return check_arg
+    return for_name
+
+
+def _regex(arg: Any, spec: Any) -> list[Problem]:
+    try:
+        re.compile(arg)
+    except (re.error, TypeError) as exc:
+        return [(None, f"bad regex {arg!r} ({exc})")]
+    return []
+
+
+def _type(arg: Any, spec: Any) -> list[Problem]:
+    names = arg if isinstance(arg, list) and arg else [arg]
+    return [(None, f"unknown type {n!r}{closest(n, TYPES)}; types: {', '.join(TYPES)}") for n in names
+            if not isinstance(n, str) or n not in TYPES]
+
+
+def _tolerance(arg: Any, spec: Any) -> list[Problem]:
+    problems = [(line, msg + _float_hint(arg))
+                for line, msg in _kind(lambda v: is_number(v) and v >= 0, "a number >= 0")("tolerance")(arg, spec)]
+    if isinstance(spec, Mapping) and "approx" not in spec:
+        problems.append((None, "'tolerance' goes with 'approx' (approx: 1, tolerance: 1e-9)"))
+    return problems
+
+
+def _length(arg: Any, spec: Any) -> list[Problem]:
+    if is_number(arg):
+        return [] if isinstance(arg, int) and arg >= 0 else [(None, f"'length' must be a count >= 0, got {arg!r}")]
+    return validate_spec(arg)
+
+
+def _specs(arg: Any, spec: Any) -> list[Problem]:
+    if not isinstance(arg, list):
+        return [(None, f"expected a list of specs, got {type(arg).__name__} {short(arg, 60)}")]
+    return [p for item in arg for p in validate_spec(item)]
+
+
+def _fields(arg: Any, spec: Any) -> list[Problem]:
+    if not isinstance(arg, Mapping) or not arg:
+        return [(None, "'fields' must be a mapping of field name -> spec")]
+    return [p for sub in arg.values() for p in validate_spec(sub)]
+
+
+def _physics() -> Any:
+    try:
+        return importlib.import_module(PHYSICS_MODULE)
+    except ImportError:
+        return None
+
+
+def _distribution(arg: Any, spec: Any) -> list[Problem]:
+    module = _physics()
+    if module is None:
+        return [(None, f"the distribution matcher needs the physics module {PHYSICS_MODULE} "
+                       "(pip install 'pytest-cloudjob[physics]')")]
+    return [(None, f"distribution: {problem}") for problem in module.validate_distribution_spec(arg)]
+
+
+@dataclass(frozen=True)
+class MatcherSpec:
+    """One matcher: its name, what it takes (checked and published), and when it passes (for the docs)."""
+
+    name: str
+    example: str
+    passes_when: str
+    schema: Mapping[str, Any]
+    check_arg: ArgCheck
+
+
+def _number(name: str) -> ArgCheck:
+    plain = _kind(is_number, "a number")(name)
+
+    def check_arg(arg: Any, spec: Any) -> list[Problem]:
+        return [(line, msg + _float_hint(arg)) for line, msg in plain(arg, spec)]
+    return check_arg
+
+
+def _float_hint(arg: Any) -> str:
+    """PyYAML reads ``1e-6`` (no dot, YAML 1.1) as text: say how to write it as a number."""
+    if not isinstance(arg, str):
+        return ""
+    try:
+        float(arg)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = arg.strip().lower().partition("e")
+    written = (mantissa if "." in mantissa else mantissa + ".0") + (
+        "e" + (exponent if exponent[:1] in "+-" else "+" + exponent) if exponent else "")
+    return f" (for a number write {written}, unquoted)"
+
+
+MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
+    MatcherSpec("equals", "equals: v", "equal (booleans are not numbers)", {}, _any),
+    MatcherSpec("one_of", "one_of: [a, b]", "equal to one of them", {"type": "array"},
+                _kind(lambda v: isinstance(v, list), "a list")("one_of")),
+    MatcherSpec("regex", 'regex: "^qa_"', "a string matching it", {"type": "string"}, _regex),
+    MatcherSpec("type", "type: string (or a list)", ", ".join(f"`{t}`" for t in TYPES),
+                {"oneOf": [{"enum": list(TYPES)}, {"type": "array", "minItems": 1, "items": {"enum": list(TYPES)}}]},
+                _type),
+    MatcherSpec("min", "min: 0", "a number at least this", {"type": "number"}, _number("min")),
+    MatcherSpec("max", "max: 1", "a number at most this", {"type": "number"}, _number("max")),
+    MatcherSpec("approx", "approx: 1.0", "a number within `tolerance` of it (relative or absolute)",
+                {"type": "number"}, _number("approx")),
+    MatcherSpec("tolerance", "tolerance: 1e-6", "goes with `approx` (default 1e-6)",
+                {"type": "number", "minimum": 0}, _tolerance),
+    MatcherSpec("contains", "contains: x", "substring, list element or object key", {}, _any),
+    MatcherSpec("not_contains", "not_contains: x", "not a substring, list element or object key", {}, _any),
+    MatcherSpec("length", "length: 3 or length: {min: 1}", "a string, list or object whose size matches",
+                {"anyOf": [{"type": "integer", "minimum": 0}, _SPEC_REF]}, _length),
+    MatcherSpec("sum", "sum: 1000 or sum: {approx: 1, tolerance: 1e-9}",
+                "the values of a list or object add up to it (a spec: use `approx` for probabilities)",
+                _SPEC_REF, lambda arg, spec: validate_spec(arg)),
+    MatcherSpec("json", "json: {...}", "a JSON text whose parsed value matches", _SPEC_REF,
+                lambda arg, spec: validate_spec(arg)),
+    MatcherSpec("exists", "exists: false", "the field is absent (`false`)", {"type": "boolean"},
+                _kind(lambda v: isinstance(v, bool), "true or false")("exists")),
+    MatcherSpec("includes", "includes: [{job_id: ...}]", "some element of a list matches each spec",
+                {"type": "array", "items": _SPEC_REF}, _specs),
+    MatcherSpec("excludes", "excludes: [...]", "no element of a list matches any spec",
+                {"type": "array", "items": _SPEC_REF}, _specs),
+    MatcherSpec("every", "every: {...}", "every element of a list matches", _SPEC_REF,
+                lambda arg, spec: validate_spec(arg)),
+    MatcherSpec("fields", "fields: {type: qpu}", "an object whose named fields match (for fields named like a matcher)",
+                {"type": "object", "minProperties": 1, "additionalProperties": _SPEC_REF}, _fields),
+    MatcherSpec("distribution", "distribution: {reference: ideal, alpha: 1e-6}",
+                "measured results drawn from the reference distribution (needs the physics extra)",
+                {"type": "object"}, _distribution),
+)}
+MATCHER_KEYS = frozenset(MATCHERS)
 
 
 def is_matcher(spec: Any) -> bool:
-    return isinstance(spec, dict) and bool(spec) and set(spec) <= MATCHER_KEYS
+    return isinstance(spec, Mapping) and bool(spec) and set(spec) <= MATCHER_KEYS
 
 
-def check(actual: Any, spec: Any, where: str) -> list[str]:
+def mentions(spec: Any, name: str) -> bool:
+    """Whether matcher ``name`` is used anywhere in ``spec``."""
+    if isinstance(spec, Mapping):
+        return (is_matcher(spec) and name in spec) or any(mentions(v, name) for v in spec.values())
+    return isinstance(spec, list) and any(mentions(v, name) for v in spec)
+
+
+def misspelt_matcher(key: Any) -> str | None:
+    """The matcher ``key`` is a near miss of (``one_off`` -> ``one_of``), or ``None``."""
+    if not isinstance(key, str) or key in MATCHER_KEYS:
+        return None
+    match = difflib.get_close_matches(key, list(MATCHER_KEYS), n=1, cutoff=NEAR_MISS)
+    return match[0] if match else None
+
+
+def _is_placeholder(value: Any) -> bool:
+    return isinstance(value, str) and placeholders.whole(value) is not None
+
+
+def validate_spec(spec: Any, scalar: bool = False) -> list[Problem]:
+    """Every mistake in an ``expect:`` spec knowable before a call: unknown matchers, bad arguments.
+
+    ``scalar`` says the value checked is known not to be an object (a status, a job id): a mapping there
+    cannot check fields, so a key that is not a matcher is reported as an unknown matcher.
+    """
+    if not isinstance(spec, Mapping) or not spec:
+        return [p for item in spec for p in validate_spec(item)] if isinstance(spec, list) else []
+    line_of: Callable[[Any], int | None] = getattr(spec, "line_of", lambda key: None)
+    problems: list[Problem] = []
+    if is_matcher(spec):
+        for key, arg in spec.items():
+            if _is_placeholder(arg):
+                continue  # checked again at run time, once filled
+            problems += [(line or line_of(key), f"{key}: {msg}" if not msg.startswith(f"'{key}'") else msg)
+                         for line, msg in MATCHERS[key].check_arg(arg, spec)]
+        return problems
+    for key, sub in spec.items():
+        if scalar and key not in MATCHER_KEYS:
+            near = misspelt_matcher(key)
+            hint = f" (did you mean {near!r}?)" if near else closest(key, MATCHER_KEYS)
+            problems.append((line_of(key), f"unknown matcher {key!r}{hint}: the value checked here is not an object, "
+                                            f"so this cannot be a field check; matchers: {', '.join(MATCHERS)}"))
+            continue
+        problems += [(line or line_of(key), msg) for line, msg in validate_spec(sub)]
+    return problems
+
+
+def misspelt_where_no_object(actual: Any, spec: Any) -> str | None:
+    """At run time: a field check met a value that is not an object, and a key of it is a near miss of a
+    matcher name. That is the scenario's mistake (a misspelt matcher), not the cloud's."""
+    if isinstance(actual, dict) or not isinstance(spec, Mapping) or is_matcher(spec):
+        return None
+    for key in spec:
+        near = misspelt_matcher(key)
+        if near:
+            return f"unknown matcher {key!r} (did you mean {near!r}?)"
+    return None
+
+
+def check(actual: Any, spec: Any, where: str, context: Any = None) -> list[str]:
     """Every way ``actual`` fails ``spec``, as ``where: expected ..., got ...`` lines (empty if it matches).
 
     ``spec`` is a plain value (equals), a matcher mapping, or a mapping of field -> spec for objects.
+    ``context`` is what the ``distribution`` matcher needs about the job (its payload, the platform).
     """
     if is_matcher(spec):
-        return _check_matcher(actual, spec, where)
-    if isinstance(spec, dict):
-        if not isinstance(actual, dict):
-            return [f"{where}: expected an object, got {short(actual)}"]
-        problems: list[str] = []
-        for key, sub in spec.items():
-            path = f"{where}.{key}" if where else str(key)
-            if key not in actual:
-                if not (is_matcher(sub) and sub.get("exists") is False):
-                    problems.append(f"{path}: missing (fields present: {', '.join(sorted(map(str, actual))) or 'none'})")
-                continue
-            problems.extend(check(actual[key], sub, path))
-        return problems
+        return _check_matcher(actual, spec, where, context)
+    if isinstance(spec, Mapping):
+        return _check_fields(actual, spec, where, context)
     return [] if _equal(actual, spec) else [f"{where}: expected {short(spec)}, got {short(actual)}"]
+
+
+def _check_fields(actual: Any, spec: Mapping[str, Any], where: str, context: Any, explicit: bool = False) -> list[str]:
+    """Field checks; ``explicit`` (under ``fields:``) says the keys are fields for sure, never misspelt matchers."""
+    if not isinstance(actual, dict):
+        typo = None if explicit else misspelt_where_no_object(actual, spec)
+        if typo:
+            raise MatcherTypo(f"{where}: {typo}; the value {short(actual, 60)} is not an object, so this cannot be a "
+                              "field check (if it is a field, write it under 'fields:')")
+        return [f"{where}: expected an object, got {short(actual)}"]
+    problems: list[str] = []
+    for key, sub in spec.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in actual:
+            if not (is_matcher(sub) and sub.get("exists") is False):
+                problems.append(f"{path}: missing (fields present: {', '.join(sorted(map(str, actual))) or 'none'})")
+            continue
+        problems.extend(check(actual[key], sub, path, context))
+    return problems
 
 
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    return a == b
+    return bool(a == b)
 
 
-def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
+def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: Any) -> list[str]:
     out: list[str] = []
     got = short(actual)
     if "exists" in spec and spec["exists"] is False:
@@ -84,10 +322,9 @@ def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
         wanted = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
         if not any(TYPES[t](actual) for t in wanted):
             out.append(f"{where}: expected type {' or '.join(wanted)}, got {type(actual).__name__} {got}")
-    number = actual if isinstance(actual, (int, float)) and not isinstance(actual, bool) else None
-    for key, ok in (("min", lambda v, b: v >= b), ("max", lambda v, b: v <= b)):
-        if key in spec and (number is None or not ok(number, spec[key])):
-            word = "at least" if key == "min" else "at most"
+    number = actual if is_number(actual) else None
+    for key, word in (("min", "at least"), ("max", "at most")):
+        if key in spec and (number is None or (number < spec[key] if key == "min" else number > spec[key])):
             out.append(f"{where}: expected a number {word} {spec[key]}, got {got}")
     if "approx" in spec:
         tolerance = spec.get("tolerance", 1e-6)
@@ -103,7 +340,7 @@ def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
                    else [f"{where}: expected something with a length, got {got}"])
     if "sum" in spec:
         values = list(actual.values()) if isinstance(actual, dict) else actual
-        if not isinstance(values, list) or not all(isinstance(v, (int, float)) for v in values):
+        if not isinstance(values, list) or not all(is_number(v) for v in values):
             out.append(f"{where}: expected numbers to sum, got {got}")
         else:
             out.extend(check(sum(values), spec["sum"], f"sum of {where}"))
@@ -115,7 +352,14 @@ def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
         if parsed is None:
             out.append(f"{where}: expected a JSON text, got {got}")
         else:
-            out.extend(check(parsed, spec["json"], f"{where} (parsed)"))
+            out.extend(check(parsed, spec["json"], f"{where} (parsed)", context))
+    if "fields" in spec:
+        out.extend(_check_fields(actual, spec["fields"], where, context, explicit=True))
+    if "distribution" in spec:
+        module = _physics()
+        if module is None:  # validated at load time; kept for a module removed since
+            raise ImportError(f"the distribution matcher needs {PHYSICS_MODULE}")
+        out.extend(module.check_distribution(actual, spec["distribution"], where, context))
     if any(key in spec for key in ("includes", "excludes", "every")) and not isinstance(actual, list):
         return out + [f"{where}: expected a list, got {got}"]
     for item_spec in spec.get("includes", []):
@@ -126,7 +370,7 @@ def _check_matcher(actual: Any, spec: dict[str, Any], where: str) -> list[str]:
             out.append(f"{where}: expected no element matching {short(item_spec)}")
     if "every" in spec:
         for index, item in enumerate(actual):
-            out.extend(check(item, spec["every"], f"{where}[{index}]"))
+            out.extend(check(item, spec["every"], f"{where}[{index}]", context))
     return out
 
 
@@ -138,3 +382,10 @@ def _contains(actual: Any, item: Any) -> bool:
     if isinstance(actual, list):
         return any(_equal(x, item) for x in actual)
     return False
+
+
+def docs_table() -> str:
+    """The docs' matcher table, from :data:`MATCHERS`."""
+    rows = ["| matcher | passes when |", "|---|---|"]
+    rows += [f"| `{m.example}` | {m.passes_when} |" for m in MATCHERS.values()]
+    return "\n".join(rows) + "\n"

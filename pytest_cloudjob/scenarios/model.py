@@ -1,40 +1,26 @@
 """The scenario format: what a scenario and each step may say, checked before anything runs.
 
-Every error names the file, the line and what is wrong, and suggests the closest name for a typo.
+The step vocabulary is the table of :mod:`.steps`; the matchers' is the table of :mod:`.matchers`. Every
+error names the file, the line and what is wrong, and suggests the closest name for a typo.
 """
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from pytest_cloudjob import protocol
-from pytest_cloudjob.scenarios.loader import LineDict, LineList, ScenarioFormatError
-from pytest_cloudjob.scenarios.matchers import MATCHER_KEYS, TYPES
+from pytest_cloudjob.scenarios import placeholders
+from pytest_cloudjob.scenarios.loader import LineDict, LineList, ScenarioFormatError, load_documents
+from pytest_cloudjob.scenarios.matchers import closest, is_matcher, validate_spec
+from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepSpec
 
-ACTORS = ("user", "other", "admin", "anonymous", "wrong-token")
-COMMON_KEYS = {"as", "expect", "expect_error", "require", "description"}
-JOB_STEP = {"job"}
-STEP_KEYS: dict[str, set[str]] = {
-    "create": {"payload", "platform", "job_name", "pcvl_version", "process_id", "extra", "body", "raw_body",
-               "count", "save"},
-    "status": JOB_STEP,
-    "wait": JOB_STEP | {"until", "timeout"},
-    "results": JOB_STEP,
-    "read": JOB_STEP,
-    "cancel": JOB_STEP,
-    "rerun": JOB_STEP | {"save"},
-    "platform": {"name", "legacy"},
-    "list_all": {"filters"},
-    "cancel_many": {"jobs"},
-}
-SCENARIO_KEYS = {"name", "description", "platforms", "user", "vars", "marks", "steps", "severity"}
+SCENARIO_KEYS = ("name", "description", "platforms", "user", "vars", "parametrize", "marks", "steps", "severity")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min)?\s*$")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w-]*)(?:\.([\w-]+))?\}")
-_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+MAX_INCLUDE_DEPTH = 8
+MAX_ROWS = 100
+#: Arguments whose value must be known at load time (a placeholder cannot stand for them).
+_TYPED_NOW = ("job", "jobs", "save", "count", "as", "eventually", "max_time", "timeout", "until")
 
 
 @dataclass
@@ -43,10 +29,15 @@ class Step:
     kind: str
     args: dict[str, Any]
     line: int
+    path: Path = Path()
 
     @property
     def title(self) -> str:
         return f"step {self.index} ({self.kind})"
+
+    @property
+    def spec(self) -> StepSpec:
+        return STEPS[self.kind]
 
 
 @dataclass
@@ -57,45 +48,40 @@ class Scenario:
     steps: list[Step]
     description: str = ""
     platforms: tuple[str, ...] = ()
+    platforms_line: int = 0
     user: str = "user"
     vars: dict[str, Any] = field(default_factory=dict)
     marks: tuple[str, ...] = ()
+    marks_line: int = 0
     severity: str = "normal"
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def expanded(self) -> list[Scenario]:
+        """One scenario per row of ``parametrize:`` (its values as vars, its id in the name); else itself."""
+        if not self.rows:
+            return [self]
+        return [replace(self, name=f"{self.name}[{_row_id(row)}]", vars={**self.vars, **row}, rows=[])
+                for row in self.rows]
 
 
-def parse_duration(value: Any) -> float | None:
-    """Seconds from ``30s``, ``500ms``, ``2m`` or a number; ``None`` if it is not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value > 0 else None
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match:
-        return None
-    number, unit = float(match.group(1)), match.group(2) or "s"
-    seconds = number / 1000 if unit == "ms" else number * 60 if unit in ("m", "min") else number
-    return seconds if seconds > 0 else None
-
-
-def closest(name: str, choices: Any) -> str:
-    match = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+def _row_id(row: dict[str, Any]) -> str:
+    return str(row["id"]) if "id" in row else ",".join(f"{k}={v}" for k, v in row.items())
 
 
 class _Checker:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def fail(self, line: int | None, message: str) -> None:
+    def fail(self, line: int | None, message: str) -> NoReturn:
         raise ScenarioFormatError(self.path, line, message)
 
-    def keys(self, mapping: LineDict, allowed: set[str], what: str) -> None:
+    def keys(self, mapping: LineDict, allowed: Any, what: str) -> None:
         for key in mapping:
             if key not in allowed:
                 self.fail(mapping.line_of(key), f"{what}: unknown key {key!r}{closest(key, allowed)}; "
                                                 f"allowed: {', '.join(sorted(allowed))}")
 
-    def type(self, mapping: LineDict, key: str, kinds: tuple[type, ...], what: str, words: str) -> None:
+    def is_type(self, mapping: LineDict, key: str, kinds: tuple[type, ...], what: str, words: str) -> None:
         if key in mapping and (not isinstance(mapping[key], kinds) or isinstance(mapping[key], bool) and bool not in kinds):
             self.fail(mapping.line_of(key), f"{what}: '{key}' must be {words}, got {type(mapping[key]).__name__} "
                                             f"{mapping[key]!r}")
@@ -112,7 +98,7 @@ def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
         c.fail(document.line_of("name"), "scenario: 'name' is required and must be a non-empty string")
     what = f"scenario {name!r}"
     for key in ("description", "user", "severity"):
-        c.type(document, key, (str,), what, "a string")
+        c.is_type(document, key, (str,), what, "a string")
     user = document.get("user", "user")
     if user not in ACTORS[:3]:
         c.fail(document.line_of("user"), f"{what}: 'user' must be one of user, other, admin{closest(user, ACTORS)}")
@@ -124,157 +110,233 @@ def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             c.fail(document.line_of(key), f"{what}: '{key}' must be a list of names")
     for mark in document.get("marks", []):
-        if not _NAME.match(mark):
+        if not re.match(NAME_PATTERN, mark):
             c.fail(document.line_of("marks"), f"{what}: mark {mark!r} is not a valid name")
     variables = document.get("vars", {})
     if not isinstance(variables, dict):
         c.fail(document.line_of("vars"), f"{what}: 'vars' must be a mapping")
+    _check_variables(c, what, variables)
+    rows = _rows(c, what, document)
     steps = document.get("steps")
     if not isinstance(steps, LineList) or not steps:
         c.fail(document.line_of("steps") if "steps" in document else document.line,
                f"{what}: 'steps' is required and must be a non-empty list")
-    saved: dict[str, bool] = {}  # name -> is a list of jobs
-    parsed = [_parse_step(c, what, i + 1, raw, steps.item_lines[i], saved, variables)
-              for i, raw in enumerate(steps)]
-    return Scenario(name=name.strip(), path=path, line=document.line, steps=parsed,
+    known_vars = set(variables).union(*(set(row) for row in rows)) if rows else set(variables)
+    parser = _StepParser(what, known_vars)
+    parser.parse_list(c, steps, (path.resolve(),))
+    return Scenario(name=name.strip(), path=path, line=document.line, steps=parser.steps,
                     description=document.get("description", ""), platforms=tuple(document.get("platforms", [])),
-                    user=user, vars=dict(variables), marks=tuple(document.get("marks", [])), severity=severity)
+                    platforms_line=document.line_of("platforms"), user=user, vars=dict(variables),
+                    marks=tuple(document.get("marks", [])), marks_line=document.line_of("marks"),
+                    severity=severity, rows=rows)
 
 
-def _parse_step(c: _Checker, what: str, index: int, raw: Any, line: int, saved: dict[str, bool],
-                variables: dict[str, Any]) -> Step:
-    if not isinstance(raw, LineDict) or len(raw) != 1:
-        c.fail(line, f"{what}, step {index}: a step is a mapping with exactly one kind, one of "
-                     f"{', '.join(STEP_KEYS)}")
-    kind, args = next(iter(raw.items()))
-    if kind not in STEP_KEYS:
-        c.fail(line, f"{what}, step {index}: unknown step {kind!r}{closest(kind, STEP_KEYS)}; "
-                     f"steps: {', '.join(STEP_KEYS)}")
-    if args is None:
-        args = LineDict()
-        args.line, args.key_lines = line, {}
-    if not isinstance(args, LineDict):
-        c.fail(line, f"{what}, step {index} ({kind}): its arguments must be a mapping, got {type(args).__name__}")
-    where = f"{what}, step {index} ({kind})"
-    c.keys(args, STEP_KEYS[kind] | COMMON_KEYS, where)
-    actor = args.get("as")
-    if actor is not None and actor not in ACTORS:
-        c.fail(args.line_of("as"), f"{where}: 'as' must be one of {', '.join(ACTORS)}{closest(actor, ACTORS)}")
-    if "expect" in args and "expect_error" in args:
-        c.fail(args.line_of("expect_error"), f"{where}: use 'expect' or 'expect_error', not both")
-    if "expect_error" in args:
-        _check_expect_error(c, where, args)
-    for key in ("expect", "require"):
-        if key in args:
-            _check_spec(c, where, args[key], args.line_of(key))
-    _check_placeholders(c, where, args, saved, variables)
-    if "job" in STEP_KEYS[kind]:
-        _require_saved(c, where, args, "job", saved)
-    if kind == "cancel_many":
-        jobs = args.get("jobs")
-        if not isinstance(jobs, list) or not jobs or not all(isinstance(j, str) for j in jobs):
-            c.fail(args.line_of("jobs"), f"{where}: 'jobs' must be a non-empty list of saved job names")
-        for name in jobs:
-            if name not in saved:
-                c.fail(args.line_of("jobs"), f"{where}: job {name!r} was never saved{closest(name, saved)}")
-    if kind == "wait":
-        until = args.get("until")
-        statuses = until if isinstance(until, list) else [until]
-        for status in statuses:
-            if status not in protocol.ALL_STATUSES:
-                c.fail(args.line_of("until"), f"{where}: 'until' must be statuses among "
-                                               f"{', '.join(sorted(protocol.ALL_STATUSES))}, got {status!r}"
-                                               f"{closest(status, protocol.ALL_STATUSES)}")
-        if "timeout" in args and parse_duration(args["timeout"]) is None:
-            c.fail(args.line_of("timeout"), f"{where}: 'timeout' must be a duration such as 30s, 500ms or 2m, "
-                                             f"got {args['timeout']!r}")
-    if kind == "create":
-        for key in ("payload", "extra"):
-            c.type(args, key, (dict,), where, "a mapping")
-        for key in ("platform", "job_name", "pcvl_version", "process_id", "raw_body"):
-            c.type(args, key, (str,), where, "a string")
-        c.type(args, "count", (int,), where, "an integer")
-        if "count" in args and not 1 <= args["count"] <= 100:
-            c.fail(args.line_of("count"), f"{where}: 'count' must be between 1 and 100")
-        if "body" in args and "raw_body" in args:
-            c.fail(args.line_of("raw_body"), f"{where}: use 'body' or 'raw_body', not both")
-    if kind == "platform":
-        c.type(args, "name", (str,), where, "a string")
-        c.type(args, "legacy", (bool,), where, "true or false")
-    if kind == "list_all":
-        c.type(args, "filters", (dict,), where, "a mapping")
-        for key in args.get("filters", {}):
-            if key not in protocol.LIST_FILTERS:
-                c.fail(args.line_of("filters"), f"{where}: unknown filter {key!r}{closest(key, protocol.LIST_FILTERS)}")
-    if "save" in args:
-        if not isinstance(args["save"], str) or not _NAME.match(args["save"]):
-            c.fail(args.line_of("save"), f"{where}: 'save' must be a name (letters, digits, _ or -)")
-        if "expect_error" in args:
-            c.fail(args.line_of("save"), f"{where}: a step expecting an error cannot save a job")
-        saved[args["save"]] = kind == "create" and args.get("count", 1) > 1
-    return Step(index=index, kind=kind, args=dict(args), line=line)
+#: How long the text of one variable may grow once its ``{vars.x}`` placeholders are filled in.
+MAX_VARIABLE_CHARS = 1_000_000
 
 
-def _require_saved(c: _Checker, where: str, args: LineDict, key: str, saved: dict[str, bool]) -> None:
-    name = args.get(key)
-    if not isinstance(name, str):
-        c.fail(args.line_of(key) if key in args else args.line, f"{where}: '{key}' is required: the name of a saved job")
-    if name not in saved:
-        c.fail(args.line_of(key), f"{where}: job {name!r} was never saved by an earlier step{closest(name, saved)}")
+def _check_variables(c: _Checker, what: str, variables: dict[str, Any]) -> None:
+    """Refuse variables that refer to themselves (the runner would recurse for ever) or that grow past
+    :data:`MAX_VARIABLE_CHARS` once filled in (each doubling the next: a "billion laughs" of placeholders)."""
+    sizes: dict[str, int] = {}
+    chain: list[str] = []
+
+    def line_of(name: str) -> int | None:
+        return variables.line_of(name) if isinstance(variables, LineDict) else None
+
+    def size(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value) + sum(size_of(path[0]) for head, path, _ in placeholders.found_in(value)
+                                    if head == "vars" and path and path[0] in variables)
+        if isinstance(value, list):
+            return sum(size(v) for v in value)
+        if isinstance(value, dict):
+            return sum(size(k) + size(v) for k, v in value.items())
+        return 8
+
+    def size_of(name: str) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in chain:
+            loop = " -> ".join(chain[chain.index(name):] + [name])
+            c.fail(line_of(chain[0]), f"{what}: variable {chain[0]!r} refers to itself ({loop})")
+        chain.append(name)
+        sizes[name] = size(variables[name])
+        chain.pop()
+        if sizes[name] > MAX_VARIABLE_CHARS:
+            first = chain[0] if chain else name
+            through = f" through {{vars.{name}}}" if first != name else ""
+            c.fail(line_of(first), f"{what}: variable {first!r} grows past {MAX_VARIABLE_CHARS:,} characters once its "
+                                   f"placeholders are filled in{through} ({sizes[name]:,})")
+        return sizes[name]
+
+    for name in variables:
+        size_of(name)
 
 
-def _check_expect_error(c: _Checker, where: str, args: LineDict) -> None:
-    spec = args["expect_error"]
-    line = args.line_of("expect_error")
-    if not isinstance(spec, dict) or not spec or not set(spec) <= {"status", "message"}:
-        c.fail(line, f"{where}: 'expect_error' must be a mapping of 'status' (an HTTP status) and/or 'message'")
-    status = spec.get("status")
-    if status is not None and not (isinstance(status, int) and 400 <= status <= 599 or
-                                   isinstance(status, list) and all(isinstance(s, int) for s in status)):
-        c.fail(line, f"{where}: 'expect_error.status' must be an HTTP error status (400-599), got {status!r}")
+def _rows(c: _Checker, what: str, document: LineDict) -> list[dict[str, Any]]:
+    if "parametrize" not in document:
+        return []
+    rows, line = document["parametrize"], document.line_of("parametrize")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and r for r in rows):
+        c.fail(line, f"{what}: 'parametrize' must be a non-empty list of mappings (one per run: name -> value)")
+    if len(rows) > MAX_ROWS:
+        c.fail(line, f"{what}: 'parametrize' has {len(rows)} rows; at most {MAX_ROWS}")
+    ids = [_row_id(row) for row in rows]
+    for i, row_id in enumerate(ids):
+        if row_id in ids[:i]:
+            c.fail(line, f"{what}: 'parametrize' rows {ids.index(row_id) + 1} and {i + 1} have the same id {row_id!r}; "
+                         "give each an 'id'")
+    return [dict(row) for row in rows]
 
 
-def _check_spec(c: _Checker, where: str, spec: Any, line: int) -> None:
-    if isinstance(spec, dict):
-        if set(spec) <= MATCHER_KEYS and spec:
-            kinds = spec.get("type")
-            for kind in (kinds if isinstance(kinds, list) else [kinds] if kinds is not None else []):
-                if kind not in TYPES:
-                    c.fail(getattr(spec, "line", line), f"{where}: unknown type {kind!r}{closest(kind, TYPES)}; "
-                                                         f"types: {', '.join(TYPES)}")
-            if "regex" in spec:
-                try:
-                    re.compile(spec["regex"])
-                except (re.error, TypeError) as exc:
-                    c.fail(getattr(spec, "line", line), f"{where}: bad regex {spec['regex']!r} ({exc})")
-            if "one_of" in spec and not isinstance(spec["one_of"], list):
-                c.fail(getattr(spec, "line", line), f"{where}: 'one_of' must be a list")
-        for key, sub in spec.items():
-            _check_spec(c, where, sub, spec.line_of(key) if isinstance(spec, LineDict) else line)
-    elif isinstance(spec, list):
-        for sub in spec:
-            _check_spec(c, where, sub, line)
+class _StepParser:
+    """Parses a scenario's steps in order, remembering what each step saved for the steps after it."""
+
+    def __init__(self, what: str, variables: set[str]) -> None:
+        self.what = what
+        self.variables = variables
+        self.saved: dict[str, str] = {}  # name -> "job", "jobs" (a list of jobs) or "value"
+        self.steps: list[Step] = []
+
+    def parse_list(self, c: _Checker, steps: LineList, chain: tuple[Path, ...]) -> None:
+        for i, raw in enumerate(steps):
+            self.parse_step(c, raw, steps.item_lines[i], chain)
+
+    def parse_step(self, c: _Checker, raw: Any, line: int, chain: tuple[Path, ...]) -> None:
+        index = len(self.steps) + 1
+        what = self.what
+        if not isinstance(raw, LineDict) or len(raw) != 1:
+            c.fail(line, f"{what}, step {index}: a step is a mapping with exactly one kind, one of {', '.join(STEPS)}")
+        kind, args = next(iter(raw.items()))
+        if kind not in STEPS:
+            c.fail(line, f"{what}, step {index}: unknown step {kind!r}{closest(kind, STEPS)}; steps: {', '.join(STEPS)}")
+        if args is None:
+            args = LineDict()
+            args.line, args.key_lines = line, {}
+        if kind == "include" and isinstance(args, str):
+            args = LineDict(file=args)
+            args.line, args.key_lines = line, {"file": line}
+        if not isinstance(args, LineDict):
+            c.fail(line, f"{what}, step {index} ({kind}): its arguments must be a mapping, got {type(args).__name__}")
+        spec = STEPS[kind]
+        where = f"{what}, step {index} ({kind})"
+        self.check_args(c, where, spec, args)
+        if kind == "include":
+            self.include(c, where, args, chain)
+            return
+        self.check_expectations(c, where, spec, args)
+        _check_placeholders(c, where, args, self.saved, self.variables)
+        if "job" in spec.arg_names:
+            name = args["job"]
+            if name not in self.saved or self.saved[name] == "value":
+                c.fail(args.line_of("job"), f"{where}: job {name!r} was never saved by an earlier step"
+                                            f"{closest(name, self.jobs())}")
+        for name in args.get("jobs", []):
+            if name not in self.jobs():
+                c.fail(args.line_of("jobs"), f"{where}: job {name!r} was never saved{closest(name, self.jobs())}")
+        if "eventually" in args and not spec.repeatable:
+            c.fail(args.line_of("eventually"), f"{where}: 'eventually' repeats a step; a {kind} step is not safe to "
+                                               "repeat (it would make new jobs)")
+        if "save" in args:
+            if "expect_error" in args:
+                c.fail(args.line_of("save"), f"{where}: a step expecting an error cannot save anything")
+            save = args["save"]
+            if isinstance(save, str):  # a create with a count, or a rerun of a list, saves a list
+                many = args.get("count", 1) > 1 or self.saved.get(args.get("job", ""), "") == "jobs"
+                self.saved[save] = "jobs" if many else "job"
+            else:
+                self.saved.update({name: "value" for name in save})
+        self.steps.append(Step(index=index, kind=kind, args=dict(args), line=line, path=chain[-1]))
+
+    def jobs(self) -> list[str]:
+        return [name for name, kind in self.saved.items() if kind != "value"]
+
+    def check_args(self, c: _Checker, where: str, spec: StepSpec, args: LineDict) -> None:
+        allowed = spec.arg_names if spec.kind == "include" else spec.arg_names | set(COMMON)
+        c.keys(args, allowed, where)
+        for name in spec.required:
+            if name not in args:
+                c.fail(args.line, f"{where}: '{name}' is required: {spec.arg(name).type.words}")
+        for key, value in args.items():
+            if isinstance(value, str) and placeholders.whole(value) and key not in _TYPED_NOW:
+                continue  # its type is known once filled
+            problem = spec.arg(key).type.problem(key, value)
+            if problem:
+                c.fail(args.line_of(key), f"{where}: {problem}")
+        for first, second in COMMON_EXCLUSIVE + spec.exclusive:
+            if first in args and second in args:
+                c.fail(args.line_of(second), f"{where}: use '{first}' or '{second}', not both")
+
+    def check_expectations(self, c: _Checker, where: str, spec: StepSpec, args: LineDict) -> None:
+        problems: list[tuple[int | None, str]]
+        for key in ("expect", "require"):
+            if key not in args:
+                continue
+            expected = args[key]
+            if isinstance(expected, LineDict) and not is_matcher(expected):
+                problems = [(line or expected.line_of(field), msg) for field, sub in expected.items()
+                            for line, msg in validate_spec(sub, scalar=field in spec.scalar_fields)]
+            else:
+                problems = validate_spec(expected)
+            if problems:
+                line, message = problems[0]
+                c.fail(line or args.line_of(key), f"{where}: {key}: {message}")
+        message = args.get("expect_error", {}).get("message")
+        problems = validate_spec(message) if message is not None else []
+        if problems:
+            c.fail(problems[0][0] or args.line_of("expect_error"), f"{where}: expect_error.message: {problems[0][1]}")
+
+    def include(self, c: _Checker, where: str, args: LineDict, chain: tuple[Path, ...]) -> None:
+        target = (chain[-1].parent / args["file"]).resolve()
+        if target in chain:
+            c.fail(args.line_of("file"), f"{where}: {args['file']!r} includes itself (through "
+                                         f"{' -> '.join(p.name for p in chain)})")
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            c.fail(args.line_of("file"), f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH}")
+        if not target.is_file():
+            c.fail(args.line_of("file"), f"{where}: no steps file {str(target)!r}")
+        documents = load_documents(target)
+        included = _Checker(target)
+        steps = documents[0] if len(documents) == 1 else None
+        if isinstance(steps, LineDict) and set(steps) == {"steps"}:
+            steps = steps["steps"]
+        if not isinstance(steps, LineList) or not steps:
+            included.fail(getattr(steps, "line", None), "a steps file holds one YAML list of steps (or 'steps:' and a list)")
+        self.parse_list(included, steps, (*chain, target))
 
 
-def _check_placeholders(c: _Checker, where: str, value: Any, saved: dict[str, bool], variables: dict[str, Any],
+def _check_placeholders(c: _Checker, where: str, value: Any, saved: dict[str, str], variables: set[str],
                         line: int | None = None) -> None:
     if isinstance(value, dict):
         for key, sub in value.items():
-            _check_placeholders(c, where, sub, saved, variables,
-                                value.line_of(key) if isinstance(value, LineDict) else line)
+            _check_placeholders(c, where, sub, saved, variables, value.line_of(key) if isinstance(value, LineDict) else line)
     elif isinstance(value, list):
         for sub in value:
             _check_placeholders(c, where, sub, saved, variables, line)
     elif isinstance(value, str):
-        for head, attr in _PLACEHOLDER.findall(value):
-            if head in ("platform", "run_id", "slow_platform") and not attr:
-                continue
-            if head == "vars":
-                if attr not in variables:
-                    c.fail(line, f"{where}: '{{vars.{attr}}}' names no variable{closest(attr, variables)}")
-                continue
-            if head not in saved:
-                c.fail(line, f"{where}: '{{{head}{'.' + attr if attr else ''}}}' refers to a job never saved"
-                             f"{closest(head, list(saved) + ['platform', 'run_id', 'vars'])}")
-            if attr and attr not in ("id",):
-                c.fail(line, f"{where}: '{{{head}.{attr}}}': a saved job has only '.id'")
+        for head, path, written in placeholders.found_in(value):
+            problem = _placeholder_problem(head, path, written, saved, variables)
+            if problem:
+                c.fail(line, f"{where}: {problem}")
+
+
+def _placeholder_problem(head: str, path: list[str], written: str, saved: dict[str, str],
+                         variables: set[str]) -> str | None:
+    if head in placeholders.RUN_VALUES:
+        return f"'{written}' takes no field" if path else None
+    if head == "vars":
+        if not path or path[0] not in variables:
+            return f"'{written}' names no variable{closest(path[0] if path else '', variables)}"
+        return None
+    if head == "env":
+        return None if len(path) == 1 else f"'{written}': write '{{env.NAME}}' with one variable name"
+    kind = saved.get(head)
+    if kind is None:
+        return (f"'{written}' refers to a job never saved (nor a saved value)"
+                f"{closest(head, [*saved, *placeholders.RUN_VALUES, *placeholders.NAMESPACES])}")
+    if kind == "job" and path not in ([], ["id"]):
+        return f"'{written}': a saved job has only '.id'"
+    if kind == "jobs" and not (path in ([], ["id"]) or path[0].isdigit() and path[1:] in ([], ["id"])):
+        return f"'{written}': a saved list of jobs takes '.id' (all ids) or '.<index>.id'"
+    return None

@@ -1,29 +1,48 @@
 """Running one scenario on one platform: each step calls the client, checks what came back, and on a
-mismatch fails with the step, the request, what was expected, what came, and the job's history."""
+mismatch fails with the step, the request, what was expected, what came, and the job's history.
+
+A mistake of the scenario found only now (an unset ``{env.X}``, a bad matcher argument once filled) is a
+:class:`HarnessError`, never a verdict on the cloud. A clean-up that fails is a warning, never the verdict.
+"""
 from __future__ import annotations
 
+import importlib
+import os
 import re
+import time
 import uuid
-from typing import Any
+import warnings
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import pytest
+import requests
 
 from pytest_cloudjob import reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
-from pytest_cloudjob.api.errors import CloudApiError
-from pytest_cloudjob.api.waiting import JobWaitError
-from pytest_cloudjob.job_factory import JobFactory
-from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.scenarios.matchers import check, short
-from pytest_cloudjob.scenarios.model import Scenario, Step, parse_duration
+from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.durations import parse_duration
+from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
+from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.scenarios import matchers, placeholders
+from pytest_cloudjob.scenarios.harness import HarnessError
+from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
+from pytest_cloudjob.scenarios.model import Scenario, Step
+from pytest_cloudjob.scenarios.request import send
+from pytest_cloudjob.settings import TOKEN_ENV
 
-_WHOLE = re.compile(r"^\{([A-Za-z_][\w-]*)(?:\.([\w-]+))?\}$")
-_ANY = re.compile(r"\{([A-Za-z_][\w-]*)(?:\.([\w-]+))?\}")
+#: An ``{env.NAME}`` whose name says it is a secret is masked in every report.
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
+MAX_PROBLEM_LINES = 20
+MAX_JOB_LINES = 5
+DEFAULT_EVENTUALLY_INTERVAL = 0.5
+_NOT_SHOWN_IN_TITLE = ("expect", "expect_error", "require", "description", "save", "eventually", "max_time")
 
 
 class StepFailure(AssertionError):
-    """A step's expectation was not met: the cloud broke a promise (or the scenario is wrong)."""
+    """A step's expectation was not met: the cloud broke a promise."""
 
 
 class ScenarioRunner:
@@ -36,40 +55,63 @@ class ScenarioRunner:
         self.run_id = run_id
         self.slow_platform = slow_platform
         self.timeout = timeout
-        self.saved: dict[str, Job | list[Job]] = {}
+        self.saved: dict[str, Any] = {}  # a Job, a list of Jobs, or a value saved from an answer
         self.calls: list[CallRecord] = []
         default_user = users.get("user")
-        assert default_user is not None
+        if default_user is None:
+            raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
         self.factory = JobFactory(context, default_user, users.get("admin"), platform_name=platform,
                                   pcvl_version=pcvl_version, process_id=run_id)
 
     # -- values ------------------------------------------------------------------------------------------
     def render(self, value: Any) -> Any:
-        """Fill ``{job.id}``, ``{vars.x}``, ``{platform}``, ``{slow_platform}``, ``{run_id}`` in ``value``."""
+        """``value`` with its placeholders filled; a string that is one placeholder keeps the value's type."""
         if isinstance(value, dict):
             return {k: self.render(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.render(v) for v in value]
         if not isinstance(value, str):
             return value
-        whole = _WHOLE.match(value)
+        whole = placeholders.whole(value)
         if whole:
-            return self._lookup(*whole.groups())
-        return _ANY.sub(lambda m: str(self._lookup(*m.groups())), value)
+            return self._lookup(*placeholders.parse(whole), whole.group(0))
+        return placeholders.PLACEHOLDER.sub(lambda m: str(self._lookup(*placeholders.parse(m), m.group(0))), value)
 
-    def _lookup(self, head: str, attr: str | None) -> Any:
-        if head == "platform":
-            return self.platform
-        if head == "slow_platform":
-            return self.slow_platform
-        if head == "run_id":
-            return self.run_id
-        if head == "vars":
-            return self.render(self.scenario.vars[attr])
-        saved = self.saved[head]
-        jobs = saved if isinstance(saved, list) else [saved]
-        ids = [job.job_id for job in jobs]
-        return ids if isinstance(saved, list) else ids[0]
+    def _lookup(self, head: str, path: list[str], written: str) -> Any:
+        try:
+            if head == "platform":
+                return self.platform
+            if head == "slow_platform":
+                return self.slow_platform
+            if head == "run_id":
+                return self.run_id
+            if head == "vars":
+                return placeholders.follow(self.render(self.scenario.vars[path[0]]), path[1:], written)
+            if head == "env":
+                return self._env(path[0])
+            saved = self.saved[head]
+        except KeyError as exc:
+            raise HarnessError(f"{written}: nothing is saved or set under {exc}") from None
+        except LookupError as exc:
+            raise HarnessError(str(exc)) from None
+        if isinstance(saved, Job) or isinstance(saved, list) and saved and isinstance(saved[0], Job):
+            ids: Any = [job.job_id for job in saved] if isinstance(saved, list) else saved.job_id
+            path = path[:-1] if path and path[-1] == "id" else path
+        else:
+            ids = saved
+        try:
+            return placeholders.follow(ids, path, written)
+        except LookupError as exc:
+            raise HarnessError(str(exc)) from None
+
+    @staticmethod
+    def _env(name: str) -> str:
+        if name not in os.environ:
+            raise HarnessError(f"{{env.{name}}}: the environment variable {name} is not set")
+        value = os.environ[name]
+        if SECRET_NAME.search(name):
+            register_secret(value)
+        return value
 
     def actor(self, step: Step) -> User:
         name = step.args.get("as", self.scenario.user)
@@ -79,8 +121,8 @@ class ScenarioRunner:
             return User(token=f"wrong-{uuid.uuid4().hex}", name="wrong-token")
         user = self.users.get(name)
         if user is None:
-            env = {"other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}.get(name, "CLOUDJOB_TOKEN")
-            pytest.skip(f"{step.title} needs the '{name}' user: set {env}")
+            env = TOKEN_ENV.get(name, TOKEN_ENV["user"])
+            _skip(f"{step.path}:{step.line}: {step.title} needs the '{name}' user: set {env}")
         return user
 
     def jobs_of(self, step: Step, key: str = "job") -> list[Job]:
@@ -96,59 +138,149 @@ class ScenarioRunner:
         finally:
             self.context.api.listeners.remove(self.calls.append)
             histories = [f"{name} ({job.job_id}): {job.history.describe()}" for name, saved in self.saved.items()
-                         for job in _as_list(saved)]
+                         if isinstance(saved, (Job, list)) for job in _as_list(saved) if isinstance(job, Job)]
             if histories:
                 reporting.attach_text("status history of the scenario's jobs", "\n".join(histories))
+            self.clean_up()
+
+    def clean_up(self) -> None:
+        """Cancel the scenario's jobs still active; a failure is a warning on the test, never its verdict."""
+        try:
             with reporting.step("clean-up: cancel the scenario's jobs still active"):
                 self.factory.cancel_active()
+        except (CloudJobError, requests.RequestException) as exc:
+            warnings.warn(CleanupWarning(f"{self.scenario.path}:{self.scenario.line}: clean-up: "
+                                         f"{excerpt(redact(exc), 300)} (the end-of-run sweep still looks for them)"),
+                          stacklevel=1)
 
     def step_title(self, step: Step) -> str:
-        shown = {k: v for k, v in step.args.items() if k not in ("expect", "expect_error", "require", "description")}
+        try:
+            shown = self.render({k: v for k, v in step.args.items() if k not in _NOT_SHOWN_IN_TITLE})
+        except HarnessError:
+            shown = {k: v for k, v in step.args.items() if k not in _NOT_SHOWN_IN_TITLE}
         words = " ".join(f"{k}={short(v, 60)}" for k, v in shown.items())
         verdict = " (expects an error)" if "expect_error" in step.args else ""
-        return f"step {step.index}: {step.kind} {words}".rstrip() + verdict
+        return redact(f"step {step.index}: {step.kind} {words}".rstrip() + verdict)
 
     def run_step(self, step: Step) -> Any:
-        first_call = len(self.calls)
+        """Run ``step`` (again and again within its ``eventually:`` time), then check its ``max_time:``."""
+        eventually = step.args.get("eventually")
+        if isinstance(eventually, dict):
+            limit, interval = parse_duration(eventually["timeout"]), parse_duration(eventually.get("interval", 0.5))
+        else:
+            limit, interval = parse_duration(eventually), DEFAULT_EVENTUALLY_INTERVAL
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            first_call = len(self.calls)
+            try:
+                actual = self.run_once(step, first_call)
+                break
+            except StepFailure as failure:
+                if limit is None or time.monotonic() - started + (interval or 0) > limit:
+                    if limit is None:
+                        raise
+                    raise StepFailure(f"{failure}\n  (still failing after {attempts} attempts in "
+                                      f"{time.monotonic() - started:.1f}s; eventually: {limit:g}s)") from None
+                time.sleep(interval or DEFAULT_EVENTUALLY_INTERVAL)
+        elapsed = time.monotonic() - started
+        max_time = parse_duration(step.args.get("max_time"))
+        if max_time is not None and elapsed > max_time:
+            self.fail(step, [f"took {elapsed * 1000:.0f} ms; max_time is {max_time * 1000:.0f} ms"], first_call)
+        self.save(step, actual, first_call)
+        return actual
+
+    def run_once(self, step: Step, first_call: int) -> Any:
         actor = self.actor(step)
         expect_error = step.args.get("expect_error")
         try:
-            actual = getattr(self, f"step_{step.kind}")(step, actor)
+            with reporting.expecting_error(expect_error is not None):
+                actual = getattr(self, f"step_{step.kind}")(step, actor)
         except CloudApiError as exc:
-            if expect_error is None:
+            if not isinstance(expect_error, dict):
                 self.fail(step, [f"the call failed: {exc}"], first_call)
-            problems = []
-            if "status" in expect_error:
-                wanted = expect_error["status"]
-                ok = exc.status in wanted if isinstance(wanted, list) else exc.status == wanted
-                if not ok:
-                    problems.append(f"expected HTTP {wanted}, got {exc.status if exc.status else exc.kind + ' error'}")
-            if "message" in expect_error:
-                message = exc.error_message or exc.body
-                spec = self.render(expect_error["message"])
-                problems += check(message, spec if isinstance(spec, dict) else {"contains": spec}, "error message")
-            if problems:
-                self.fail(step, problems, first_call)
+            self.check_error(step, exc, expect_error, first_call)
             return None
-        except JobWaitError as exc:
+        except HarnessError:
+            raise
+        except CloudJobError as exc:  # a wait that ended badly, an illegal transition, an unknown status
             self.fail(step, [str(exc)], first_call)
         if expect_error is not None:
             self.fail(step, [f"expected HTTP {expect_error.get('status', 'error')}, but the call succeeded with "
                              f"{short(actual)}"], first_call)
+        context = self.distribution_context(step, actor) if step.kind == "results" else None
         if "expect" in step.args:
-            problems = check(actual, self.render(step.args["expect"]), step.kind)
+            problems = self.check(actual, step.args["expect"], step, context)
             if problems:
                 self.fail(step, problems, first_call)
         if "require" in step.args:
-            problems = check(actual, self.render(step.args["require"]), step.kind)
+            problems = self.check(actual, step.args["require"], step, context)
             if problems:
-                pytest.skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
-                            + "; ".join(problems))
+                _skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
+                      + "; ".join(problems))
         return actual
 
-    def fail(self, step: Step, problems: list[str], first_call: int) -> None:
-        lines = [f"{self.scenario.path}:{step.line}: {step.title} failed on {self.platform}"]
-        lines += [f"  {p}" for p in problems]
+    def check(self, actual: Any, spec: Any, step: Step, context: Any = None) -> list[str]:
+        """``check`` of the filled spec; a spec wrong once filled, or a misspelt matcher, is the harness's fault."""
+        filled = self.render(spec)
+        wrong = validate_spec(filled)
+        if wrong:
+            raise HarnessError(f"{step.path}:{step.line}: {step.title}: the filled expectation is wrong: {wrong[0][1]}")
+        try:
+            return check(actual, filled, step.kind, context)
+        except MatcherTypo as exc:
+            raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
+        except ImportError as exc:
+            raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
+
+    def check_error(self, step: Step, exc: CloudApiError, expect_error: dict[str, Any], first_call: int) -> None:
+        problems = []
+        if "status" in expect_error:
+            wanted = expect_error["status"]
+            ok = exc.status in wanted if isinstance(wanted, list) else exc.status == wanted
+            if not ok:
+                problems.append(f"expected HTTP {wanted}, got {exc.status if exc.status else exc.kind + ' error'}")
+        if "message" in expect_error:
+            message = exc.error_message or exc.body
+            spec = expect_error["message"]
+            problems += self.check(message, spec if isinstance(spec, dict) else {"contains": spec}, step)
+        if problems:
+            self.fail(step, problems, first_call)
+
+    def save(self, step: Step, actual: Any, first_call: int) -> None:
+        fields = step.args.get("save")
+        if not isinstance(fields, dict):
+            return
+        for name, path in fields.items():
+            try:
+                self.saved[name] = placeholders.follow(actual, path.split(".") if path else [], f"save {name}: {path}")
+            except LookupError as exc:
+                self.fail(step, [f"cannot save: {exc}"], first_call)
+
+    def distribution_context(self, step: Step, actor: User) -> Any:
+        """What the ``distribution`` matcher needs about the job: its payload and its platform's details."""
+        if not any(mentions(step.args.get(key), "distribution") for key in ("expect", "require")):
+            return None
+        try:
+            module = importlib.import_module(matchers.PHYSICS_MODULE)
+        except ImportError:
+            raise HarnessError(f"{step.path}:{step.line}: the distribution matcher needs {matchers.PHYSICS_MODULE}") from None
+        job = self.jobs_of(step)[0]
+        name = job.platform_name
+
+        def platform_details() -> dict[str, Any]:
+            return Platform(name).details(self.context, actor)
+        return module.DistributionContext(payload=job.payload, platform_details=platform_details)
+
+    def fail(self, step: Step, problems: list[str], first_call: int) -> NoReturn:
+        """Raise the step's failure: ``file:line`` first, what was wrong, the call, the jobs (about 40 lines)."""
+        lines = [f"{step.path}:{step.line}: {step.title} failed on {self.platform}"]
+        if step.path != self.scenario.path:
+            lines.append(f"  (included by scenario {self.scenario.name!r} at {self.scenario.path}:{self.scenario.line})")
+        lines += [f"  {excerpt(p, 400)}" for p in problems[:MAX_PROBLEM_LINES]]
+        if len(problems) > MAX_PROBLEM_LINES:
+            lines.append(f"  ... and {len(problems) - MAX_PROBLEM_LINES} more")
         call = self.calls[-1] if len(self.calls) > first_call else None
         if call is not None:
             lines.append(f"  request: {call.method} {call.url} -> {call.status if call.status else 'no response'}"
@@ -158,8 +290,10 @@ class ScenarioRunner:
             if call.response_text:
                 lines.append(f"  response: {short(call.response_text, 300)}")
         if "job" in step.args and step.args["job"] in self.saved:
-            for job in self.jobs_of(step):
-                lines.append(f"  job {job.job_id}: {job.history.describe()}")
+            jobs = self.jobs_of(step)
+            lines += [f"  job {job.job_id}: {excerpt(job.history.describe(), 300)}" for job in jobs[:MAX_JOB_LINES]]
+            if len(jobs) > MAX_JOB_LINES:
+                lines.append(f"  ... and {len(jobs) - MAX_JOB_LINES} more jobs")
         raise StepFailure(redact("\n".join(lines)))
 
     # -- the steps -----------------------------------------------------------------------------------------
@@ -175,20 +309,20 @@ class ScenarioRunner:
                 data = decode_json(response, "POST")
                 job = self.factory(job_id=str(data.get("job_id", "")) if isinstance(data, dict) else "")
             else:
-                fields = {"payload": {**Job.DEFAULT_PAYLOAD, **args.get("payload", {})}}
-                for key, field in (("platform", "platform_name"), ("job_name", "job_name"),
-                                   ("pcvl_version", "pcvl_version"), ("process_id", "process_id")):
+                fields: dict[str, Any] = {"payload": {**Job.DEFAULT_PAYLOAD, **args.get("payload", {})}}
+                for key, name in (("platform", "platform_name"), ("job_name", "job_name"),
+                                  ("pcvl_version", "pcvl_version"), ("process_id", "process_id")):
                     if key in args:
-                        fields[field] = args[key]
+                        fields[name] = args[key]
                 job = self.factory(**fields)
                 job.create(self.context, actor, args.get("extra"))
             jobs.append(job)
-        if "save" in args:
+        if isinstance(args.get("save"), str):
             self.saved[args["save"]] = jobs if count > 1 else jobs[0]
         bodies = [{"job_id": job.job_id} for job in jobs]
         return bodies if count > 1 else bodies[0]
 
-    def _each(self, step: Step, call) -> Any:
+    def _each(self, step: Step, call: Callable[[Job], Any]) -> Any:
         results = [call(job) for job in self.jobs_of(step)]
         return results if isinstance(self.saved[step.args["job"]], list) else results[0]
 
@@ -197,7 +331,7 @@ class ScenarioRunner:
 
     def step_wait(self, step: Step, actor: User) -> Any:
         until = step.args["until"]
-        timeout = parse_duration(step.args["timeout"]) if "timeout" in step.args else self.timeout
+        timeout = parse_duration(step.args.get("timeout")) or self.timeout
         return self._each(step, lambda job: job.wait_until(self.context, actor, until, timeout))
 
     def step_results(self, step: Step, actor: User) -> Any:
@@ -212,7 +346,7 @@ class ScenarioRunner:
     def step_rerun(self, step: Step, actor: User) -> Any:
         new = [job.rerun(self.context, actor) for job in self.jobs_of(step)]
         self.factory.jobs.extend(new)
-        if "save" in step.args:
+        if isinstance(step.args.get("save"), str):
             self.saved[step.args["save"]] = new if len(new) > 1 else new[0]
         return [{"job_id": j.job_id} for j in new] if len(new) > 1 else {"job_id": new[0].job_id}
 
@@ -235,12 +369,25 @@ class ScenarioRunner:
         return self.context.api.call_json("POST", "admin_cancel", actor.get_token(),
                                           json_body={"job_ids": [j.job_id for j in jobs]}, retry=True)
 
+    def step_request(self, step: Step, actor: User) -> Any:
+        args = self.render({k: v for k, v in step.args.items() if k in step.spec.arg_names})
+        answer = send(self.context, actor.get_token(), args)
+        if "expect_error" in step.args and answer["status"] >= 400:
+            raise CloudApiError(args.get("method", "GET"), args["path"], status=answer["status"],
+                                body=answer["text"])
+        answer.pop("text")
+        return answer
 
-def _as_list(saved: Job | list[Job]) -> list[Job]:
+
+def _skip(reason: str) -> NoReturn:
+    """Skip, reported at the scenario's own location (as a skip mark is), not at this file's line."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def _as_list(saved: Any) -> list[Any]:
     """A saved name holds one job, or a list when its create step had a ``count``."""
     return saved if isinstance(saved, list) else [saved]
 
 
 def _record(job: Job) -> dict[str, Any]:
-    return {k: v for k, v in vars(job).items() if k != "history"}
-
+    return job.to_record()

@@ -1,4 +1,4 @@
-"""The scenario format as a JSON Schema, built from the model's own tables so the two cannot drift.
+"""The scenario format as a JSON Schema, built from the step and matcher tables so the two cannot drift.
 
 Editors (VS Code's YAML extension, JetBrains) use it to autocomplete and underline scenario files. It
 checks shape only; the loader's checks (saved names, placeholders, regexes) stay the authority.
@@ -11,70 +11,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pytest_cloudjob import protocol
-from pytest_cloudjob.scenarios.matchers import MATCHER_KEYS, TYPES
-from pytest_cloudjob.scenarios.model import ACTORS, COMMON_KEYS, SEVERITIES, STEP_KEYS
+from pytest_cloudjob.scenarios.matchers import MATCHERS
+from pytest_cloudjob.scenarios.model import SEVERITIES
+from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepSpec
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 SCHEMA_ID = "https://pytest-cloudjob.invalid/scenario.schema.json"
-
-_NAME = {"type": "string", "pattern": r"^[A-Za-z_][\w-]*$"}
-_DURATION = {"oneOf": [{"type": "number", "exclusiveMinimum": 0},
-                       {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|min)?\s*$"}],
-             "description": "30s, 500ms, 2m or a number of seconds"}
-_STATUS = {"enum": sorted(protocol.ALL_STATUSES)}
-
-_ARGUMENTS: dict[str, dict[str, Any]] = {
-    "payload": {"type": "object", "description": "merged over the default payload"},
-    "platform": {"type": "string"},
-    "job_name": {"type": "string"},
-    "pcvl_version": {"type": "string"},
-    "process_id": {"type": "string"},
-    "extra": {"type": "object", "description": "more fields of the create body"},
-    "body": {"description": "send exactly this JSON as the create body"},
-    "raw_body": {"type": "string", "description": "send this text as the create body"},
-    "count": {"type": "integer", "minimum": 1, "maximum": 100},
-    "save": {**_NAME, "description": "name the job(s) for later steps"},
-    "job": {**_NAME, "description": "a job saved by an earlier step"},
-    "until": {"oneOf": [_STATUS, {"type": "array", "items": _STATUS, "minItems": 1}]},
-    "timeout": _DURATION,
-    "name": {"type": "string", "description": "platform name, default {platform}"},
-    "legacy": {"type": "boolean"},
-    "filters": {"type": "object", "propertyNames": {"enum": list(protocol.LIST_FILTERS)}},
-    "jobs": {"type": "array", "items": _NAME, "minItems": 1},
-    "as": {"enum": list(ACTORS)},
-    "expect": {"$ref": "#/$defs/spec"},
-    "require": {"$ref": "#/$defs/spec"},
-    "expect_error": {
-        "type": "object", "minProperties": 1, "additionalProperties": False,
-        "properties": {"status": {"oneOf": [{"type": "integer", "minimum": 400, "maximum": 599},
-                                            {"type": "array", "items": {"type": "integer"}}]},
-                       "message": {"$ref": "#/$defs/spec"}},
-    },
-    "description": {"type": "string"},
-}
-
-_MATCHER: dict[str, Any] = {
-    "type": "object", "minProperties": 1, "additionalProperties": False,
-    "properties": {key: {} for key in sorted(MATCHER_KEYS)} | {
-        "type": {"oneOf": [{"enum": list(TYPES)}, {"type": "array", "items": {"enum": list(TYPES)}}]},
-        "regex": {"type": "string"},
-        "one_of": {"type": "array"},
-        "exists": {"type": "boolean"},
-    },
-}
+_NAME = {"type": "string", "pattern": NAME_PATTERN}
 
 
-def _step(kind: str) -> dict[str, Any]:
-    keys = sorted(STEP_KEYS[kind] | COMMON_KEYS)
-    arguments = {"type": ["object", "null"], "additionalProperties": False,
-                 "properties": {key: _ARGUMENTS[key] for key in keys},
-                 "not": {"required": ["expect", "expect_error"]}}
-    if "job" in STEP_KEYS[kind]:
-        arguments["required"] = ["job"]
-    if kind == "cancel_many":
-        arguments["required"] = ["jobs"]
-    return {"type": "object", "additionalProperties": False, "required": [kind], "properties": {kind: arguments}}
+def _arguments(spec: StepSpec) -> dict[str, Any]:
+    names = spec.arg_names if spec.kind == "include" else spec.arg_names | set(COMMON)
+    arguments: dict[str, Any] = {"type": ["object", "null"], "additionalProperties": False,
+                                 "properties": {name: dict(spec.arg(name).type.schema) for name in sorted(names)}}
+    exclusive = spec.exclusive if spec.kind == "include" else COMMON_EXCLUSIVE + spec.exclusive
+    if exclusive:
+        arguments["allOf"] = [{"not": {"required": list(pair)}} for pair in exclusive]
+    if spec.required:
+        arguments["required"] = list(spec.required)
+        arguments["type"] = "object"
+    if spec.scalar_fields:
+        expected = {"anyOf": [{"$ref": "#/$defs/matcher"}, {"not": {"type": "object"}}, {
+            "type": "object", "additionalProperties": {"$ref": "#/$defs/spec"},
+            "properties": {name: {"$ref": "#/$defs/scalar_spec"} for name in spec.scalar_fields}}]}
+        for key in ("expect", "require"):
+            arguments["properties"][key] = expected
+    if spec.kind == "include":
+        return {"oneOf": [{"type": "string", "minLength": 1}, arguments]}
+    return arguments
 
 
 def scenario_schema() -> dict[str, Any]:
@@ -93,14 +57,19 @@ def scenario_schema() -> dict[str, Any]:
             "platforms": {"type": "array", "items": {"type": "string", "minLength": 1}},
             "user": {"enum": list(ACTORS[:3])},
             "vars": {"type": "object"},
+            "parametrize": {"type": "array", "minItems": 1, "items": {"type": "object", "minProperties": 1}},
             "marks": {"type": "array", "items": _NAME},
             "severity": {"enum": list(SEVERITIES)},
             "steps": {"type": "array", "minItems": 1, "items": {"oneOf": [{"$ref": f"#/$defs/step_{kind}"}
-                                                                         for kind in STEP_KEYS]}},
+                                                                         for kind in STEPS]}},
         },
         "$defs": {
-            **{f"step_{kind}": _step(kind) for kind in STEP_KEYS},
-            "matcher": _MATCHER,
+            **{f"step_{kind}": {"type": "object", "additionalProperties": False, "required": [kind],
+                                "properties": {kind: _arguments(spec)}} for kind, spec in STEPS.items()},
+            "matcher": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                        "properties": {name: dict(m.schema) for name, m in MATCHERS.items()}},
+            "scalar_spec": {"description": "a value the protocol says is not an object: a plain value or a matcher",
+                            "anyOf": [{"$ref": "#/$defs/matcher"}, {"not": {"type": "object"}}]},
             "spec": {"description": "a plain value (equal), a matcher, or fields -> spec",
                      "anyOf": [{"$ref": "#/$defs/matcher"},
                                {"type": "object", "additionalProperties": {"$ref": "#/$defs/spec"}},

@@ -22,6 +22,7 @@ import uvicorn
 
 from pytest_cloudjob.server.app import CloudConfig, Faults, create_app
 from pytest_cloudjob.server.defects import DEFECTS, check_defects
+from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import default_platforms
 
 TOKEN_ENV = {"user": "CLOUDJOB_REF_USER_TOKEN", "other": "CLOUDJOB_REF_OTHER_TOKEN",
@@ -39,7 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help=f"token of the '{name}' account (or ${env}; random by default)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the results (default 0)")
     parser.add_argument("--max-finished-jobs", type=int, default=10_000,
-                        help="ended jobs kept before the oldest are evicted (default 10000)")
+                        help="ended jobs kept; beyond it those that ended first are evicted, active jobs never "
+                             "(default 10000)")
+    parser.add_argument("--max-jobs-in-queue", type=int, default=1000,
+                        help="what GET /api/jobs/availability advertises as each account's queue size (default 1000)")
     parser.add_argument("--run-time", action="append", default=[], metavar="PLATFORM=SECONDS",
                         help="how long jobs of PLATFORM run, e.g. sim:qa=0.5 (repeatable)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
@@ -54,7 +58,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="serve HTTPS with this certificate (chain) file; needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the process that started this one dies, even by SIGKILL (the plugin sets it, "
+                             "so a killed pytest run leaves no cloud behind)")
+    parser.add_argument("--print-openapi", action="store_true",
+                        help="print the protocol's OpenAPI document (what /openapi.json serves) and exit")
     args = parser.parse_args(argv)
+    if args.print_openapi:
+        print(json.dumps(openapi_document(), indent=1))
+        parser.exit(0)
     try:
         args.defects = check_defects(args.defects)
     except ValueError as exc:
@@ -64,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for pem in (args.tls_cert, args.tls_key):
         if pem is not None and not pem.is_file():
             parser.error(f"--tls-cert/--tls-key: no such file: {pem}")
+    for count in ("max_finished_jobs", "max_jobs_in_queue"):
+        if getattr(args, count) < 1:
+            parser.error(f"--{count.replace('_', '-')} must be at least 1")
     for rate in ("read_503_rate", "drop_rate"):
         if not 0.0 <= getattr(args, rate) <= 1.0:
             parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
@@ -90,7 +105,8 @@ def build_config(args: argparse.Namespace) -> CloudConfig:
     platforms = default_platforms(run_times(args.run_time))
     faults = Faults(latency=args.latency, read_503_rate=args.read_503_rate, drop_rate=args.drop_rate)
     return CloudConfig(tokens=tokens, platforms=platforms, seed=args.seed,
-                       max_finished=args.max_finished_jobs, faults=faults, defects=args.defects)
+                       max_finished=args.max_finished_jobs, max_jobs_in_queue=args.max_jobs_in_queue,
+                       faults=faults, defects=args.defects)
 
 
 def write_info(path: Path, url: str, tokens: dict[str, str]) -> None:
@@ -124,9 +140,25 @@ async def serve(args: argparse.Namespace) -> None:
             write_info(args.info_file, url, config.tokens)
         print(f"reference cloud serving on {url}", file=sys.stderr, flush=True)
 
-    announcer = asyncio.create_task(announce())
+    tasks = [asyncio.create_task(announce())]
+    if args.exit_with_parent:
+        tasks.append(asyncio.create_task(exit_with_parent(server, os.getppid())))
     await server.serve(sockets=[sock])
-    announcer.cancel()
+    for task in tasks:
+        task.cancel()
+
+
+async def exit_with_parent(server: uvicorn.Server, parent: int, interval: float = 0.5) -> None:
+    """Stop serving once ``parent`` is gone: an orphan is re-parented, so ``getppid`` changes.
+
+    A SIGKILLed pytest (an OOM kill, a CI hard timeout) cannot stop its cloud; this way the cloud stops itself.
+    """
+    while not server.should_exit:
+        if os.getppid() != parent:
+            print("reference cloud: the process that started it is gone; stopping", file=sys.stderr, flush=True)
+            server.should_exit = True
+            return
+        await asyncio.sleep(interval)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

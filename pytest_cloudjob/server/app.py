@@ -274,8 +274,11 @@ def check_create_body(body: dict[str, Any]) -> str:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise ApiError(400, f"'payload.{key}' must be an integer, got {type(value).__name__}")
-        if not 0 <= value <= MAX_SHOTS_LIMIT or (key == "max_shots" and value == 0):
-            raise ApiError(400, f"'payload.{key}' must be between 1 and {MAX_SHOTS_LIMIT}, got {value}")
+        lowest = 1 if key == "max_shots" else 0
+        if not lowest <= value <= MAX_SHOTS_LIMIT:
+            raise ApiError(400, f"'payload.{key}' must be between {lowest} and {MAX_SHOTS_LIMIT}, got {value}")
     if "parameters" in payload and payload["parameters"] is not None and not isinstance(payload["parameters"], (dict, str)):
         raise ApiError(400, "'payload.parameters' must be an object")
+    if payload.get("job_context") is not None and not isinstance(payload["job_context"], dict):
+        raise ApiError(400, f"'payload.job_context' must be an object or null, got {type(payload['job_context']).__name__}")
     return platform

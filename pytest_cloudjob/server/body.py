@@ -102,23 +102,30 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _first_problem(body: Any) -> str | None:
-    """Depth and strings, checked without recursion: what json.loads accepts but an answer could not send back."""
-    todo: list[tuple[Any, int, str]] = [(body, 1, "$")]
+def _first_problem(body: dict[str, Any]) -> str | None:
+    """Depth and strings, checked without recursion: what json.loads accepts but an answer could not send back.
+
+    Only containers go on the stack (with their path, for the message): scalars are checked in place, so a
+    long list of numbers costs one loop, not one path string per item.
+    """
+    todo: list[tuple[dict[str, Any] | list[Any], int, str]] = [(body, 1, "$")]
     while todo:
-        value, depth, where = todo.pop()
+        container, depth, where = todo.pop()
         if depth > MAX_DEPTH:
             return f"JSON nested deeper than {MAX_DEPTH} levels (at {where[:80]})"
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not _encodable(key):
-                    return f"a key at {where[:80]} holds a lone UTF-16 surrogate"
-                todo.append((item, depth + 1, f"{where}.{key}"))
-        elif isinstance(value, list):
-            todo.extend((item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value))
-        elif isinstance(value, str) and not _encodable(value):
-            return f"the string at {where[:80]} holds a lone UTF-16 surrogate"
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        for key, item in items:
+            if isinstance(key, str) and not _encodable(key):
+                return f"a key at {where[:80]} holds a lone UTF-16 surrogate"
+            if isinstance(item, (dict, list)):
+                todo.append((item, depth + 1, _path(where, key)))
+            elif isinstance(item, str) and not _encodable(item):
+                return f"the string at {_path(where, key)[:80]} holds a lone UTF-16 surrogate"
     return None
+
+
+def _path(where: str, key: str | int) -> str:
+    return f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
 
 
 def _encodable(text: str) -> bool:

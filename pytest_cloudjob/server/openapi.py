@@ -45,7 +45,7 @@ def _responses(ok: str, ok_schema: JsonObject | None, *errors: int) -> JsonObjec
 
 _JOB_ID: JsonObject = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"},
                        "description": "the id the create call answered"}
-_PLATFORM: JsonObject = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+_PLATFORM: JsonObject = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}, "example": "sim:qa",
                          "description": "a platform name such as `sim:qa`"}
 
 
@@ -75,16 +75,16 @@ SCHEMAS: JsonObject = {
     "CreateBody": {
         "type": "object", "required": ["platform_name", "payload"],
         "properties": {
-            "platform_name": {"type": "string", "minLength": 1},
-            "job_name": {"type": "string"},
-            "pcvl_version": {"type": "string"},
-            "process_id": {"type": "string"},
+            "platform_name": {"type": "string", "minLength": 1, "example": "sim:qa"},
+            "job_name": _nullable({"type": "string"}),
+            "pcvl_version": _nullable({"type": "string"}),
+            "process_id": _nullable({"type": "string"}),
             "payload": {
                 "type": "object", "required": ["command"],
                 "properties": {
                     "command": {"type": "string", "minLength": 1},
-                    "max_shots": {"type": "integer", "minimum": 1},
-                    "max_samples": {"type": "integer", "minimum": 0},
+                    "max_shots": _nullable({"type": "integer", "minimum": 1}),
+                    "max_samples": _nullable({"type": "integer", "minimum": 0}),
                     "job_context": _nullable({"type": "object"}),
                 },
             },
@@ -132,8 +132,17 @@ _FILTERS: list[JsonObject] = [
     for name in protocol.LIST_FILTERS
 ]
 
+def _with_job_links(responses: JsonObject) -> JsonObject:
+    """Links from an answered ``job_id`` to the calls that take it, so a stateful fuzzer follows real jobs."""
+    responses["200"]["links"] = {
+        f"{operation}_the_job": {"operationId": operation, "parameters": {"job_id": "$response.body#/job_id"}}
+        for operation in ("read", "status", "results", "cancel", "rerun")
+    }
+    return responses
+
+
 PATHS: JsonObject = {
-    "/api/job": {"post": _call("create a job", _responses("the new job's id", _ref("JobId"), 400, 404, 413),
+    "/api/job": {"post": _call("create a job", _with_job_links(_responses("the new job's id", _ref("JobId"), 400, 404, 413)),
                                body=_ref("CreateBody"), operation_id="create")},
     "/api/job/{job_id}": {"get": _call("read a job's record", _responses("the whole job record", _ref("JobRecord"), 404),
                                        params=[_JOB_ID], operation_id="read")},

@@ -48,7 +48,7 @@ def start_reference_cloud(log_path: Path, args: list[str] | None = None,
     info_dir = Path(tempfile.mkdtemp(prefix="cloudjob-"))
     info_file = info_dir / "info.json"
     command = [sys.executable, "-m", "pytest_cloudjob.server", "--host", "127.0.0.1", "--port", "0",
-               "--info-file", str(info_file), *(args or [])]
+               "--info-file", str(info_file), "--exit-with-parent", *(args or [])]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})

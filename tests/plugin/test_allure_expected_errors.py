@@ -80,7 +80,6 @@ def test_an_expected_error_is_a_passed_step_with_a_note(results):
         assert create_step(by_name[control])["status"] == "broken", control  # allure's own verdict, unchanged
 
 
-@pytest.mark.xfail(strict=True, reason="scenarios/runner.py does not wrap expect_error steps in reporting.expecting_error() yet")
 def test_a_passing_scenario_that_expects_errors_has_no_broken_step(results):
     _, _, by_name = results
     scenario = by_name["an unknown platform is refused"]

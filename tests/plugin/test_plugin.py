@@ -123,6 +123,8 @@ def test_a_test_failing_while_its_job_runs_leaves_no_active_job(pytester, agains
     jobs = Job.list_all(CloudContext(against.url), admin, process_id=run_id_of(result))
     assert len(jobs) == 1 and jobs[0].status in ("cancel_requested", "canceled")
     result.stdout.fnmatch_lines(["*0 leaked*"])
+    # created 1 = completed 0 + failed 0 + canceled 1 (by the factory's clean-up) + unended 0; leaked 0
+    assert re.search(r"^sim:slow +1 +0 +0 +1 +0 .* 0$", result.stdout.str(), re.M), result.stdout.str()
 
 
 def test_a_leaked_job_fails_the_run_and_names_its_test(pytester, against, admin):

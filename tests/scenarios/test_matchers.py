@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_cloudjob.scenarios.matchers import check
+from pytest_cloudjob.scenarios.matchers import MATCHERS, MatcherTypo, check
 
 CASES = [
     # (actual, spec, passes, fragment of the failure)
@@ -38,7 +38,14 @@ CASES = [
     ({"status": "x"}, {"status": "x", "progress": {"min": 0}}, False, "v.progress: missing"),
     ({"type": "simulator", "name": "sim:qa"}, {"type": "simulator", "name": "sim:qa"}, True, ""),
     (1, True, False, "expected true, got 1"),
+    ({"type": "qpu", "length": 3}, {"fields": {"type": "qpu", "length": 3}}, True, ""),
+    ({"type": "sim"}, {"fields": {"type": "qpu"}}, False, "v.type: expected 'qpu', got 'sim'"),
+    ({"a": 1}, {"exists": False}, False, "expected to be absent"),
+    ([1, 2], {"equals": [1, 2]}, True, ""),
+    ({"k": 1}, {"sum": {"approx": 1, "tolerance": 1e-9}}, True, ""),
 ]
+# The physics matcher has its own module and tests (pytest_cloudjob.physics.distribution).
+TESTED_ELSEWHERE = {"distribution"}
 
 
 @pytest.mark.parametrize("actual,spec,passes,fragment", CASES)
@@ -47,3 +54,17 @@ def test_matcher(actual, spec, passes, fragment):
     assert (problems == []) is passes, problems
     if not passes:
         assert any(fragment in p for p in problems), problems
+
+
+def test_every_matcher_of_the_table_has_cases():
+    used = {key for _, spec, _, _ in CASES if isinstance(spec, dict) for key in spec if key in MATCHERS}
+    assert set(MATCHERS) - TESTED_ELSEWHERE <= used, set(MATCHERS) - TESTED_ELSEWHERE - used
+
+
+def test_a_misspelt_matcher_on_a_value_that_is_not_an_object_is_the_scenarios_mistake():
+    with pytest.raises(MatcherTypo, match="unknown matcher 'one_off' \\(did you mean 'one_of'\\?\\)"):
+        check({"status": "waiting"}, {"status": {"one_off": ["waiting"]}}, "v")
+    # a real object is checked field by field, whatever the field names
+    assert check({"status": {"one_off": 1}}, {"status": {"one_off": 1}}, "v") == []
+    # under fields:, a wrong answer is the cloud's defect
+    assert check({"body": "text"}, {"body": {"fields": {"types": [1]}}}, "v") == ["v.body: expected an object, got 'text'"]

@@ -45,7 +45,10 @@ def test_the_documented_examples_validate(validator):
         blocks = re.findall(r"```yaml\n(.*?)```", doc.read_text(), re.S)
         assert blocks, doc
         for block in blocks:
-            assert not list(validator.iter_errors(yaml.safe_load(block))), (doc.name, block)
+            document = yaml.safe_load(block)
+            if isinstance(document, list):  # a shared steps file: each item is a step of a scenario
+                document = {"name": "steps file", "steps": document}
+            assert not list(validator.iter_errors(document)), (doc.name, block)
 
 
 @pytest.mark.parametrize("name", SHAPE_DEFECTS)
@@ -59,3 +62,10 @@ def test_a_misspelt_step_is_rejected_and_a_correct_one_accepted(validator):
     assert not validator.is_valid(document)
     assert validator.is_valid({"name": "x", "steps": [{"create": {"save": "job"}}, {"wait": {"job": "job",
                                                                                           "until": "completed"}}]})
+
+
+def test_a_misspelt_matcher_where_the_protocol_has_no_object_is_rejected_as_the_loader_does(validator):
+    step = {"status": {"job": "job", "expect": {"status": {"one_off": ["waiting", "running"]}}}}
+    assert not validator.is_valid({"name": "x", "steps": [{"create": {"save": "job"}}, step]})
+    step["status"]["expect"]["status"] = {"one_of": ["waiting", "running"]}
+    assert validator.is_valid({"name": "x", "steps": [{"create": {"save": "job"}}, step]})

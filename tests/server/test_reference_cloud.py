@@ -251,6 +251,8 @@ def test_cancel_many_refuses_a_bad_body(reference_cloud, admin):
     (b'{"platform_name": "sim:qa", "payload": {"command": "probs", "max_shots": 0}}', 400, "between 1 and"),
     (b'{"platform_name": "sim:qa", "job_name": 7, "payload": {"command": "probs"}}', 400,
      "'job_name' must be a string"),
+    (b'{"platform_name": "sim:qa", "payload": {"command": "probs", "job_context": [1]}}', 400,
+     "'payload.job_context' must be an object or null, got list"),
     (b'{"platform_name": "sim:nope", "payload": {"command": "probs"}}', 404, "unknown platform"),
 ])
 def test_bad_create_bodies_are_refused_and_nothing_is_stored(reference_cloud, user, admin, body, status, message):
@@ -310,12 +312,21 @@ def _http_exchange(url: str, head: bytes, chunks: Iterable[bytes] = ()) -> tuple
                 break
             sent += len(chunk)
         answer = b""
-        while b"\r\n\r\n" not in answer:
-            part = sock.recv(65536)
+        while not _complete(answer):
+            try:
+                part = sock.recv(65536)
+            except OSError:
+                break
             if not part:
                 break
             answer += part
     return answer, sent
+
+
+def _complete(answer: bytes) -> bool:
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    return bool(separator) and length is not None and len(body) >= int(length.group(1))
 
 
 def _rss_kib(pid: int) -> int:

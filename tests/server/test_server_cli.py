@@ -91,3 +91,35 @@ def test_without_retries_the_injected_faults_are_visible(start):
     job.create(ctx, user)
     with pytest.raises(CloudApiError, match="HTTP 503.*injected.*after 2 attempts"):
         job.get_status(ctx, user)
+
+
+def test_max_finished_jobs_evicts_ended_jobs_only_and_keeps_the_latest(start):
+    cloud = start("--max-finished-jobs", "4", "--run-time", "sim:qa=0.05", "--max-jobs-in-queue", "7")
+    ctx, user = CloudContext(cloud.url), User(cloud.tokens["user"])
+    active = [Job(platform_name="sim:slow") for _ in range(10)]  # more active jobs than the cap
+    for job in active:
+        job.create(ctx, user)
+    ended = []
+    for _ in range(12):
+        job = Job()
+        job.create(ctx, user)
+        job.wait_until(ctx, user, "completed", timeout=10)
+        assert job.get_results(ctx, user)["results"] is not None  # the job that just completed is still there
+        ended.append(job)
+    assert all(job.get_status(ctx, user)["status"] == "running" for job in active)
+    for job in ended[-4:]:
+        assert job.read(ctx, user)["status"] == "completed"
+    with pytest.raises(CloudApiError, match="HTTP 404"):
+        ended[0].read(ctx, user)
+    assert requests.get(cloud.url + "/health", timeout=5).json()["evicted"] >= 7
+    availability = requests.get(cloud.url + "/api/jobs/availability", timeout=5,
+                                headers={"Authorization": f"Bearer {cloud.tokens['user']}"}).json()
+    assert availability == {"max_jobs_in_queue": 7, "num_jobs_in_queue": 10}
+    Job.cancel_many(ctx, active, User(cloud.tokens["admin"], is_admin=True))
+
+
+@pytest.mark.parametrize("option", ["--max-finished-jobs", "--max-jobs-in-queue"])
+def test_counts_below_one_are_refused(option):
+    out = subprocess.run([sys.executable, "-m", "pytest_cloudjob.server", option, "0"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and f"{option} must be at least 1" in out.stderr

@@ -79,3 +79,46 @@ def test_job_methods_report_themselves_as_steps_with_their_calls():
         "enter status of job j-1", "call GET job_status", "exit status of job j-1",
         "attach status history of job j-1", "exit wait for job j-1 until completed (timeout 5s)",
     ]
+
+
+def test_a_url_password_is_masked_by_its_shape_and_the_rest_of_the_url_kept():
+    assert redact("GET https://qa:hunter2@cloud.example/api/job failed") == \
+        "GET https://qa:***@cloud.example/api/job failed"
+    assert redact("see https://cloud.example/a:b@c and user@example.org") == \
+        "see https://cloud.example/a:b@c and user@example.org"
+
+
+def test_the_head_and_tail_of_a_long_secret_are_masked_as_pytest_shortens_it():
+    register_secret(LONG := "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF")
+    shortened = f"assert '{LONG[:12]}...{LONG[-12:]}' == 'x'"
+    assert redact(shortened) == "assert '***...***' == 'x'"
+    assert redact(LONG[:9]) == LONG[:9]  # shorter than a fragment: too common to mask
+
+
+def test_a_logged_traceback_is_redacted_before_any_handler_formats_it(caplog):
+    uninstall = install_log_redaction()
+    try:
+        with caplog.at_level(logging.INFO):
+            try:
+                raise ValueError(f"boom {SECRET}")
+            except ValueError:
+                logging.getLogger("qa.redaction").exception("failed")
+    finally:
+        uninstall()
+    assert "ValueError: boom ***" in caplog.text and SECRET not in caplog.text
+
+
+def test_a_skip_keeps_its_tuple_and_a_failure_its_crash_line():
+    import pytest
+    from _pytest._code.code import ExceptionChainRepr
+
+    from pytest_cloudjob.report_redaction import redact_longrepr
+
+    assert redact_longrepr(("t.py", 3, f"Skipped: Bearer {SECRET}")) == ("t.py", 3, "Skipped: Bearer ***")
+    try:
+        raise AssertionError(f"token {SECRET}")
+    except AssertionError:
+        info = pytest.ExceptionInfo.from_current()
+    masked = redact_longrepr(info.getrepr())
+    assert isinstance(masked, ExceptionChainRepr) and masked.reprcrash is not None
+    assert masked.reprcrash.message == "AssertionError: token ***" and SECRET not in str(masked)

@@ -1,0 +1,126 @@
+"""Secrets are safe by construction: tokens checked when read, and every artefact of a run masked (terminal,
+junit XML, the --debug trace, captured and live logs, warnings, skip and xfail reasons, INTERNALERROR,
+a password in the cloud URL), with pytest's report types intact (issue 13, "Secrets")."""
+from __future__ import annotations
+
+import pytest
+from _support import artefacts, assert_nowhere
+
+RUN_TIMEOUT = 60
+
+
+def output(result) -> dict[str, str]:
+    return {"stdout": result.stdout.str(), "stderr": result.stderr.str()}
+
+
+def test_a_token_with_a_trailing_newline_is_stripped_with_a_warning_naming_its_variable(pytester, against, monkeypatch):
+    token = against.tokens["user"]
+    monkeypatch.setenv("CLOUDJOB_TOKEN", token + "\n")  # what CLOUDJOB_TOKEN=$(cat token.txt) gives
+    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", "  " + against.tokens["admin"] + "\r\n")
+    pytester.makepyfile("""
+        def test_lifecycle(cloud_job_factory, cloud_context, cloud_user):
+            cloud_job_factory.create().wait_until(cloud_context, cloud_user, "completed", timeout=30)
+    """)
+    result = pytester.runpytest_subprocess("--junitxml=junit.xml", timeout=RUN_TIMEOUT)
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*CLOUDJOB_TOKEN: surrounding whitespace or newline removed from the token*",
+                                 "*CLOUDJOB_ADMIN_TOKEN: surrounding whitespace or newline removed*", "*0 leaked*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    for secret in (token, against.tokens["admin"]):
+        assert_nowhere(secret, {**output(result), **artefacts(pytester.path)})
+
+
+@pytest.mark.parametrize("variable", ["CLOUDJOB_TOKEN", "CLOUDJOB_ADMIN_TOKEN"])
+def test_a_token_with_inner_whitespace_is_refused_naming_the_variable_not_the_value(pytester, against, monkeypatch,
+                                                                                  variable):
+    monkeypatch.setenv(variable, "tok-first-half\ntok-second-half")
+    pytester.makepyfile("def test_x(cloud_user): pass")
+    result = pytester.runpytest_subprocess(timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {variable}: the token contains whitespace or control characters inside it*"])
+    assert_nowhere("tok-first-half", output(result))
+
+
+HOSTILE_TESTS = """
+    import logging, os, warnings
+    import pytest
+
+    def token():
+        return os.environ["CLOUDJOB_TOKEN"]
+
+    def test_skip_reason(cloud_user):
+        pytest.skip("skipped with Authorization: Bearer abc123def and " + token())
+
+    @pytest.mark.xfail(reason="xfail names " + os.environ["CLOUDJOB_TOKEN"], strict=True)
+    def test_xfail(cloud_user):
+        raise AssertionError("expected " + token())
+
+    def test_imperative_xfail(cloud_user):
+        pytest.xfail("imperative " + token())
+
+    def test_warning(cloud_user):
+        warnings.warn("a warning carrying " + token())
+
+    def test_logged_traceback(cloud_user):
+        try:
+            raise ValueError("the exception text has " + token())
+        except ValueError:
+            logging.getLogger("qa").exception("failed with %s", token())
+
+    def test_failure(cloud_user, cloud_run):
+        print("the url is", cloud_run.url)
+        assert token() == "x", f"mismatch at {cloud_run.url}"
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_every_artefact_of_a_run_is_masked_and_reports_keep_their_types(pytester, against, monkeypatch, xdist):
+    """The skip stays a tuple (pytest's -rs summary asserts it), the failure keeps its crash line."""
+    secret = against.tokens["user"]
+    password = "pa55-w0rd-in-the-url"
+    url = against.url.replace("http://", f"http://qa:{password}@")  # on the command line: in --debug's header too
+    pytester.makepyfile(HOSTILE_TESTS)
+    result = pytester.runpytest_subprocess(
+        "--cloud-url", url, "-rA", "--junitxml=junit.xml", "-o", "junit_logging=all", "--debug=debug.log", "-o", "log_cli=true",
+        "--log-file=run.log", *xdist, timeout=RUN_TIMEOUT)
+    result.assert_outcomes(passed=2, skipped=1, xfailed=2, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    everything = {**output(result), **artefacts(pytester.path)}
+    assert {"junit.xml", "debug.log", "run.log"} <= set(everything)
+    for fragment in (secret, secret[:12], secret[-12:], password):  # pytest shortens long strings to head...tail
+        assert_nowhere(fragment, everything)
+    assert_nowhere("abc123def", everything)
+    out = result.stdout.str()
+    assert "INTERNALERROR" not in out + result.stderr.str()
+    result.stdout.fnmatch_lines(["E * AssertionError: mismatch at http://qa:***@127.0.0.1:*",
+                                 "SKIPPED [[]1[]] *: skipped with Authorization: Bearer *** and ***"])
+    # The failure kept pytest's exception representation: junit's message is its crash line alone.
+    assert 'message="AssertionError: mismatch at http://qa:***@127.0.0.1' in everything["junit.xml"]
+    assert "a warning carrying ***" in out and "xfail names ***" in out
+    assert "ValueError: the exception text has ***" in everything["run.log"]
+
+
+def test_an_internal_error_never_prints_a_token(pytester, against):
+    pytester.makeconftest("""
+        import os
+        def pytest_runtest_logreport(report):
+            raise RuntimeError("a plugin failed holding " + os.environ["CLOUDJOB_TOKEN"])
+    """)
+    pytester.makepyfile("def test_x(cloud_user): pass")
+    result = pytester.runpytest_subprocess("--junitxml=junit.xml", timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
+    assert "INTERNALERROR> RuntimeError: a plugin failed holding ***" in result.stdout.str() + result.stderr.str()
+    assert_nowhere(against.tokens["user"], {**output(result), **artefacts(pytester.path)})
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_an_early_error_naming_the_url_masks_its_password(pytester, monkeypatch, xdist):
+    monkeypatch.setenv("CLOUDJOB_TOKEN", "t-early-error-token")
+    pytester.makepyfile("def test_x(cloud_user): pass")
+    result = pytester.runpytest_subprocess("--cloud-url", "http://qa:pa55-early@127.0.0.1:9", *xdist,
+                                           timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cannot reach http://qa:***@127.0.0.1:9" in result.stdout.str() + result.stderr.str()
+    assert_nowhere("pa55-early", {**output(result), **artefacts(pytester.path)})
+    assert_nowhere("t-early-error-token", {**output(result), **artefacts(pytester.path)})
