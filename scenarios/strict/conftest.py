@@ -16,3 +16,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if strict:
         config.hook.pytest_deselected(items=strict)
         items[:] = [item for item in items if HERE not in item.path.parents]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the profile's mark here, with the profile, so it runs clean under --strict-markers."""
+    config.addinivalue_line("markers", "strict: house policies beyond the protocol's promises (opt-in profile)")

@@ -23,9 +23,6 @@ PLATFORMS = ("--cloud-platform", "sim:qa", "--cloud-platform", "qpu:qa")
 QUICK_QPU = "--cloud-arg=--run-time=qpu:qa=0.3"
 FILE_LINE = re.compile(r"^\S+\.(scenario\.yaml|py):\d+: ")
 MAX_FAILURE_LINES = 40
-# Defects whose scenario failure is still followed by the clean-up's chained traceback (issue 14, item 5,
-# being fixed in the scenario runner): their own file:line verdict is in the text, but not alone.
-NOISY_CLEAN_UP = {"unknown-status-name", "rerun-phantom"}
 
 
 def copy_shipped_suite(pytester: pytest.Pytester) -> None:
@@ -82,11 +79,8 @@ def test_the_shipped_suite_kills_every_defect_with_a_one_read_failure_and_stays_
     assert all(run["ok"] for run in runs.values()), table
     for name in CATALOGUE:
         text = runs[name]["failures"][0]["text"]
-        verdict_lines = [line for line in text.splitlines() if FILE_LINE.match(line)]
-        assert verdict_lines, f"{name}: no file:line verdict in\n{text}"
-        if name not in NOISY_CLEAN_UP:
-            assert FILE_LINE.match(text), f"{name}: the failure does not start with file:line:\n{text}"
-            assert len(text.splitlines()) <= MAX_FAILURE_LINES, f"{name}: {len(text.splitlines())} lines:\n{text}"
+        assert FILE_LINE.match(text), f"{name}: the failure does not start with file:line:\n{text}"
+        assert len(text.splitlines()) <= MAX_FAILURE_LINES, f"{name}: {len(text.splitlines())} lines:\n{text}"
 
 
 def test_the_promise_table_in_the_docs_points_at_checks_that_exist() -> None:
