@@ -30,6 +30,16 @@ def test_every_python_block_of_the_readme_is_an_example_file():
         assert any(block in text for text in examples.values()), f"README block not in docs/examples/:\n{block}"
 
 
+def test_every_yaml_block_of_the_readme_is_a_scenario_that_runs_green(pytester):
+    blocks = [block.strip() for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)]
+    examples = {path.name: path.read_text().strip() for path in (EXAMPLES / "readme").glob("*.scenario.yaml")}
+    assert blocks and sorted(blocks) == sorted(examples.values()), "README yaml blocks and docs/examples/readme/ differ"
+    for name, text in examples.items():
+        (pytester.path / name).write_text(text + "\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=len(examples))
+
+
 def test_the_client_example_runs_against_a_cloud_given_by_url(reference_cloud):
     env = {**os.environ, "CLOUDJOB_URL": reference_cloud.url, "CLOUDJOB_TOKEN": reference_cloud.tokens["user"]}
     done = subprocess.run([sys.executable, str(EXAMPLES / "client_lifecycle.py")], env=env, capture_output=True,
