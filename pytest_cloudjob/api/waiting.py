@@ -135,7 +135,13 @@ class StatusHistory:
         return separator.join(parts)
 
     def predicted_remaining(self, now: float) -> float | None:
-        """Seconds until the job should end, from the rate of its progress; ``None`` when unknown."""
+        """Seconds until the job should end, from the rate of its progress; ``None`` when unknown.
+
+        Only while the job is still seen running: a job cancelled or suspended since will not end when its
+        old progress rate says.
+        """
+        if self.last != protocol.RUNNING:
+            return None
         running = [o for o in self.observations if o.status == protocol.RUNNING and o.progress is not None]
         if len(running) < 2:
             return None
@@ -171,6 +177,10 @@ class PollingPolicy:
         if predicted > 0.5:
             return min(predicted * 0.8, self.predicted_cap)
         return max(self.floor, predicted + self.aim_past_end)
+
+
+#: The statuses a running job reaches by running to its end, the ones its progress predicts.
+FINISHED = frozenset({protocol.COMPLETED, protocol.ERROR})
 
 
 def wait_for(
@@ -218,7 +228,9 @@ def wait_for(
             raise WaitTimeoutError(
                 history.job_id, f"still {status} after {timeout:g}s ({polls} status calls)", wanted, history
             )
-        delay = policy.next_delay(polls, history.predicted_remaining(now))
+        # The progress rate predicts when a job finishes, not when a cancel or a suspension lands.
+        predicted = history.predicted_remaining(now) if wanted & FINISHED else None
+        delay = policy.next_delay(polls, predicted)
         sleep(min(delay, max(0.0, deadline - now)))
 
 

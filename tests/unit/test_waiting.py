@@ -183,3 +183,13 @@ def test_an_unwanted_end_carries_the_clouds_reason():
         wait_for(fetch, {"completed"}, 5.0, history, clock=fake.clock, sleep=fake.sleep)
     assert "job ended as error (failure_code: 12; status_message: line broken message)" in str(info.value)
     assert info.value.failure_code == 12 and info.value.body["status"] == "error"
+
+
+def test_a_wait_for_a_cancel_does_not_sleep_towards_the_predicted_end():
+    """Progress says the job ends in ~100 s; a wait for 'canceled' must keep polling at the back-off cap,
+    and a job seen cancel_requested no longer has a predicted end."""
+    timeline = [(0.0, "running", 0.01), (1.0, "running", 0.02), (3.0, "cancel_requested", 0.02), (3.5, "canceled", 0.02)]
+    _, history, fake = run(timeline, {"canceled"}, policy=PollingPolicy(cap=1.0))
+    assert max(fake.sleeps) <= 1.0
+    assert history.last == "canceled"
+    assert history.predicted_remaining(fake.now) is None
