@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from pytest_cloudjob import protocol
 from pytest_cloudjob.server.body import MAX_BODY_BYTES, BodyError, declared_too_large, json_object, too_large
 from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
+from pytest_cloudjob.server.results import check_limits, physics_status
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
 __all__ = ["MAX_BODY_BYTES", "ApiError", "CloudConfig", "Faults", "create_app", "json_object"]
@@ -72,7 +74,7 @@ class _DroppedConnection(Exception):
 def create_app(config: CloudConfig) -> ASGIApp:
     """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
     accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
-    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
+    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished, defects=config.defects)
     faults = config.faults
     broken = config.defects
 
@@ -111,6 +113,10 @@ def create_app(config: CloudConfig) -> ASGIApp:
         if "lax-create" in broken and "payload" not in body:
             body["payload"] = {"command": "sample_count"}
         platform = platform_named(check_create_body(body))
+        # reading a Perceval experiment takes milliseconds: off the event loop, like the results below
+        beyond_limits = await run_in_threadpool(check_limits, body["payload"], platform.details())
+        if beyond_limits:
+            raise ApiError(400, beyond_limits)
         job = store.create(account.name, platform, body)
         return JSONResponse({"job_id": job.job_id})
 
@@ -125,7 +131,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def job_result(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        results = store.results(job)
+        results = await run_in_threadpool(store.results, job)  # a simulation may take a while
         if "wrong-shot-count" in broken and results is not None:
             results = _one_shot_more(results)
         return JSONResponse({"results": results, "job_id": job.job_id})
@@ -178,7 +184,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
-                             "defects": sorted(broken)})
+                             "defects": sorted(broken), "physics": physics_status()})
 
     routes = [
         Route("/health", health, methods=["GET"]),
