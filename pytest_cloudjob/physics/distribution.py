@@ -67,6 +67,16 @@ def validate_distribution_spec(spec: Any) -> list[str]:
     return problems
 
 
+def skip_reason(spec: Mapping[str, Any]) -> str | None:
+    """Why the check cannot run in this environment (a skip, never a failure: the cloud is not at fault),
+    or ``None``. ``ideal``/``noisy`` references need Perceval; an inline reference needs nothing."""
+    if isinstance(spec, Mapping) and spec.get("reference") in NAMED_REFERENCES:
+        from pytest_cloudjob.physics import simulate
+
+        return simulate.unavailable_reason()
+    return None
+
+
 def check_distribution(actual: Any, spec: Mapping[str, Any], where: str,
                        context: DistributionContext | None) -> list[str]:
     """Problems with ``actual`` (the result body's ``results`` field) against ``spec`` (empty if none).

@@ -96,17 +96,17 @@ def _experiment_v0(payload: Mapping[str, Any]) -> Any:
 
     circuit = deserialize(payload["circuit"])
     experiment = pcvl.Experiment(circuit)
-    heralds = payload.get("heralds") or {}
-    for mode, photons in heralds.items():
-        experiment.add_herald(int(mode), int(photons))
+    # the order matters: a v0 input state spans every mode, heralded ones included, so it comes first
     if payload.get("input_state") is not None:
         state = deserialize(payload["input_state"])
         experiment.with_input(state if not isinstance(state, str) else pcvl.BasicState(state))
+    if payload.get("noise"):
+        experiment.noise = deserialize(payload["noise"])
     if payload.get("postselect"):
         postselect = deserialize(payload["postselect"])
         experiment.set_postselection(postselect if not isinstance(postselect, str) else pcvl.PostSelect(postselect))
-    if payload.get("noise"):
-        experiment.noise = deserialize(payload["noise"])
+    for mode, photons in (payload.get("heralds") or {}).items():
+        experiment.add_herald(int(mode), int(photons))
     parameters = payload.get("parameters")
     if isinstance(parameters, Mapping) and parameters.get("min_detected_photons") is not None:
         experiment.min_detected_photons_filter(int(parameters["min_detected_photons"]))
