@@ -99,7 +99,9 @@ def raw(cloud: RunningCloud, job_id: str) -> tuple[str, DistributionContext]:
     return body["results"], DistributionContext(record["payload"], details)
 
 
-def sample_count(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "sim:qa", shots: int = 10_000) -> tuple[str, DistributionContext]:
+def sample_count(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "sim:qa",
+                 shots: int = 10_000) -> tuple[str, DistributionContext]:
+    """A Sampler's ``sample_count`` job sent by Perceval's own client; :func:`raw` of it."""
     job = sampler(cloud, build, platform, shots).sample_count.execute_async(shots)
     run(job)
     return raw(cloud, job.id)

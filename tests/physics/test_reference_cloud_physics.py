@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from physics_jobs import create, experiment, haar, heralded, hom, lossy, pcvl, submit, v1
 
 from pytest_cloudjob.physics import stats, wire
 from pytest_cloudjob.physics.distribution import DistributionMismatch, assert_distribution, check_distribution
-
-from physics_jobs import create, experiment, haar, heralded, hom, lossy, pcvl, submit, v1
 
 RECORDED = Path(__file__).parent / "recorded"
 
