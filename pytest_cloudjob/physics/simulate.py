@@ -67,7 +67,8 @@ def runs_of(payload: Mapping[str, Any]) -> list[Run]:
 
     try:
         if "computation" in payload:
-            return _runs_of_computation(deserialize(payload["computation"]))
+            noise = deserialize(payload["noise"]) if payload.get("noise") else None
+            return _runs_of_computation(deserialize(payload["computation"]), noise)
         experiment = _experiment_v1(payload) if "experiment" in payload else _experiment_v0(payload)
     except PhysicsError:
         raise
@@ -113,12 +114,18 @@ def _experiment_v0(payload: Mapping[str, Any]) -> Any:
     return experiment
 
 
-def _runs_of_computation(computation: Any) -> list[Run]:
+def _runs_of_computation(computation: Any, noise: Any) -> list[Run]:
+    """v2: a Computation (or a ComputationIterator, one Computation per iteration); the payload's own
+    ``noise`` applies to experiments that carry none."""
     parts = list(computation) if type(computation).__name__ == "ComputationIterator" else [computation]
     runs = []
     for part in parts:
         params = dict(part.parameters or {})
-        runs.append(Run(part.experiment, part.command.name, _int_or_none(params.get("max_shots")),
+        experiment = part.experiment
+        if experiment.noise is None and noise is not None:
+            experiment = experiment.copy()
+            experiment.noise = noise
+        runs.append(Run(experiment, part.command.name, _int_or_none(params.get("max_shots")),
                         _int_or_none(params.get("max_samples"))))
     return runs
 
