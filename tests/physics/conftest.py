@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,15 +18,17 @@ def physics_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningC
     assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"
 
 
-@pytest.fixture
-def broken_cloud(tmp_path: Path) -> Iterator[Callable[[str], RunningCloud]]:
-    """Start a reference cloud that breaks one physics promise (``--break NAME``)."""
-    started: list[RunningCloud] = []
+@pytest.fixture(scope="session")
+def broken_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], RunningCloud]]:
+    """The reference cloud that breaks one physics promise (``--break NAME``), started on first use."""
+    started: dict[str, RunningCloud] = {}
+    folder = tmp_path_factory.mktemp("broken")
 
     def start(defect: str) -> RunningCloud:
-        started.append(start_reference_cloud(tmp_path / f"{defect}.log", [*QUICK, "--break", defect]))
-        return started[-1]
+        if defect not in started:
+            started[defect] = start_reference_cloud(folder / f"{defect}.log", [*QUICK, "--break", defect])
+        return started[defect]
 
     yield start
-    for cloud in started:
+    for cloud in started.values():
         assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from pytest_cloudjob.physics.distribution import DistributionContext
 from pytest_cloudjob.server.process import RunningCloud
@@ -134,3 +137,26 @@ def v1(build: Callable[[Any], Any], command: str = "sample_count", shots: int = 
     from perceval.serialization import serialize
 
     return {"command": command, "experiment": serialize(experiment(build)), "max_shots": shots, **extra}
+
+
+SHIPPED = Path(__file__).parents[2] / "scenarios" / "physics.scenario.yaml"
+
+
+@dataclass(frozen=True)
+class ShippedCheck:
+    """One shipped physics scenario reduced to what it sends and what it expects of the results."""
+
+    name: str
+    payload: dict[str, Any]
+    spec: dict[str, Any]
+
+
+def shipped_checks() -> dict[str, ShippedCheck]:
+    """The create payload and the ``distribution`` spec of each scenario of scenarios/physics.scenario.yaml."""
+    out = {}
+    for document in yaml.safe_load_all(SHIPPED.read_text()):
+        steps = document["steps"]
+        payload = next(s["create"]["payload"] for s in steps if "create" in s)
+        spec = next(s["results"]["expect"]["results"]["distribution"] for s in steps if "results" in s)
+        out[document["name"]] = ShippedCheck(document["name"], payload, spec)
+    return out

@@ -3,12 +3,15 @@ and the very same check passes against the honest cloud: the red is the defect's
 from __future__ import annotations
 
 import pytest
-from physics_jobs import haar, heralded, hom, submit, v1
+from physics_jobs import haar, heralded, hom, shipped_checks, submit, v1
 
-from pytest_cloudjob.physics.distribution import DistributionMismatch, assert_distribution
+from pytest_cloudjob.physics.distribution import DistributionMismatch, assert_distribution, check_distribution
 from pytest_cloudjob.server.defects import PHYSICS_DEFECTS
 
-# defect -> (experiment, platform, shots, reference) of the check that catches it
+HOM = "Hong-Ou-Mandel on a 50:50 beam splitter - the dip the platform advertises, no distinguishable photons"
+HAAR = "a Haar-random 6-mode interferometer with 3 photons"
+HERALDED = "heralds and postselection are applied"
+# defect -> (experiment, platform, shots, reference) of the check that catches it at 1000 shots where it can
 CAUGHT_BY = {
     "uniform-results": (hom, "sim:qa", 1000, "ideal"),
     "swapped-modes": (haar, "sim:qa", 1000, "ideal"),
@@ -17,10 +20,19 @@ CAUGHT_BY = {
     "noise-ignored": (hom, "qpu:qa", 10_000, "noisy"),
     "results-of-another-job": (haar, "sim:qa", 1000, "ideal"),
 }
+# defect -> (shipped scenario, platform) that catches it as shipped (10000 shots, alpha 1e-6)
+CAUGHT_BY_SCENARIO = {
+    "uniform-results": (HOM, "sim:qa"),
+    "swapped-modes": (HAAR, "sim:qa"),
+    "distinguishable-photons": (HOM, "sim:qa"),
+    "postselection-ignored": (HERALDED, "sim:qa"),
+    "noise-ignored": (HOM, "qpu:qa"),
+    "results-of-another-job": (HAAR, "sim:qa"),
+}
 
 
 def test_every_physics_defect_has_a_check_that_catches_it():
-    assert set(CAUGHT_BY) == set(PHYSICS_DEFECTS)
+    assert set(CAUGHT_BY) == set(CAUGHT_BY_SCENARIO) == set(PHYSICS_DEFECTS)
 
 
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
@@ -36,3 +48,15 @@ def test_the_distribution_check_catches(physics_cloud, broken_cloud, defect):
     with pytest.raises(DistributionMismatch, match="does NOT match") as caught:
         assert_distribution(text, reference, alpha=1e-6, context=context)
     assert "worst outcomes" in str(caught.value)
+
+
+@pytest.mark.parametrize("defect", sorted(CAUGHT_BY_SCENARIO))
+def test_a_shipped_scenario_catches(broken_cloud, defect):
+    name, platform = CAUGHT_BY_SCENARIO[defect]
+    check = shipped_checks()[name]
+    cloud = broken_cloud(defect)
+    if defect == "results-of-another-job":
+        submit(cloud, shipped_checks()[HOM].payload)
+    text, context = submit(cloud, check.payload, platform=platform)
+    problems = check_distribution(text, check.spec, "results", context)
+    assert len(problems) == 1 and "does NOT match" in problems[0]
