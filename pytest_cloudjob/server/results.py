@@ -58,16 +58,11 @@ def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None
 
     Only payloads with an experiment are checked, and only with Perceval installed (nothing to read
     the experiment with otherwise)."""
-    if not simulate.has_experiment(payload) or simulate.unavailable_reason() is not None:
-        return None
-    try:
-        runs = simulate.runs_of(payload)
-    except simulate.PhysicsError as exc:
-        return str(exc)
+    runs, problem = simulable_runs(payload)
+    if runs is None:
+        return problem
     constraints = details.get("specs", {}).get("constraints", {})
     for run in runs:
-        if run.experiment.input_state is None:
-            return "the experiment has no input state (Perceval: experiment.with_input(...))"
         modes, photons = simulate.size_of(run.experiment)
         for what, value, key in (("modes", modes, "max_mode_count"), ("photons", photons, "max_photon_count")):
             limit = constraints.get(key)
@@ -75,6 +70,24 @@ def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None
                 return (f"the experiment has {value} {what}; platform {details.get('name')} allows at most {limit} "
                         f"(specs.constraints.{key})")
     return None
+
+
+def simulable_runs(payload: dict[str, Any]) -> tuple[list[simulate.Run] | None, str | None]:
+    """The runs to simulate, else ``None`` and what is wrong with the payload (``None`` when nothing is).
+
+    A v1 ``experiment`` or v2 ``computation`` that Perceval cannot read, or without an input state, is an
+    error. A v0 ``circuit`` that it cannot read (such as the seed client's default placeholder
+    ``:PCVL:ACircuit:{}``) is no experiment: such jobs get invented results, as before Perceval."""
+    if not simulate.has_experiment(payload) or simulate.unavailable_reason() is not None:
+        return None, None
+    legacy = "experiment" not in payload and "computation" not in payload
+    try:
+        runs = simulate.runs_of(payload)
+    except simulate.PhysicsError as exc:
+        return None, None if legacy else str(exc)
+    if any(run.experiment.input_state is None for run in runs):
+        return None, None if legacy else "the experiment has no input state (Perceval: experiment.with_input(...))"
+    return runs, None
 
 
 _previous: dict[str, Any] = {}  # the last simulated payload, for the results-of-another-job defect
@@ -85,7 +98,8 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
                  defects: frozenset[str] = frozenset()) -> str:
     """The JSON text of a completed job's results for its command: simulated when the payload has an
     experiment and Perceval is installed, invented otherwise."""
-    if simulate.has_experiment(payload) and simulate.unavailable_reason() is None:
+    runs, _ = simulable_runs(payload)
+    if runs is not None:
         perfs = (platform_details() if platform_details else {}).get("perfs", {})
         return simulated_results(payload, seed, job_key, perfs, defects)
     return invented_results(payload, seed, job_key)
