@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from pytest_cloudjob.server.body import MAX_BODY_BYTES, BodyError, declared_too_
 from pytest_cloudjob.server.breakage import Breakage, InjectedError, injected_error
 from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
+from pytest_cloudjob.server.results import check_limits, physics_status
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
 __all__ = ["MAX_BODY_BYTES", "ApiError", "CloudConfig", "Faults", "create_app", "json_object"]
@@ -72,7 +74,7 @@ class _DroppedConnection(Exception):
 def create_app(config: CloudConfig) -> ASGIApp:
     """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
     accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
-    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished)
+    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished, defects=config.defects)
     faults = config.faults
     broken = config.defects
     breakage = Breakage(broken, store, config.platforms)  # every --break defect is applied there
@@ -115,6 +117,10 @@ def create_app(config: CloudConfig) -> ASGIApp:
             raise
         name = check_create_body(body)
         platform = config.platforms.get(name) or breakage.unknown_platform(name) or platform_named(name)
+        # reading a Perceval experiment takes milliseconds: off the event loop, like the results below
+        beyond_limits = await run_in_threadpool(check_limits, body["payload"], platform.details())
+        if beyond_limits:
+            raise ApiError(400, beyond_limits)
         job = store.create(account.name, platform, body)
         return JSONResponse({"job_id": job.job_id})
 
@@ -127,7 +133,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def job_result(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        results = breakage.results(job, store.results(job))
+        results = breakage.results(job, await run_in_threadpool(store.results, job))  # a simulation may take a while
         return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
@@ -182,7 +188,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
-                             "defects": sorted(broken)})
+                             "defects": sorted(broken), "physics": physics_status()})
 
     routes = [
         Route("/health", health, methods=["GET"]),

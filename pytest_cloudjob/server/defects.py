@@ -121,10 +121,21 @@ TRANSIENT: dict[str, TransientProfile] = {p.name: p for p in (
                      ("--run-time", "sim:qa=2")),
 )}
 
+# Physics: the results of an experiment-carrying job (Perceval installed) stop following its physics.
+# Caught by the ``distribution`` check at 1000-10000 shots (tests/physics/test_physics_defects.py).
+PHYSICS_DEFECTS: dict[str, str] = {
+    "uniform-results": "results are uniform over the output states instead of the experiment's distribution",
+    "swapped-modes": "output modes are reported in reverse order",
+    "distinguishable-photons": "photons are simulated fully distinguishable (no two-photon interference)",
+    "postselection-ignored": "the experiment's postselection is not applied",
+    "noise-ignored": "the noise model (the experiment's or the platform's perfs) is not applied",
+    "results-of-another-job": "a job is answered with the results of the job simulated before it",
+}
+
 
 def check_defects(names: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The set of defects to inject, or ``ValueError`` naming the unknown one and the known ones."""
-    unknown = [name for name in names if name not in DEFECTS]
+    unknown = [name for name in names if name not in DEFECTS and name not in PHYSICS_DEFECTS]
     if unknown:
-        raise ValueError(f"unknown defect {unknown[0]!r}; known: {', '.join(DEFECTS)}")
+        raise ValueError(f"unknown defect {unknown[0]!r}; known: {', '.join([*DEFECTS, *PHYSICS_DEFECTS])}")
     return frozenset(names)

@@ -1,9 +1,16 @@
 """The reference cloud's platforms: how long jobs wait and run, how many run at once, what they report."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 COMMANDS = ("probs", "sample_count", "samples")
+MAX_MODES = 12
+MAX_PHOTONS = 6
+# Perceval's own keys, in percent: perceval.utils.noise_model.perf_dict_to_noise reads exactly these, and
+# yields no noise from any other spelling.
+IDEAL_PERFS = {"Transmittance (%)": 100.0, "HOM (%)": 100.0, "g2 (%)": 0.0}
+QPU_PERFS = {"Transmittance (%)": 50.0, "HOM (%)": 92.0, "g2 (%)": 0.0}
 
 
 @dataclass(frozen=True)
@@ -11,7 +18,8 @@ class PlatformModel:
     """A platform as the reference cloud simulates it.
 
     ``queue_delay``: seconds a job stays ``waiting`` before it may start; ``run_time``: seconds it
-    runs; ``concurrency``: jobs running at once (``None`` for no limit; the others wait in order).
+    runs; ``concurrency``: jobs running at once (``None`` for no limit; the others wait in order);
+    ``perfs``: the noise the platform applies to experiments that carry no noise model of their own.
     """
 
     name: str
@@ -20,8 +28,9 @@ class PlatformModel:
     run_time: float
     concurrency: int | None = None
     description: str = ""
+    perfs: dict[str, float] = field(default_factory=lambda: dict(IDEAL_PERFS), hash=False)
 
-    def details(self) -> dict:
+    def details(self) -> dict[str, Any]:
         """The body of the platform-details endpoints (Perceval's ``fetch_platform_details``)."""
         return {
             "id": self.name.replace(":", "-"),
@@ -31,16 +40,16 @@ class PlatformModel:
             "specs": {
                 "available_commands": list(COMMANDS),
                 "constraints": {
-                    "max_mode_count": 12,
-                    "max_photon_count": 6,
+                    "max_mode_count": MAX_MODES,
+                    "max_photon_count": MAX_PHOTONS,
                     "min_mode_count": 1,
                     "min_photon_count": 1,
                 },
                 "parameters": {"max_shots": "maximum number of shots", "seed": "random seed of the sampler"},
                 "description": self.description,
-                "connected_input_modes": list(range(12)),
+                "connected_input_modes": list(range(MAX_MODES)),
             },
-            "perfs": {"transmittance": 1.0 if self.kind == "simulator" else 0.05, "hom": 0.98, "g2": 0.01},
+            "perfs": dict(self.perfs),
             "waiting_jobs_limit": None,
             "concurrency": self.concurrency,
         }
@@ -57,5 +66,6 @@ def default_platforms(run_times: dict[str, float] | None = None) -> dict[str, Pl
         "sim:slow": PlatformModel("sim:slow", "simulator", 0.0, times["sim:slow"], None,
                                   "slow simulator: a job runs for minutes, long enough to cancel it"),
         "qpu:qa": PlatformModel("qpu:qa", "qpu", 0.0, times["qpu:qa"], 1,
-                                "a QPU stand-in: one job runs at a time, the others wait"),
+                                "a QPU stand-in: one job runs at a time, the others wait; lossy, partly "
+                                "distinguishable photons", dict(QPU_PERFS)),
     }

@@ -112,9 +112,10 @@ class JobStore:
     """
 
     def __init__(self, platforms: dict[str, PlatformModel], *, seed: int = 0, max_finished: int = 10_000,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, defects: frozenset[str] = frozenset()) -> None:
         self.platforms = platforms
         self.seed = seed
+        self.defects = defects  # the physics defects among them change the results (server/results.py)
         self.max_finished = max_finished
         self.clock = clock
         self.jobs: OrderedDict[str, StoredJob] = OrderedDict()
@@ -164,7 +165,8 @@ class JobStore:
         if job.status_at(self.clock()) != protocol.COMPLETED:
             return None
         if job.results_text is None:
-            job.results_text = make_results(job.payload, self.seed, job.rerun_of or job.job_id)
+            job.results_text = make_results(job.payload, self.seed, job.rerun_of or job.job_id,
+                                            platform_details=job.platform.details, defects=self.defects)
         return job.results_text
 
     def select(self, *, status: str | None = None, platform_name: str | None = None,

@@ -1,0 +1,195 @@
+"""Physics benchmarks: is the distribution check's false-alarm rate really at most alpha, and what does it catch?
+
+    python benchmarks/physics.py            # calibration, power table, end-to-end calibration; about 2 minutes
+    python benchmarks/physics.py --quick    # a smoke run, a few seconds
+
+Calibration: thousands of honest histograms (multinomial draws from the reference itself) checked at
+alpha = 1e-2; the observed rejection rate must be at most alpha. The asymptotic G-test at the same alpha
+is shown for contrast. Power: histograms drawn from (1 - eps) * p + eps * u (u uniform over the outcomes:
+noise that washes the distribution out) at a known TVD, checked at alpha = 1e-6; the table gives the
+fraction caught. With Perceval installed, an end-to-end row sends honest jobs to the reference cloud and
+checks their results with the `ideal` reference. Every loop is bounded by a count and a time.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pytest_cloudjob.physics import stats
+
+SEED = 20261125
+
+
+def spread(k: int) -> dict[str, float]:
+    """k outcomes with probabilities proportional to 1/(i+1)^1.5: a few large, many rare (so pooling matters)."""
+    weights = [1.0 / (i + 1) ** 1.5 for i in range(k)]
+    total = sum(weights)
+    return {f"|{i}>": w / total for i, w in enumerate(weights)}
+
+
+def sampler(seed: int) -> Callable[[dict[str, float], int], dict[str, int]]:
+    """Multinomial draws: numpy's when installed (fast), else the standard library's."""
+    try:
+        import numpy
+    except ImportError:
+        rng = random.Random(seed)
+
+        def draw_stdlib(probs: dict[str, float], shots: int) -> dict[str, int]:
+            counts: dict[str, int] = {}
+            for state in rng.choices(list(probs), weights=list(probs.values()), k=shots):
+                counts[state] = counts.get(state, 0) + 1
+            return counts
+
+        return draw_stdlib
+    generator = numpy.random.default_rng(seed)
+
+    def draw_numpy(probs: dict[str, float], shots: int) -> dict[str, int]:
+        values = numpy.fromiter(probs.values(), dtype=float)
+        counts = generator.multinomial(shots, values / values.sum())
+        return {state: int(c) for state, c in zip(probs, counts) if c}
+
+    return draw_numpy
+
+
+def calibration(runs: int, budget: float) -> list[dict[str, object]]:
+    """Honest histograms at alpha = 1e-2: rejections of our check and of the asymptotic G-test."""
+    alpha = 1e-2
+    draw = sampler(SEED)
+    rows = []
+    for k, shots in ((2, 1000), (10, 1000), (30, 1000), (100, 1000), (100, 100), (30, 10_000)):
+        reference = spread(k) if k > 2 else {"|2,0>": 0.5, "|0,2>": 0.5}
+        deadline = time.monotonic() + budget
+        done = ours = g_test = 0
+        while done < runs and time.monotonic() < deadline:
+            counts = draw(reference, shots)
+            verdict = stats.compare(counts, reference, alpha=alpha)
+            ours += not verdict.passed
+            g_test += verdict.g_pvalue < alpha
+            done += 1
+        rows.append({"k": k, "shots": shots, "runs": done, "ours": ours / done, "g_test": g_test / done,
+                     "ours_upper95": upper_95(ours, done)})
+    return rows
+
+
+def upper_95(failures: int, runs: int) -> float:
+    """One-sided 95 % upper bound on a rate from ``failures`` in ``runs`` (Clopper-Pearson, by bisection)."""
+    if failures >= runs:
+        return 1.0
+    low, high = failures / runs, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        cdf = sum(math.comb(runs, i) * mid**i * (1 - mid) ** (runs - i) for i in range(failures + 1))
+        low, high = (mid, high) if cdf > 0.05 else (low, mid)
+    return high
+
+
+def power(runs: int, budget: float) -> list[dict[str, object]]:
+    """The fraction of histograms caught at alpha = 1e-6 for each true TVD, k and shot count."""
+    alpha = 1e-6
+    draw = sampler(SEED + 1)
+    rows = []
+    for k in (10, 30, 100):
+        reference = spread(k)
+        uniform_tvd = 0.5 * sum(abs(p - 1 / k) for p in reference.values())
+        for shots in (1000, 10_000):
+            caught: dict[float, float] = {}
+            for tvd in (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2):
+                eps = tvd / uniform_tvd
+                if eps > 1:
+                    continue
+                shifted = {s: (1 - eps) * p + eps / k for s, p in reference.items()}
+                deadline = time.monotonic() + budget
+                done = rejected = 0
+                while done < runs and time.monotonic() < deadline:
+                    rejected += not stats.compare(draw(shifted, shots), reference, alpha=alpha).passed
+                    done += 1
+                caught[tvd] = rejected / done
+            threshold = stats.compare(draw(reference, shots), reference, alpha=alpha).tvd_threshold
+            smallest = min((t for t, rate in caught.items() if rate >= 0.9), default=None)
+            rows.append({"k": k, "shots": shots, "threshold": threshold, "caught": caught, "smallest_90": smallest})
+    return rows
+
+
+def end_to_end(jobs: int, budget: float) -> dict[str, object] | None:
+    """Honest Haar 6x3 jobs of 1000 shots on the reference cloud, each checked against `ideal` at alpha = 1e-2."""
+    try:
+        import perceval as pcvl
+        import requests
+        from perceval.serialization import serialize
+    except ImportError:
+        return None
+    from pytest_cloudjob.physics.distribution import DistributionContext, check_distribution
+    from pytest_cloudjob.server.process import start_reference_cloud
+
+    tests_dir = Path(__file__).resolve().parents[1] / "tests" / "physics"
+    sys.path.insert(0, str(tests_dir))
+    from physics_jobs import experiment, haar
+
+    payload = {"command": "sample_count", "experiment": serialize(experiment(haar)), "max_shots": 1000}
+    cloud = start_reference_cloud(Path(tempfile.mkdtemp()) / "cloud.log", ["--run-time", "sim:qa=0"])
+    headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
+    session = requests.Session()
+    try:
+        context = DistributionContext(payload, lambda: {})
+        deadline = time.monotonic() + budget
+        done = rejected = 0
+        started = time.monotonic()
+        while done < jobs and time.monotonic() < deadline:
+            body = {"platform_name": "sim:qa", "job_name": "calibration", "pcvl_version": pcvl.__version__,
+                    "payload": payload}
+            job_id = session.post(f"{cloud.url}/api/job", json=body, headers=headers, timeout=30).json()["job_id"]
+            text = None
+            while text is None:
+                text = session.get(f"{cloud.url}/api/job/result/{job_id}", headers=headers, timeout=30).json()["results"]
+            rejected += bool(check_distribution(text, {"reference": "ideal", "alpha": 1e-2}, "r", context))
+            done += 1
+        elapsed = time.monotonic() - started
+    finally:
+        cloud.stop()
+    return {"jobs": done, "rate": rejected / done, "upper95": upper_95(rejected, done),
+            "ms_per_job": 1000 * elapsed / done}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few runs per cell")
+    args = parser.parse_args()
+    runs, power_runs, jobs, budget = (200, 20, 20, 2.0) if args.quick else (4000, 200, 1000, 15.0)
+
+    print(f"## Calibration: honest histograms at alpha = 1e-2 ({runs} runs per row, {budget:g} s cap)\n")
+    print("| outcomes k | shots | runs | rejected (ours) | 95 % upper bound | asymptotic G-test rejected |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for row in calibration(runs, budget):
+        print(f"| {row['k']} | {row['shots']:,} | {row['runs']:,} | {row['ours']:.4f} | {row['ours_upper95']:.4f} "
+              f"| {row['g_test']:.4f} |")
+
+    print(f"\n## Power: fraction caught at alpha = 1e-6 ({power_runs} runs per cell), mixture with uniform noise\n")
+    tvds = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2)
+    print("| k | shots | BHC threshold | " + " | ".join(f"TVD {t}" for t in tvds) + " | smallest TVD caught ≥ 90 % |")
+    print("|---:|---:|---:|" + "---:|" * len(tvds) + "---:|")
+    for row in power(power_runs, budget):
+        caught = row["caught"]
+        assert isinstance(caught, dict)
+        cells = " | ".join(f"{caught[t]:.2f}" if t in caught else "-" for t in tvds)
+        print(f"| {row['k']} | {row['shots']:,} | {row['threshold']:.3f} | {cells} | {row['smallest_90'] or '> 0.2'} |")
+
+    result = end_to_end(jobs, budget * 4)
+    if result is None:
+        print("\nEnd to end: skipped (Perceval is not installed: pip install -e '.[physics]')")
+    else:
+        print(f"\n## End to end: {result['jobs']} honest Haar 6x3 jobs (1000 shots) on the reference cloud, "
+              f"`ideal` reference at alpha = 1e-2\n")
+        print(f"rejected {result['rate']:.4f} (95 % upper bound {result['upper95']:.4f}); "
+              f"{result['ms_per_job']:.1f} ms per job (create, simulate, sample, read, check)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The exact output distribution of a submitted job, computed by Perceval (SLOS) from the job's payload.
+
+Shared by the reference cloud (to answer physically true results) and the ``distribution`` check (to
+compute the ``ideal`` and ``noisy`` references from the job a cloud received). Perceval is an optional
+extra: it is imported on first use only, and :func:`unavailable_reason` says whether it can be.
+
+Payload versions (Perceval's own names, ``perceval/runtime/payload_updater.py``): v0 (Perceval <= 0.12)
+sends ``circuit``, ``input_state``, ``heralds``, ``postselect``, ``noise`` and
+``parameters.min_detected_photons``; v1 (0.13-1.2) one serialized ``experiment``; v2 (1.3) a
+``computation`` archive. Batches add ``iterator``: one set of changes per run.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_cloudjob.errors import CloudJobError
+
+PERF_KEYS = ("Transmittance (%)", "HOM (%)", "g2 (%)")
+EXTRA_HINT = "install the physics extra: pip install 'pytest-cloudjob[physics]'"
+
+
+class PhysicsError(CloudJobError):
+    """A payload that does not describe an experiment this module can simulate, or Perceval missing."""
+
+
+def unavailable_reason() -> str | None:
+    """Why Perceval cannot be used here (``None`` when it can)."""
+    try:
+        import perceval  # noqa: F401
+    except ImportError as exc:
+        return f"Perceval is not installed ({exc}); {EXTRA_HINT}"
+    return None
+
+
+def has_experiment(payload: Mapping[str, Any]) -> bool:
+    """Whether the payload describes an experiment (any version) rather than only a command."""
+    return any(key in payload for key in ("experiment", "circuit", "computation"))
+
+
+@dataclass
+class Run:
+    """One simulation a job asks for: an experiment and its shot budget (a batch has several)."""
+
+    experiment: Any  # perceval.Experiment
+    command: str
+    max_shots: int | None
+    max_samples: int | None
+    iteration: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exact:
+    """An experiment's exact output distribution over the states that pass its filters, and the
+    probability a shot passes them (``perf``)."""
+
+    probs: dict[str, float]
+    perf: float
+
+
+def runs_of(payload: Mapping[str, Any]) -> list[Run]:
+    """The simulations ``payload`` asks for, from any payload version, batches expanded."""
+    _require_perceval()
+    from perceval.serialization import deserialize
+
+    try:
+        if "computation" in payload:
+            noise = deserialize(payload["noise"]) if payload.get("noise") else None
+            return _runs_of_computation(deserialize(payload["computation"]), noise)
+        experiment = _experiment_v1(payload) if "experiment" in payload else _experiment_v0(payload)
+    except PhysicsError:
+        raise
+    except Exception as exc:  # Perceval raises many types on a bad serialized value
+        raise PhysicsError(f"the payload's experiment could not be read by Perceval: {type(exc).__name__}: {exc}") from None
+    command = str(payload.get("command", ""))
+    shots, samples = _int_or_none(payload.get("max_shots")), _int_or_none(payload.get("max_samples"))
+    iterations = payload.get("iterator")
+    if not iterations:
+        return [Run(experiment, command, shots, samples)]
+    return [_iterated(experiment, command, shots, samples, it) for it in iterations]
+
+
+def _experiment_v1(payload: Mapping[str, Any]) -> Any:
+    from perceval.serialization import deserialize
+
+    experiment = deserialize(payload["experiment"])
+    if type(experiment).__name__ != "Experiment":
+        raise PhysicsError(f"'payload.experiment' holds a {type(experiment).__name__}, not an Experiment")
+    return experiment
+
+
+def _experiment_v0(payload: Mapping[str, Any]) -> Any:
+    import perceval as pcvl
+    from perceval.serialization import deserialize
+
+    circuit = deserialize(payload["circuit"])
+    experiment = pcvl.Experiment(circuit)
+    # the order matters: a v0 input state spans every mode, heralded ones included, so it comes first
+    if payload.get("input_state") is not None:
+        state = deserialize(payload["input_state"])
+        experiment.with_input(state if not isinstance(state, str) else pcvl.BasicState(state))
+    if payload.get("noise"):
+        experiment.noise = deserialize(payload["noise"])
+    if payload.get("postselect"):
+        postselect = deserialize(payload["postselect"])
+        experiment.set_postselection(postselect if not isinstance(postselect, str) else pcvl.PostSelect(postselect))
+    for mode, photons in (payload.get("heralds") or {}).items():
+        experiment.add_herald(int(mode), int(photons))
+    parameters = payload.get("parameters")
+    if isinstance(parameters, Mapping) and parameters.get("min_detected_photons") is not None:
+        experiment.min_detected_photons_filter(int(parameters["min_detected_photons"]))
+    return experiment
+
+
+def _runs_of_computation(computation: Any, noise: Any) -> list[Run]:
+    """v2: a Computation (or a ComputationIterator, one Computation per iteration); the payload's own
+    ``noise`` applies to experiments that carry none."""
+    parts = list(computation) if type(computation).__name__ == "ComputationIterator" else [computation]
+    runs = []
+    for part in parts:
+        params = dict(part.parameters or {})
+        experiment = part.experiment
+        if experiment.noise is None and noise is not None:
+            experiment = experiment.copy()
+            experiment.noise = noise
+        runs.append(Run(experiment, part.command.name, _int_or_none(params.get("max_shots")),
+                        _int_or_none(params.get("max_samples"))))
+    return runs
+
+
+def _iterated(experiment: Any, command: str, shots: int | None, samples: int | None, it: Mapping[str, Any]) -> Run:
+    """``experiment`` with one batch iteration's changes (Perceval's ``add_iteration`` keys)."""
+    from perceval.serialization import deserialize
+
+    changed = experiment.copy()
+    values = {key: deserialize(value) for key, value in it.items()}
+    for name, value in (values.get("circuit_params") or {}).items():
+        if value is not None:
+            changed.get_circuit_parameters()[name].set_value(value)
+    if values.get("input_state") is not None:
+        changed.with_input(values["input_state"])
+    if values.get("min_detected_photons") is not None:
+        changed.min_detected_photons_filter(int(values["min_detected_photons"]))
+    if values.get("postselect") is not None:
+        changed.set_postselection(values["postselect"])
+    if values.get("noise") is not None:
+        changed.noise = values["noise"]
+    return Run(changed, command, _int_or_none(values.get("max_shots", shots)),
+               _int_or_none(values.get("max_samples", samples)), dict(it))
+
+
+def size_of(experiment: Any) -> tuple[int, int]:
+    """(modes, photons) the platform must handle, heralded modes and photons included."""
+    state = experiment.input_state
+    photons = int(state.n) if state is not None and hasattr(state, "n") else 0
+    return int(experiment.m), photons
+
+
+def noise_of_perfs(perfs: Mapping[str, Any]) -> Any:
+    """A Perceval NoiseModel from a platform's ``perfs`` (Perceval's keys, in percent)."""
+    _require_perceval()
+    from perceval.utils.noise_model import perf_dict_to_noise
+
+    return perf_dict_to_noise({k: float(v) for k, v in perfs.items() if k in PERF_KEYS})
+
+
+def exact(experiment: Any, *, noise: Any = None, use_noise: bool = True) -> Exact:
+    """The exact distribution of ``experiment`` by SLOS: with its own noise model, else ``noise`` (the
+    platform's); with none at all when ``use_noise`` is false (the ``ideal`` reference)."""
+    _require_perceval()
+    import perceval as pcvl
+
+    simulated = experiment.copy()
+    simulated.noise = (simulated.noise or noise) if use_noise else None
+    result = pcvl.Processor("SLOS", simulated).probs()
+    probs = {str(state): float(p) for state, p in result["results"].items() if p > 0}
+    perf = result.get("physical_perf", 1.0) * result.get("logical_perf", 1.0) if "global_perf" not in result \
+        else result["global_perf"]
+    return Exact(probs, min(1.0, max(0.0, float(perf))))
+
+
+def job_rng_seed(seed: int, job_key: str) -> int:
+    """A 64-bit seed for one job: the same cloud seed and job give the same samples (replayable)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{job_key}".encode()).digest()[:8], "big")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _require_perceval() -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        raise PhysicsError(reason)

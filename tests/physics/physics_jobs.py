@@ -1,0 +1,162 @@
+"""Perceval experiments of the physics tests, sent with Perceval's own client, and their results read back."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from pytest_cloudjob.physics.distribution import DistributionContext
+from pytest_cloudjob.server.process import RunningCloud
+
+pcvl = pytest.importorskip("perceval", reason="the physics extra (Perceval) is not installed")
+
+HAAR_SEED = 1234
+
+
+def hom(target: Any) -> Any:
+    """Two photons on a 50:50 beam splitter: they leave together (Hong-Ou-Mandel), never one per mode."""
+    target.set_circuit(pcvl.BS())
+    target.with_input(pcvl.BasicState([1, 1]))
+    target.min_detected_photons_filter(2)
+    return target
+
+
+def haar_unitary(modes: int) -> Any:
+    """A Haar-random unitary from a fixed seed (QR of a complex Gaussian matrix, phases fixed)."""
+    import numpy
+
+    rng = numpy.random.default_rng(HAAR_SEED)
+    z = (rng.standard_normal((modes, modes)) + 1j * rng.standard_normal((modes, modes))) / numpy.sqrt(2)
+    q, r = numpy.linalg.qr(z)
+    return pcvl.Matrix(q * (numpy.diag(r) / numpy.abs(numpy.diag(r))))
+
+
+def haar(target: Any) -> Any:
+    """A fixed Haar-random 6-mode interferometer, one photon in each of the first 3 modes."""
+    target.set_circuit(pcvl.Unitary(haar_unitary(6)))
+    target.with_input(pcvl.BasicState([1, 1, 1, 0, 0, 0]))
+    target.min_detected_photons_filter(3)
+    return target
+
+
+def heralded(target: Any) -> Any:
+    """A 5-mode Haar interferometer, mode 4 heralded with 0 photons, postselected on one photon in modes 0-1."""
+    target.set_circuit(pcvl.Unitary(haar_unitary(5)))
+    target.add_herald(4, 0)
+    target.with_input(pcvl.BasicState([1, 1, 1, 0]))
+    target.set_postselection(pcvl.PostSelect("[0,1]==1"))
+    target.min_detected_photons_filter(3)
+    return target
+
+
+def lossy(target: Any) -> Any:
+    """Three photons through nothing but the platform's losses; every photon count is reported."""
+    target.set_circuit(pcvl.Circuit(3))
+    target.with_input(pcvl.BasicState([1, 1, 1]))
+    target.min_detected_photons_filter(0)
+    return target
+
+
+def experiment(build: Callable[[Any], Any]) -> Any:
+    """The experiment ``build`` describes, for a local simulation."""
+    return build(pcvl.Experiment())
+
+
+def processor(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "sim:qa") -> Any:
+    """The experiment ``build`` describes, on a remote platform of ``cloud``."""
+    return build(pcvl.RemoteProcessor(platform, token=cloud.tokens["user"], url=cloud.url))
+
+
+def sampler(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "sim:qa", shots: int = 10_000) -> Any:
+    return pcvl.algorithm.Sampler(processor(cloud, build, platform), max_shots_per_call=shots)
+
+
+def run(job: Any, timeout: float = 30.0) -> Any:
+    """Wait for a Perceval job sent with ``execute_async`` to end; its results."""
+    deadline = time.monotonic() + timeout
+    while not job.is_complete:
+        assert time.monotonic() < deadline, "the reference cloud did not complete the job in time"
+        time.sleep(0.02)
+    assert job.status.success, job.status.stop_message
+    return job.get_results()
+
+
+def raw(cloud: RunningCloud, job_id: str) -> tuple[str, DistributionContext]:
+    """The result body's ``results`` text of a job, and the context the distribution check needs (the
+    payload as the cloud recorded it, the platform's details)."""
+    headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
+    record = requests.get(f"{cloud.url}/api/job/{job_id}", headers=headers, timeout=10).json()
+    body = requests.get(f"{cloud.url}/api/job/result/{job_id}", headers=headers, timeout=10).json()
+    platform = record["platform_name"]
+
+    def details() -> dict[str, Any]:
+        answer = requests.get(f"{cloud.url}/api/platforms/{platform}/processor", headers=headers, timeout=10)
+        return dict(answer.json())
+
+    return body["results"], DistributionContext(record["payload"], details)
+
+
+def sample_count(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "sim:qa",
+                 shots: int = 10_000) -> tuple[str, DistributionContext]:
+    """A Sampler's ``sample_count`` job sent by Perceval's own client; :func:`raw` of it."""
+    job = sampler(cloud, build, platform, shots).sample_count.execute_async(shots)
+    run(job)
+    return raw(cloud, job.id)
+
+
+def create(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa") -> requests.Response:
+    body = {"platform_name": platform, "job_name": "physics", "pcvl_version": pcvl.__version__, "payload": payload}
+    return requests.post(f"{cloud.url}/api/job", json=body, headers={"Authorization": f"Bearer {cloud.tokens['user']}"},
+                         timeout=10)
+
+
+def submit(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa",
+           timeout: float = 30.0) -> tuple[str, DistributionContext]:
+    """Create a job with ``payload`` over plain HTTP, wait until it completes; :func:`raw` of it."""
+    answer = create(cloud, payload, platform)
+    assert answer.status_code == 200, answer.text
+    job_id = answer.json()["job_id"]
+    headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
+    deadline = time.monotonic() + timeout
+    while (status := requests.get(f"{cloud.url}/api/job/status/{job_id}", headers=headers, timeout=10).json()["status"]) \
+            in ("waiting", "running"):
+        assert time.monotonic() < deadline, "the reference cloud did not complete the job in time"
+        time.sleep(0.02)
+    assert status == "completed", status
+    return raw(cloud, job_id)
+
+
+def v1(build: Callable[[Any], Any], command: str = "sample_count", shots: int = 10_000, **extra: Any) -> dict[str, Any]:
+    """The payload Perceval 1.0-1.2 sends for ``build``'s experiment (one serialized ``experiment``)."""
+    from perceval.serialization import serialize
+
+    return {"command": command, "experiment": serialize(experiment(build)), "max_shots": shots, **extra}
+
+
+SHIPPED = Path(__file__).parents[2] / "scenarios" / "physics.scenario.yaml"
+
+
+@dataclass(frozen=True)
+class ShippedCheck:
+    """One shipped physics scenario reduced to what it sends and what it expects of the results."""
+
+    name: str
+    payload: dict[str, Any]
+    spec: dict[str, Any]
+
+
+def shipped_checks() -> dict[str, ShippedCheck]:
+    """The create payload and the ``distribution`` spec of each scenario of scenarios/physics.scenario.yaml."""
+    out = {}
+    for document in yaml.safe_load_all(SHIPPED.read_text()):
+        steps = document["steps"]
+        payload = next(s["create"]["payload"] for s in steps if "create" in s)
+        spec = next(s["results"]["expect"]["results"]["distribution"] for s in steps if "results" in s)
+        out[document["name"]] = ShippedCheck(document["name"], payload, spec)
+    return out

@@ -1,0 +1,61 @@
+"""The shipped physics scenarios (scenarios/physics.scenario.yaml), checked through the distribution module
+directly: each payload is the experiment its name says, each spec loads, and each check is green against
+the honest reference cloud on an ideal simulator and on a lossy, partly distinguishable QPU."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from physics_jobs import experiment, haar, heralded, hom, lossy, pcvl, shipped_checks, submit
+
+from pytest_cloudjob.physics import distribution, wire
+
+CHECKS = shipped_checks()
+BUILT_BY = {
+    "Hong-Ou-Mandel on a 50:50 beam splitter - the dip the platform advertises, no distinguishable photons": hom,
+    "a Haar-random 6-mode interferometer with 3 photons": haar,
+    "probabilities of the Haar-random interferometer are exact": haar,
+    "heralds and postselection are applied": heralded,
+    "photon loss follows Binomial(n, T) of the advertised transmittance": lossy,
+}
+
+
+def test_every_shipped_physics_scenario_is_known_here():
+    assert set(CHECKS) == set(BUILT_BY)
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_the_payload_is_the_experiment_it_names_and_the_spec_loads(name):
+    from perceval.serialization import deserialize
+
+    assert distribution.validate_distribution_spec(CHECKS[name].spec) == []
+    shipped = pcvl.Processor("SLOS", deserialize(CHECKS[name].payload["experiment"])).probs()["results"]
+    built = pcvl.Processor("SLOS", experiment(BUILT_BY[name])).probs()["results"]
+    assert {str(s): p for s, p in shipped.items()} == pytest.approx({str(s): p for s, p in built.items()}, abs=1e-12)
+
+
+@pytest.mark.parametrize("platform", ["sim:qa", "qpu:qa"])
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_green_against_the_honest_reference_cloud(physics_cloud, name, platform):
+    check = CHECKS[name]
+    text, context = submit(physics_cloud, check.payload, platform=platform)
+    assert distribution.check_distribution(text, check.spec, "results", context) == []
+    if check.payload["command"] == "sample_count":
+        counts = wire.parse_results(json.loads(text)["results"]).values
+        assert 0 < sum(counts.values()) <= check.payload["max_shots"]
+
+
+def test_a_loss_scenario_reference_is_binomial_in_photon_number(physics_cloud):
+    """The `noisy` reference of the loss scenario is Binomial(3, T) in photon number: the scenario checks
+    the promise its name states, not whatever the simulator says."""
+    from math import comb
+
+    check = CHECKS["photon loss follows Binomial(n, T) of the advertised transmittance"]
+    _, context = submit(physics_cloud, check.payload, platform="qpu:qa")
+    t = context.platform_details()["perfs"]["Transmittance (%)"] / 100
+    reference = distribution._references("noisy", 1, context)[0]
+    by_photons: dict[int, float] = {}
+    for state, p in reference.items():
+        n = sum(int(x) for x in state.strip("|>").split(","))
+        by_photons[n] = by_photons.get(n, 0.0) + p
+    assert by_photons == pytest.approx({k: comb(3, k) * t**k * (1 - t) ** (3 - k) for k in range(4)}, abs=1e-12)

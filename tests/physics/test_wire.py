@@ -1,0 +1,57 @@
+"""Perceval's text forms of results, read and written without Perceval, and the same as Perceval's own."""
+from __future__ import annotations
+
+import base64
+import zlib
+
+import pytest
+
+from pytest_cloudjob.physics import wire
+
+
+def test_reads_each_result_form():
+    assert wire.parse_results(":PCVL:BSCount:{|0,2>=484;|2,0>=516}") == wire.Histogram({"|0,2>": 484, "|2,0>": 516}, True)
+    assert wire.parse_results(":PCVL:BSDistribution:{|2,0>=0.75;|0,2>=0.25}").values == {"|2,0>": 0.75, "|0,2>": 0.25}
+    assert wire.parse_results(":PCVL:BSSamples:|0,2>;|2,0>/0;1;0") == wire.Histogram({"|0,2>": 2, "|2,0>": 1}, True)
+    assert wire.parse_results({"|1,0>": 3, "|0,1>": 1}).is_counts
+    assert not wire.parse_results({"|1,0>": 0.5, "|0,1>": 0.5}).is_counts
+    assert wire.parse_results(["|1,0>", "|1,0>"]).values == {"|1,0>": 2}
+
+
+def test_reads_the_zipped_form():
+    text = ":PCVL:BSCount:{|1,0>=7}"
+    zipped = wire.ZIP + base64.b64encode(zlib.compress(text.encode())).decode()
+    assert wire.parse_results(zipped).values == {"|1,0>": 7}
+
+
+def test_writes_what_it_reads():
+    assert wire.parse_results(wire.bscount({"|1,0>": 3})).values == {"|1,0>": 3}
+    assert wire.parse_results(wire.bsdistribution({"|1,0>": 0.1, "|0,1>": 0.9})).values == {"|1,0>": 0.1, "|0,1>": 0.9}
+    assert wire.parse_results(wire.bssamples(["|1,0>", "|0,1>", "|1,0>"])).values == {"|1,0>": 2, "|0,1>": 1}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (":PCVL:BSCount:{|0,2>484}", "bad BSCount entry"),
+    (":PCVL:BSCount:|0,2>=4", "must be"),
+    (":PCVL:BSSamples:|0,2>/3", "BSSamples body"),
+    (":PCVL:zip:!!!", "does not unpack"),
+    (":PCVL:Circuit:x", "not a Perceval BSCount"),
+    ({"|1,0>": "many"}, "not a number"),
+    (12, "not a histogram"),
+])
+def test_unreadable_results_are_named(value, message):
+    with pytest.raises(wire.ResultsFormatError, match=message):
+        wire.parse_results(value)
+
+
+def test_the_same_text_as_perceval_both_ways():
+    pcvl = pytest.importorskip("perceval", reason="the physics extra (Perceval) is not installed")
+    from perceval.serialization import deserialize, serialize
+
+    counts = pcvl.BSCount({pcvl.BasicState([0, 2]): 5, pcvl.BasicState([2, 0]): 3})
+    assert wire.parse_results(serialize(counts)).values == {"|0,2>": 5, "|2,0>": 3}  # zipped by Perceval
+    assert {str(k): v for k, v in deserialize(wire.bscount({"|0,2>": 5, "|2,0>": 3})).items()} == {"|0,2>": 5, "|2,0>": 3}
+    samples = deserialize(wire.bssamples(["|1,0>", "|0,1>", "|1,0>"]))
+    assert [str(s) for s in samples] == ["|1,0>", "|0,1>", "|1,0>"]
+    probs = deserialize(wire.bsdistribution({"|1,0>": 0.25, "|0,1>": 0.75}))
+    assert {str(k): v for k, v in probs.items()} == {"|1,0>": 0.25, "|0,1>": 0.75}
