@@ -2,6 +2,7 @@
 suite run against it as a real pytest subprocess, with the verdict read from what ``probe.py`` wrote."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +15,10 @@ from pathlib import Path
 from pytest_cloudjob.mutation.probe import OUTPUT_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
+
+#: Physics defects only show in clouds that simulate experiments: the reference cloud does with Perceval
+#: installed (pytest-cloudjob[physics]); without it they are left out of the default catalogue, not survivors.
+PHYSICS_INSTALLED = importlib.util.find_spec("perceval") is not None
 
 TOKEN_ENV = {"CLOUDJOB_TOKEN": "user", "CLOUDJOB_OTHER_TOKEN": "other", "CLOUDJOB_ADMIN_TOKEN": "admin"}
 
@@ -55,7 +60,8 @@ class Outcome:
 def mutants(defects: list[str] | None = None, faults: list[str] | None = None, fault_repeats: int = 1) -> list[Mutant]:
     """The fault profiles named (all by default; unbroken first), each ``fault_repeats`` times (a flaky red
     shows up in repeats), then the defects named (all by default), in catalogue order."""
-    chosen = [CATALOGUE[name] for name in defects] if defects is not None else list(CATALOGUE.values())
+    chosen = [CATALOGUE[name] for name in defects] if defects is not None else [
+        d for d in CATALOGUE.values() if not d.physics or PHYSICS_INSTALLED]
     profiles = [TRANSIENT[name] for name in faults] if faults is not None else list(TRANSIENT.values())
     out = [Mutant(p.name if fault_repeats == 1 else f"{p.name}#{i + 1}", p.what, p.server_args, True)
            for i in range(fault_repeats) for p in profiles]

@@ -18,6 +18,7 @@ class Defect:
     name: str
     promise: str
     row: str
+    physics: bool = False  # breaks the results of experiments: only a cloud that simulates them can break it
 
 
 _CATALOGUE: tuple[Defect, ...] = (
@@ -95,6 +96,17 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("list-ignores-owner", "the listing honours the owner filter", "§2 list all filters"),
     Defect("cancel-many-first-only", "cancel-many cancels every id it is given", "§2 cancel many"),
     Defect("cancel-many-missing-outcome", "cancel-many answers one outcome per id", "§2 cancel many: one outcome per id"),
+    # -- physics: results follow from the submitted experiment (needs pytest-cloudjob[physics]) -----------
+    # Caught by the `distribution` checks of scenarios/physics.scenario.yaml at 1000-10000 shots.
+    Defect("uniform-results", "results follow the experiment's distribution, not a uniform one",
+           "§6 physics is a promise", physics=True),
+    Defect("swapped-modes", "output modes are reported in their order", "§6 physics is a promise", physics=True),
+    Defect("distinguishable-photons", "indistinguishable photons interfere (two-photon interference)",
+           "§6 physics is a promise", physics=True),
+    Defect("postselection-ignored", "the experiment's postselection is applied", "§6 physics is a promise", physics=True),
+    Defect("noise-ignored", "the noise model (the experiment's or the platform's perfs) is applied",
+           "§6 physics is a promise", physics=True),
+    Defect("results-of-another-job", "a job is answered with its own results", "§6 physics is a promise", physics=True),
 )
 
 #: Every defect by name, in catalogue order.
@@ -121,21 +133,9 @@ TRANSIENT: dict[str, TransientProfile] = {p.name: p for p in (
                      ("--run-time", "sim:qa=2")),
 )}
 
-# Physics: the results of an experiment-carrying job (Perceval installed) stop following its physics.
-# Caught by the ``distribution`` check at 1000-10000 shots (tests/physics/test_physics_defects.py).
-PHYSICS_DEFECTS: dict[str, str] = {
-    "uniform-results": "results are uniform over the output states instead of the experiment's distribution",
-    "swapped-modes": "output modes are reported in reverse order",
-    "distinguishable-photons": "photons are simulated fully distinguishable (no two-photon interference)",
-    "postselection-ignored": "the experiment's postselection is not applied",
-    "noise-ignored": "the noise model (the experiment's or the platform's perfs) is not applied",
-    "results-of-another-job": "a job is answered with the results of the job simulated before it",
-}
-
-
 def check_defects(names: list[str] | tuple[str, ...]) -> frozenset[str]:
     """The set of defects to inject, or ``ValueError`` naming the unknown one and the known ones."""
-    unknown = [name for name in names if name not in DEFECTS and name not in PHYSICS_DEFECTS]
+    unknown = [name for name in names if name not in DEFECTS]
     if unknown:
-        raise ValueError(f"unknown defect {unknown[0]!r}; known: {', '.join([*DEFECTS, *PHYSICS_DEFECTS])}")
+        raise ValueError(f"unknown defect {unknown[0]!r}; known: {', '.join(DEFECTS)}")
     return frozenset(names)

@@ -6,7 +6,7 @@ import pytest
 from physics_jobs import haar, heralded, hom, shipped_checks, submit, v1
 
 from pytest_cloudjob.physics.distribution import DistributionMismatch, assert_distribution, check_distribution
-from pytest_cloudjob.server.defects import PHYSICS_DEFECTS
+from pytest_cloudjob.server.defects import CATALOGUE
 
 HOM = "Hong-Ou-Mandel on a 50:50 beam splitter - the dip the platform advertises, no distinguishable photons"
 HAAR = "a Haar-random 6-mode interferometer with 3 photons"
@@ -32,7 +32,7 @@ CAUGHT_BY_SCENARIO = {
 
 
 def test_every_physics_defect_has_a_check_that_catches_it():
-    assert set(CAUGHT_BY) == set(CAUGHT_BY_SCENARIO) == set(PHYSICS_DEFECTS)
+    assert set(CAUGHT_BY) == set(CAUGHT_BY_SCENARIO) == {d.name for d in CATALOGUE.values() if d.physics}
 
 
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
