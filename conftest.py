@@ -1,28 +1,15 @@
-"""What this repository's tests and its shipped scenarios share.
+"""What this repository's tests and its shipped scenarios share: both run with strict markers.
 
-The marks of the shipped scenarios are declared here, as every pytest mark must be, so that
-``--strict-markers`` treats a misspelt scenario mark as it treats a misspelt Python one. A QA repository
-using the plugin declares its own scenario marks the same way (a ``markers`` ini key or a conftest).
+A mark nobody declared is an error in this repository's own runs, for Python tests and scenarios alike, so
+a shipped scenario can never carry a mark the plugin does not declare for its users (the plugin declares
+the shipped scenarios' marks itself: ``pytest_cloudjob.scenarios.collect.SHIPPED_MARKS``; the strict
+profile declares its own).
 """
 from __future__ import annotations
 
 import pytest
 
-SCENARIO_MARKS = {
-    "smoke": "a quick check that the cloud answers at all",
-    "lifecycle": "create, follow, read results",
-    "cancel": "cancelling jobs",
-    "rerun": "rerunning ended jobs",
-    "admin": "admin listing and cancel-many",
-    "security": "authentication and tenant isolation",
-    "validation": "refusal of invalid input",
-    "platform": "platform details",
-    "liveness": "deadlines on jobs that never start or never end",
-    "physics": "results that follow from the submitted experiment (needs pytest-cloudjob[physics])",
-    "strict": "house policies beyond the protocol's promises (opt-in profile)",
-}
 
-
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    for name, what in SCENARIO_MARKS.items():
-        config.addinivalue_line("markers", f"{name}: {what}")
+    config.option.strict_markers = True

@@ -140,6 +140,7 @@ SHIPPED_MARKS = {
     "security": "authentication and tenant isolation",
     "platform": "platform details",
     "validation": "refusal of invalid requests",
+    "physics": "results that follow from the submitted experiment (they need pytest-cloudjob[physics])",
 }
 
 
