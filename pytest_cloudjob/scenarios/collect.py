@@ -54,8 +54,12 @@ class ScenarioFile(pytest.File):
                                                             f"which is configured ({', '.join(configured)})"))
                     yield item
                     continue
+                unavailable = physics_unavailable(one)
                 for platform in chosen:
-                    yield ScenarioItem.from_parent(self, name=f"{one.name}[{platform}]", scenario=one, platform=platform)
+                    item = ScenarioItem.from_parent(self, name=f"{one.name}[{platform}]", scenario=one, platform=platform)
+                    if unavailable:
+                        item.add_marker(pytest.mark.skip(reason=unavailable))
+                    yield item
 
     def check_marks(self, scenario: Scenario) -> None:
         """An undeclared mark behaves as for Python tests: a warning, or under --strict-markers an error."""
@@ -154,6 +158,26 @@ def declare_shipped_marks(config: pytest.Config) -> None:
     config.stash[_MARKS_DECLARED] = True
     for name, meaning in SHIPPED_MARKS.items():
         config.addinivalue_line("markers", f"{name}: {meaning} (shipped scenarios)")
+
+
+def physics_unavailable(scenario: Scenario) -> str | None:
+    """Why a scenario's ``distribution`` checks cannot run here (their reference needs Perceval, not installed):
+    the scenario is skipped with that reason before it makes a job, since the cloud is not at fault."""
+    specs = [spec for step in scenario.steps for key in ("expect", "require") for spec in _distributions(step.args.get(key))]
+    if not specs:
+        return None
+    from pytest_cloudjob.physics.distribution import skip_reason
+
+    return next((f"{reason}" for reason in map(skip_reason, specs) if reason), None)
+
+
+def _distributions(spec: Any) -> list[Any]:
+    if isinstance(spec, dict):
+        own = [spec["distribution"]] if isinstance(spec.get("distribution"), dict) else []
+        return own + [found for key, sub in spec.items() if key != "distribution" for found in _distributions(sub)]
+    if isinstance(spec, list):
+        return [found for sub in spec for found in _distributions(sub)]
+    return []
 
 
 def matches(path: Path, patterns: list[str]) -> bool:

@@ -1,0 +1,20 @@
+"""Without the physics extra, the shipped physics scenarios skip with the reason, before making any job:
+the main README command (``pip install -e .``) stays green, and a missing library is never a red verdict."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SHIPPED_PHYSICS = Path(__file__).parents[2] / "scenarios" / "physics.scenario.yaml"
+
+
+def test_physics_scenarios_skip_with_the_reason_when_perceval_is_missing(pytester, monkeypatch):
+    shadow = pytester.path / "no_perceval"
+    (shadow / "perceval").mkdir(parents=True)
+    (shadow / "perceval" / "__init__.py").write_text("raise ImportError(\"No module named 'perceval'\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow))  # the run and its embedded cloud both lack Perceval
+    shutil.copy(SHIPPED_PHYSICS, pytester.path / SHIPPED_PHYSICS.name)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=5)
+    result.stdout.fnmatch_lines(["*SKIPPED ?5?*Perceval is not installed*install the physics extra*"])
+    assert "leak sweep: 0 job(s) of this run listed" in result.stdout.str()  # skipped before making a job
