@@ -176,6 +176,8 @@ class Breakage:
         outcomes = self.store.cancel_many(ids)
         if self.on("cancel-many-missing-outcome") and ids:
             outcomes.pop(ids[-1], None)
+        if self.on("cancel-many-unknown-dropped"):
+            outcomes = {i: outcome for i, outcome in outcomes.items() if outcome != "not_found"}
         return outcomes
 
     # -- results ----------------------------------------------------------------------------------------------------------

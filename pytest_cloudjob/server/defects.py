@@ -96,6 +96,8 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("list-ignores-owner", "the listing honours the owner filter", "§2 list all filters"),
     Defect("cancel-many-first-only", "cancel-many cancels every id it is given", "§2 cancel many"),
     Defect("cancel-many-missing-outcome", "cancel-many answers one outcome per id", "§2 cancel many: one outcome per id"),
+    Defect("cancel-many-unknown-dropped", "cancel-many answers an outcome for an id it does not know too",
+           "§2 cancel many: one outcome per id"),
     # -- physics: results follow from the submitted experiment (needs pytest-cloudjob[physics]) -----------
     # Caught by the `distribution` checks of scenarios/physics.scenario.yaml at 1000-10000 shots.
     Defect("uniform-results", "results follow the experiment's distribution, not a uniform one",

@@ -52,7 +52,7 @@ def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(
     output = result.stdout.str()
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes.get("error", 0) == 0, output
-    assert outcomes["passed"] == 41, output  # 21 checks (5 of them physics) x 2 platforms, one of them qpu:qa-only
+    assert outcomes["passed"] == 43, output  # 22 checks (5 of them physics) x 2 platforms, one of them qpu:qa-only
     assert "embedded" not in output and "0 leaked" in output
 
 
