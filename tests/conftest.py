@@ -1,6 +1,7 @@
 """Shared fixtures of the project's own tests: a reference cloud subprocess on loopback."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,12 @@ from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
+
+# The [test] extra installs hypothesis', schemathesis', locust's and anyio's pytest plugins, which load into every
+# pytest start (~2.7 s of CPU each) though this suite uses them as libraries only. pyproject's addopts keeps
+# them out of this run; the variable keeps them out of every pytest it starts (pytester, mutation, reliability).
+UNUSED_PLUGINS = "-p no:hypothesispytest -p no:schemathesis -p no:locust -p no:anyio"
+os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {UNUSED_PLUGINS}".strip()
 
 
 @pytest.fixture(scope="session")
