@@ -1,4 +1,4 @@
-"""The time fields of the status body agree with each other (DESIGN.md §2 status body): a job starts no
+"""The time fields of the status body agree with each other (docs/protocol.md, "Status body"): a job starts no
 earlier than it was created and lasts no negative time. Scenario matchers check one field at a time, so
 this comparison of two fields is a Python test using the plugin's fixtures, part of the shipped suite."""
 from __future__ import annotations
