@@ -35,7 +35,15 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.util import Timeout
 
 from pytest_cloudjob import reporting
-from pytest_cloudjob.api.deadline import MIN_ATTEMPT_SECONDS, attempt_timeout, calls_end_by, can_retry, current_deadline
+from pytest_cloudjob.api.deadline import (
+    MIN_ATTEMPT_SECONDS,
+    attempt_timeout,
+    calls_end_by,
+    can_retry,
+    current_deadline,
+    enter,
+    leave,
+)
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
 from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, record_text
 from pytest_cloudjob.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
@@ -233,9 +241,12 @@ class Api:
         own_deadline = started + self.context.call_timeout
         outer = current_deadline()
         deadline = own_deadline if outer is None else min(outer, own_deadline)
-        with calls_end_by(deadline):  # read by the transport, which has the watchdog cut an answer still arriving
+        entered = enter(deadline)  # read by the transport, which has the watchdog cut an answer still arriving
+        try:
             return self._attempts(method, path, url, headers, endpoint, path_params, json_body, data, attempts,
                                   ok_statuses, started, deadline, own_deadline)
+        finally:
+            leave(entered)
 
     def _attempts(self, method: str, path: str, url: str, headers: dict[str, str], endpoint: str,
                   path_params: Mapping[str, str] | None, json_body: Any, data: bytes | None, attempts: int,

@@ -74,32 +74,43 @@ def segment(value: object) -> str:
 
 def fill(method: str, template: str, params: Mapping[str, object]) -> str:
     """``template`` (a path of the endpoint table) checked, with each ``{name}`` replaced by :func:`segment`."""
-    checked_path(method, template.format(**{name: "x" for name in params}))
-    return template.format(**{name: segment(value) for name, value in params.items()})
+    return _fill(method, template, tuple((name, str(value)) for name, value in params.items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fill(method: str, template: str, params: tuple[tuple[str, str], ...]) -> str:
+    """:func:`fill`, remembered: a wait polls the same job's path again and again."""
+    checked_path(method, template.format(**{name: "x" for name, _ in params}))
+    return template.format(**{name: segment(value) for name, value in params})
 
 
 def join(method: str, base: str, path: str, query: Mapping[str, str] | None = None) -> str:
     """The URL of ``path`` below ``base`` (checked by :func:`checked_path`), verified as urllib3 parses it."""
     url = base + path + (f"?{urlencode(query)}" if query else "")
-    _verify_origin(method, base, path, url)
+    why = _origin_problem(base, url)
+    if why is not None:
+        raise UnsafeRequestPathError(method, path, why)
     return url
 
 
-def _verify_origin(method: str, base: str, path: str, url: str) -> None:
-    """Refuse ``url`` if, parsed as it will be sent, its origin or user-info differs from ``base``'s, or
-    its path is not below ``base``'s path (the check under :func:`checked_path`, should it ever miss)."""
+@functools.lru_cache(maxsize=4096)
+def _origin_problem(base: str, url: str) -> str | None:
+    """Why ``url``, parsed as it will be sent, leaves ``base``: another origin or user-info, or a path not
+    below ``base``'s (the check under :func:`checked_path`, should it ever miss); remembered per URL, as a
+    status poll sends the same one again and again."""
     try:
         sent = parse_url(url)
     except LocationParseError:
-        raise UnsafeRequestPathError(method, path, "the URL it makes cannot be parsed") from None
+        return "the URL it makes cannot be parsed"
     home = _parsed_base(base)
     scheme = (sent.scheme or "").lower()
     origin = (scheme, (sent.host or "").lower(), sent.port or _DEFAULT_PORTS.get(scheme), sent.auth)
     if origin != home[0]:
-        raise UnsafeRequestPathError(method, path, "the URL it makes has another scheme, host, port or user-info")
+        return "the URL it makes has another scheme, host, port or user-info"
     sent_path = sent.path or "/"
     if home[1] and not (sent_path == home[1] or sent_path.startswith(home[1] + "/")):
-        raise UnsafeRequestPathError(method, path, "the URL it makes is not below the cloud URL's path")
+        return "the URL it makes is not below the cloud URL's path"
+    return None
 
 
 @functools.lru_cache(maxsize=16)

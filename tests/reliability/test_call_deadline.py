@@ -127,3 +127,33 @@ def test_the_call_timeout_has_a_sane_default_and_is_checked() -> None:
     for bad in (0, -1, float("inf"), float("nan"), True, "60"):
         with pytest.raises(ValueError, match="call_timeout"):
             CloudContext("http://127.0.0.1:1", call_timeout=bad)  # type: ignore[arg-type]
+
+
+PRINT_CALL_TIMEOUT = """
+    def test_call_timeout(cloud_context):
+        print("CALL_TIMEOUT", cloud_context.call_timeout)
+"""
+
+
+def test_the_plugin_setting_reaches_the_context(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # --cloud-call-timeout > CLOUDJOB_CALL_TIMEOUT > cloud_call_timeout, into the run's CloudContext.
+    monkeypatch.delenv("CLOUDJOB_CALL_TIMEOUT", raising=False)
+    pytester.makeini("[pytest]\ncloud_call_timeout = 11\n")
+    pytester.makepyfile(PRINT_CALL_TIMEOUT)
+    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep")
+    result.stdout.fnmatch_lines(["*CALL_TIMEOUT 11.0*"])
+    monkeypatch.setenv("CLOUDJOB_CALL_TIMEOUT", "2m")
+    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep")
+    result.stdout.fnmatch_lines(["*CALL_TIMEOUT 120.0*"])
+    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep", "--cloud-call-timeout", "500ms")
+    result.stdout.fnmatch_lines(["*CALL_TIMEOUT 0.5*"])
+
+
+def test_a_wrong_call_timeout_names_the_setting(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CLOUDJOB_CALL_TIMEOUT", raising=False)
+    pytester.makepyfile(PRINT_CALL_TIMEOUT)
+    for value in ("soon", "0", "9" * 400):
+        result = pytester.runpytest_subprocess("--cloud-call-timeout", value)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["ERROR: --cloud-call-timeout: the call timeout must be a positive, finite number*"
+                                     "(--cloud-call-timeout / CLOUDJOB_CALL_TIMEOUT / cloud_call_timeout)"])
