@@ -10,6 +10,11 @@
    cloud that trickles its answer one byte per second, and one that sends a chunked body for ever, with
    ``CloudContext(call_timeout=10)`` (code from before the setting: its default context); a probe still
    running after ``CALL_PROBE_LIMIT_S`` is killed and reported as hung. The six probes of a code run at once.
+5. overhead: what the URL check and the call deadline add to every call, in this process (best of 5
+   timeit runs): building and checking a status URL, entering and leaving the call's deadline, and the
+   watchdog's watch and release (``--code`` does not apply).
+6. status (only with ``--against DIR``): ms per ``Job.get_status`` outside a wait (2,000 calls after 200
+   warm-up calls) against one reference cloud, for the code of ``--code`` and of DIR, alternated 4 times.
 
 Each client runs in a fresh subprocess (its peak RSS is its own), the 50 MB server in another, both on
 127.0.0.1. Every loop is bounded. ``--code DIR`` measures the package found in DIR instead (e.g. an older
@@ -354,11 +359,81 @@ def bench_calls(code: Path) -> list[str]:
     return rows
 
 
+#: ms per status call outside a wait, in a fresh process (argv: package folder, cloud URL, user token).
+STATUS_PROBE = textwrap.dedent('''
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from pytest_cloudjob import CloudContext, Job, User
+    context, user = CloudContext(sys.argv[2]), User(sys.argv[3])
+    job = Job(platform_name="sim:qa", payload={"command": "sample_count", "input_state": "|1,1,0>", "max_shots": 10},
+              process_id="bench-bounds")
+    job.create(context, user)
+    for _ in range(200):
+        job.get_status(context, user)
+    started = time.perf_counter()
+    for _ in range(2000):
+        job.get_status(context, user)
+    print(json.dumps({"ms": (time.perf_counter() - started) / 2000 * 1e3}))
+''')
+
+
+def bench_status(code: Path, against: Path, tmp: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from pytest_cloudjob.server.process import start_reference_cloud
+
+    cloud = start_reference_cloud(tmp / "status-cloud.log")
+    times: dict[Path, list[float]] = {code: [], against: []}
+    try:
+        for _ in range(4):
+            for folder in times:
+                times[folder].append(_probe(folder, STATUS_PROBE, cloud.url, cloud.tokens["user"])["ms"])
+    finally:
+        cloud.stop()
+    rows = ["| code | ms per status call: min / median | the 4 runs |", "|---|---|---|"]
+    for folder, values in times.items():
+        rows.append(f"| {folder} | {min(values):.3f} / {statistics.median(values):.3f} | "
+                    f"{' '.join(f'{v:.3f}' for v in values)} |")
+    return rows
+
+
+def bench_overhead() -> list[str]:
+    import timeit
+
+    sys.path.insert(0, str(ROOT))
+    from pytest_cloudjob.api.deadline import WATCHDOG, enter, leave
+    from pytest_cloudjob.api.urls import fill, join
+
+    class Connection:
+        sock = None
+        cloudjob_watch = None
+
+    connection = Connection()
+    job_id = "11111111-2222-3333-4444-555555555555"
+
+    def url() -> None:
+        join("GET", "http://127.0.0.1:8080", fill("GET", "/api/job/status/{job_id}", {"job_id": job_id}))
+
+    def deadline() -> None:
+        leave(enter(time.monotonic() + 60))
+
+    def watch() -> None:
+        WATCHDOG.release(WATCHDOG.watch(time.monotonic() + 60, connection))
+
+    rows = ["| per-call work | µs per call (best of 5 × 20,000) |", "|---|---:|"]
+    for name, fn in (("status URL: fill, check, join (remembered per URL)", url),
+                     ("the call's deadline: enter and leave", deadline), ("watchdog: watch and release", watch)):
+        rows.append(f"| {name} | {min(timeit.repeat(fn, number=20000, repeat=5)) / 20000 * 1e6:.1f} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run per row (a smoke run, not for the record)")
-    parser.add_argument("--only", default="memory,records,deadline,calls", help="comma-separated sections")
+    parser.add_argument("--only", default="memory,records,deadline,calls,overhead,status",
+                        help="comma-separated sections")
     parser.add_argument("--code", type=Path, default=ROOT, help="folder holding the pytest_cloudjob package to measure")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="with section 'status': a second package folder to compare --code with")
     args = parser.parse_args()
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudjob-bounds-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -366,8 +441,10 @@ def main() -> None:
     for name, lines in (("memory", lambda: bench_memory(args.code, tmp)),
                         ("records", lambda: bench_records(args.code, tmp)),
                         ("deadline", lambda: bench_deadline(args.code, args.quick)),
-                        ("calls", lambda: bench_calls(args.code))):
-        if name not in args.only.split(","):
+                        ("calls", lambda: bench_calls(args.code)),
+                        ("overhead", bench_overhead),
+                        ("status", lambda: bench_status(args.code, args.against, tmp) if args.against else [])):
+        if name not in args.only.split(",") or (name == "status" and args.against is None):
             continue
         started = time.perf_counter()
         out = lines()
