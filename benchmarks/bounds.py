@@ -6,6 +6,15 @@
 3. deadline: the wall time of ``Job.wait_until(timeout=T)`` against a silent cloud (accepts TCP, never
    answers), a cloud that answers three polls then goes silent, and one that sends its answer a byte
    every 0.5 s, with the default context (30 s read timeout, 4 attempts per status read).
+4. calls: the wall time of one create, one results read and one cancel (each outside any wait) against a
+   cloud that trickles its answer one byte per second, and one that sends a chunked body for ever, with
+   ``CloudContext(call_timeout=10)`` (code from before the setting: its default context); a probe still
+   running after ``CALL_PROBE_LIMIT_S`` is killed and reported as hung. The six probes of a code run at once.
+5. overhead: what the URL check and the call deadline add to every call, in this process (best of 5
+   timeit runs): building and checking a status URL, entering and leaving the call's deadline, and the
+   watchdog's watch and release (``--code`` does not apply).
+6. status (only with ``--against DIR``): ms per ``Job.get_status`` outside a wait (2,000 calls after 200
+   warm-up calls) against one reference cloud, for the code of ``--code`` and of DIR, alternated 4 times.
 
 Each client runs in a fresh subprocess (its peak RSS is its own), the 50 MB server in another, both on
 127.0.0.1. Every loop is bounded. ``--code DIR`` measures the package found in DIR instead (e.g. an older
@@ -23,7 +32,8 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -127,6 +137,84 @@ WAIT_PROBE = textwrap.dedent('''
         outcome = type(exc).__name__ + ": " + str(exc).split(";")[0][:90]
     print(json.dumps({"seconds": time.monotonic() - started, "outcome": outcome}))
 ''')
+
+
+#: One create, results read or cancel in a fresh process: the wall time and the error's first words.
+CALL_PROBE = textwrap.dedent('''
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from pytest_cloudjob import CloudContext, Job, User
+    url, call, call_timeout = sys.argv[2], sys.argv[3], float(sys.argv[4])
+    try:
+        context = CloudContext(url, call_timeout=call_timeout)
+    except TypeError:  # code from before the setting (--code)
+        context = CloudContext(url)
+    user = User("tok-bench-bounds")
+    calls = {"create": lambda: Job(payload={"command": "sample_count"}).create(context, user),
+             "results read": lambda: Job(job_id="j-1").get_results(context, user),
+             "cancel": lambda: Job(job_id="j-1").cancel(context, user)}
+    started = time.monotonic()
+    try:
+        calls[call]()
+        outcome = "returned"
+    except Exception as exc:
+        outcome = type(exc).__name__ + ": " + str(exc).split(" (")[0][:120]
+    print(json.dumps({"seconds": time.monotonic() - started, "outcome": outcome}))
+''')
+#: The probes of section 4 are killed past this many seconds (what issue 19 saw: killed at 50 s).
+CALL_PROBE_LIMIT_S = 50.0
+CALL_TIMEOUT_S = 10.0
+
+
+def _trickle_bytes(conn: socket.socket, stop: threading.Event) -> None:
+    """A whole answer, sent one byte per second (its last byte 2 minutes away)."""
+    body = json.dumps({"job_id": "j-1", "status": "canceled", "results": None, "pad": "x" * 40}).encode()
+    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body):
+        if stop.wait(1.0):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def _chunks_for_ever(conn: socket.socket, stop: threading.Event) -> None:
+    """Headers at once, then a one-byte chunk every 0.5 s, the last chunk never sent."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+    while not stop.wait(0.5):
+        conn.sendall(b"1\r\n \r\n")
+
+
+@contextmanager
+def raw_server(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A loopback server giving every connection ``answer`` (written to the socket, byte by byte)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(32)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                answer(conn, stop)
+            except OSError:
+                pass  # the client gave up
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn = listener.accept()[0]
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
 
 
 @contextmanager
@@ -248,19 +336,115 @@ def bench_deadline(code: Path, quick: bool) -> list[str]:
     return rows
 
 
+def _call_probe(code: Path, url: str, call: str) -> dict:
+    try:
+        return _probe(code, CALL_PROBE, url, call, str(CALL_TIMEOUT_S), limit_s=CALL_PROBE_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        return {"seconds": None, "outcome": f"hung: killed at {CALL_PROBE_LIMIT_S:g} s"}
+
+
+def bench_calls(code: Path) -> list[str]:
+    rows = [f"| cloud | call | wall time (s) | ends with (call_timeout={CALL_TIMEOUT_S:g} s where the code has it) |",
+            "|---|---|---:|---|"]
+    clouds = (("trickles its answer, 1 byte per second", _trickle_bytes), ("chunked body, never ends", _chunks_for_ever))
+    calls = ("create", "results read", "cancel")
+    with raw_server(_trickle_bytes) as trickling, raw_server(_chunks_for_ever) as chunking, \
+            ThreadPoolExecutor(max_workers=len(clouds) * len(calls)) as pool:
+        urls = {clouds[0][0]: trickling, clouds[1][0]: chunking}
+        futures = {(name, call): pool.submit(_call_probe, code, urls[name], call) for name, _ in clouds for call in calls}
+        for (name, call), future in futures.items():
+            r = future.result()
+            seconds = f"{r['seconds']:.2f}" if r["seconds"] is not None else f"> {CALL_PROBE_LIMIT_S:g}"
+            rows.append(f"| {name} | {call} | {seconds} | {r['outcome'].replace('|', '/')} |")
+    return rows
+
+
+#: ms per status call outside a wait, in a fresh process (argv: package folder, cloud URL, user token).
+STATUS_PROBE = textwrap.dedent('''
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from pytest_cloudjob import CloudContext, Job, User
+    context, user = CloudContext(sys.argv[2]), User(sys.argv[3])
+    job = Job(platform_name="sim:qa", payload={"command": "sample_count", "input_state": "|1,1,0>", "max_shots": 10},
+              process_id="bench-bounds")
+    job.create(context, user)
+    for _ in range(200):
+        job.get_status(context, user)
+    started = time.perf_counter()
+    for _ in range(2000):
+        job.get_status(context, user)
+    print(json.dumps({"ms": (time.perf_counter() - started) / 2000 * 1e3}))
+''')
+
+
+def bench_status(code: Path, against: Path, tmp: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from pytest_cloudjob.server.process import start_reference_cloud
+
+    cloud = start_reference_cloud(tmp / "status-cloud.log")
+    times: dict[Path, list[float]] = {code: [], against: []}
+    try:
+        for _ in range(4):
+            for folder in times:
+                times[folder].append(_probe(folder, STATUS_PROBE, cloud.url, cloud.tokens["user"])["ms"])
+    finally:
+        cloud.stop()
+    rows = ["| code | ms per status call: min / median | the 4 runs |", "|---|---|---|"]
+    for folder, values in times.items():
+        rows.append(f"| {folder} | {min(values):.3f} / {statistics.median(values):.3f} | "
+                    f"{' '.join(f'{v:.3f}' for v in values)} |")
+    return rows
+
+
+def bench_overhead() -> list[str]:
+    import timeit
+
+    sys.path.insert(0, str(ROOT))
+    from pytest_cloudjob.api.deadline import WATCHDOG, enter, leave
+    from pytest_cloudjob.api.urls import fill, join
+
+    class Connection:
+        sock = None
+        cloudjob_watch = None
+
+    connection = Connection()
+    job_id = "11111111-2222-3333-4444-555555555555"
+
+    def url() -> None:
+        join("GET", "http://127.0.0.1:8080", fill("GET", "/api/job/status/{job_id}", {"job_id": job_id}))
+
+    def deadline() -> None:
+        leave(enter(time.monotonic() + 60))
+
+    def watch() -> None:
+        WATCHDOG.release(WATCHDOG.watch(time.monotonic() + 60, connection))
+
+    rows = ["| per-call work | µs per call (best of 5 × 20,000) |", "|---|---:|"]
+    for name, fn in (("status URL: fill, check, join (remembered per URL)", url),
+                     ("the call's deadline: enter and leave", deadline), ("watchdog: watch and release", watch)):
+        rows.append(f"| {name} | {min(timeit.repeat(fn, number=20000, repeat=5)) / 20000 * 1e6:.1f} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run per row (a smoke run, not for the record)")
-    parser.add_argument("--only", default="memory,records,deadline", help="comma-separated sections")
+    parser.add_argument("--only", default="memory,records,deadline,calls,overhead,status",
+                        help="comma-separated sections")
     parser.add_argument("--code", type=Path, default=ROOT, help="folder holding the pytest_cloudjob package to measure")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="with section 'status': a second package folder to compare --code with")
     args = parser.parse_args()
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"cloudjob-bounds-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}, code: {args.code}\n")
     for name, lines in (("memory", lambda: bench_memory(args.code, tmp)),
                         ("records", lambda: bench_records(args.code, tmp)),
-                        ("deadline", lambda: bench_deadline(args.code, args.quick))):
-        if name not in args.only.split(","):
+                        ("deadline", lambda: bench_deadline(args.code, args.quick)),
+                        ("calls", lambda: bench_calls(args.code)),
+                        ("overhead", bench_overhead),
+                        ("status", lambda: bench_status(args.code, args.against, tmp) if args.against else [])):
+        if name not in args.only.split(",") or (name == "status" and args.against is None):
             continue
         started = time.perf_counter()
         out = lines()

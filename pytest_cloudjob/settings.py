@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -49,6 +50,9 @@ SETTINGS: dict[str, Setting] = {
                              "a platform whose jobs run long enough to cancel them; default sim:slow"),
     "timeout": Setting("--cloud-timeout", "CLOUDJOB_TIMEOUT", "cloud_timeout", 60.0,
                        "default deadline to wait for a job, in seconds or as 30s, 2m, 500ms; default 60"),
+    "call_timeout": Setting("--cloud-call-timeout", "CLOUDJOB_CALL_TIMEOUT", "cloud_call_timeout", 60.0,
+                            "total deadline of each call to the cloud (connect, answer, whole body, retries), in "
+                            "seconds or as 30s, 2m; default 60"),
     "pcvl_version": Setting("--cloud-pcvl-version", "CLOUDJOB_PCVL_VERSION", "cloud_pcvl_version", "0.12.0",
                             "pcvl_version sent with every job; default 0.12.0"),
     "no_sweep": Setting("--cloud-no-sweep", "CLOUDJOB_NO_SWEEP", "cloud_no_sweep", False,
@@ -83,6 +87,8 @@ class CloudSettings:
     #: Run-level thresholds per platform: p95 time to finish (seconds) and status calls per job.
     max_p95: Mapping[str, float] = field(default_factory=dict)
     max_status_calls: Mapping[str, float] = field(default_factory=dict)
+    #: Each call's total deadline in seconds (``CloudContext(call_timeout=...)``).
+    call_timeout: float = 60.0
     #: Whether the slow platform was chosen by the user (then preflight refuses it if the cloud lacks it).
     slow_platform_given: bool = False
 
@@ -265,6 +271,12 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
     if timeout is None:
         raise SettingsError(f"{where}: the job timeout must be a positive number of seconds, got {timeout_value!r}; "
                             f"{DURATION_WORDS} also works (--cloud-timeout / CLOUDJOB_TIMEOUT / cloud_timeout)")
+    call_timeout_value, where = _raw(config, "call_timeout", environ)
+    call_timeout = parse_duration(call_timeout_value)
+    if call_timeout is None or not math.isfinite(call_timeout):
+        raise SettingsError(f"{where}: the call timeout must be a positive, finite number of seconds, got "
+                            f"{call_timeout_value!r}; {DURATION_WORDS} also works "
+                            "(--cloud-call-timeout / CLOUDJOB_CALL_TIMEOUT / cloud_call_timeout)")
     pcvl_version, _ = _raw(config, "pcvl_version", environ)
     if url is not None and "user" not in tokens:
         raise SettingsError("a cloud URL is set but no user token: set CLOUDJOB_TOKEN or --cloud-token-file")
@@ -273,4 +285,4 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
                          pcvl_version=str(pcvl_version), tokens=tokens, no_sweep=_flag(config, "no_sweep", environ),
                          max_p95=_thresholds(config, "max_p95", environ, known, "duration"),
                          max_status_calls=_thresholds(config, "max_status_calls", environ, known, "count"),
-                         slow_platform_given=slow_where != "default")
+                         call_timeout=call_timeout, slow_platform_given=slow_where != "default")

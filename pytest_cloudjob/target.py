@@ -71,7 +71,7 @@ class CloudRun:
     def context(self) -> CloudContext:
         """A new context on the target (the caller closes it)."""
         assert self.url is not None
-        return CloudContext(self.url)
+        return CloudContext(self.url, call_timeout=self.settings.call_timeout)
 
     def shared_context(self) -> CloudContext:
         """The run's one context, shared by the fixtures and the scenarios; its calls feed the statistics."""

@@ -1,7 +1,7 @@
 """The client layer: the seed's objects over the Perceval protocol (docs/protocol.md)."""
 from pytest_cloudjob.api.client import Api, CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import ACloudObject, Job, Platform, User
-from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, UnknownJobFieldError
+from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, UnknownJobFieldError, UnsafeRequestPathError
 from pytest_cloudjob.api.waiting import (
     IllegalTransitionError,
     JobWaitError,
@@ -15,5 +15,5 @@ from pytest_cloudjob.api.waiting import (
 __all__ = [
     "ACloudObject", "Api", "CloudApiError", "CloudContext", "IllegalTransitionError", "Job", "JobNotCreatedError",
     "JobWaitError", "Platform", "PollingPolicy", "ResultsNotReadyError", "RetryPolicy", "StatusHistory",
-    "UnexpectedEndError", "UnknownJobFieldError", "User", "WaitTimeoutError", "calls_end_by",
+    "UnexpectedEndError", "UnknownJobFieldError", "UnsafeRequestPathError", "User", "WaitTimeoutError", "calls_end_by",
 ]

@@ -6,14 +6,20 @@ rules. Retries follow idempotency, per call rather than per HTTP method: reads r
 (cancelling twice is harmless), a create or a rerun never does, because a lost response would make a
 second job. urllib3's ``Retry`` decides by method only, hence the small loop here.
 
-Two bounds keep a misbehaving cloud from hanging or swelling a run: a response body above
-``CloudContext.max_response_bytes`` is refused (a protocol error, read no further), and inside
-:func:`~pytest_cloudjob.api.deadline.calls_end_by` (every ``Job.wait_until``) each call's connect and read
-timeouts, and its retries, are cut to the time left, so a silent cloud cannot hold a wait past its deadline.
+Three bounds keep a misbehaving cloud from hanging or swelling a run: a response body above
+``CloudContext.max_response_bytes`` is refused (a protocol error, read no further); every call, its retries
+included, ends within ``CloudContext.call_timeout`` (connect, first byte and whole body: a cloud trickling
+a byte a second cannot hold a create); and inside :func:`~pytest_cloudjob.api.deadline.calls_end_by` (every
+``Job.wait_until``) the earlier of that and the block's deadline applies. Each attempt's connect and read
+timeouts are cut to the time left, and the deadline's watchdog shuts the socket of an answer still arriving.
+
+Every URL is built by :mod:`~pytest_cloudjob.api.urls`: a path can never change the cloud's scheme, host
+or port, nor climb above its path, whatever it holds (it is refused before anything is sent).
 """
 from __future__ import annotations
 
 import json
+import math
 import ssl
 import threading
 import time
@@ -21,7 +27,7 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.hooks import default_hooks
@@ -29,14 +35,24 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.util import Timeout
 
 from pytest_cloudjob import reporting
-from pytest_cloudjob.api.deadline import attempt_timeout, calls_end_by, can_retry, current_deadline
+from pytest_cloudjob.api.deadline import (
+    MIN_ATTEMPT_SECONDS,
+    attempt_timeout,
+    calls_end_by,
+    can_retry,
+    current_deadline,
+    enter,
+    leave,
+)
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
 from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, record_text
 from pytest_cloudjob.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.transport import CloudAdapter, ResponseTooLargeError
+from pytest_cloudjob.api.urls import checked_path, fill, join, segment
 
 # Names other modules and the seed's path (api/utils.py) import from here.
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_PATHS", "RECORD_BODY_BYTES", "RETRYABLE_STATUSES", "Api", "CallRecord",
+__all__ = ["DEFAULT_CALL_TIMEOUT", "DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_PATHS",
+           "RECORD_BODY_BYTES", "RETRYABLE_STATUSES", "Api", "CallRecord",
            "CloudContext", "RetryPolicy", "calls_end_by", "decode_json", "parse_retry_after"]
 
 #: The endpoint paths of Perceval's client plus our admin calls. A target with other paths
@@ -58,12 +74,18 @@ _USER_AGENT = f"pytest-cloudjob {requests.utils.default_user_agent()}"
 #: The default ``CloudContext.max_response_bytes``: far above any protocol body (a status is ~300 bytes, the
 #: results of 1000 shots a few KiB), far below what would hurt a CI runner.
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+#: The default ``CloudContext.call_timeout``: twice the read timeout, so a slow honest answer still ends.
+DEFAULT_CALL_TIMEOUT = 60.0
+
+
 @dataclass
 class CloudContext:
     """Everything about the target cloud that is not a user: where it is and how to talk to it.
 
     ``max_response_bytes`` is the largest response body the client reads (a larger one is a protocol error
-    that names this setting). ``with CloudContext(url) as ctx:`` closes its pooled connections on exit.
+    that names this setting). ``call_timeout`` is each call's total deadline in seconds, retries included
+    (connect, first byte, whole body); inside a wait, the earlier of it and the wait's deadline applies.
+    ``with CloudContext(url) as ctx:`` closes its pooled connections on exit.
     """
 
     url: str
@@ -75,6 +97,7 @@ class CloudContext:
     paths: Mapping[str, str] = field(default_factory=dict)
     pool_size: int = 16
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -82,6 +105,11 @@ class CloudContext:
                 or self.max_response_bytes < 1:
             raise ValueError(f"CloudContext(max_response_bytes=...) must be a positive integer, got "
                              f"{self.max_response_bytes!r}")
+        if isinstance(self.call_timeout, bool) or not isinstance(self.call_timeout, (int, float)) \
+                or not math.isfinite(self.call_timeout) or self.call_timeout <= 0:
+            raise ValueError(f"CloudContext(call_timeout=...) must be a positive, finite number of seconds, got "
+                             f"{self.call_timeout!r}")
+        self.call_timeout = float(self.call_timeout)
         unknown = set(self.paths) - set(DEFAULT_PATHS)
         if unknown:
             raise ValueError(f"CloudContext(paths=...): unknown endpoint names {sorted(unknown)}; "
@@ -99,9 +127,9 @@ class CloudContext:
         return self._api
 
     def path(self, endpoint: str, /, **params: str) -> str:
-        """The path of ``endpoint`` with its ``{placeholders}`` filled and quoted."""
+        """The path of ``endpoint`` with its ``{placeholders}`` filled, each one percent-encoded segment."""
         template = self.paths.get(endpoint, DEFAULT_PATHS[endpoint])
-        return template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
+        return template.format(**{k: segment(v) for k, v in params.items()})
 
     def close(self) -> None:
         """Close the pooled connections; the context stays usable and reconnects when needed."""
@@ -167,12 +195,13 @@ class Api:
 
         Raises :class:`CloudApiError` for a transport error, a status outside ``ok_statuses``, or a body
         above ``max_response_bytes``. ``retry=True`` only for calls that are safe to repeat. Inside
-        :func:`calls_end_by`, attempts and retries stop at its deadline.
+        :func:`calls_end_by`, attempts and retries stop at its deadline. Each path parameter is sent as one
+        percent-encoded segment: a job id the cloud chose cannot change the path or the host.
         """
         __tracebackhide__ = True
-        path = self.context.path(endpoint, **(path_params or {}))
-        return self.request(method, path, token, endpoint=endpoint, path_params=path_params, json_body=json_body,
-                            data=data, query=query, retry=retry, ok_statuses=ok_statuses)
+        path = fill(method, self.context.paths.get(endpoint, DEFAULT_PATHS[endpoint]), path_params or {})
+        return self._exchange(method, path, token, None, endpoint, path_params, json_body, data, query, retry,
+                              ok_statuses)
 
     def request(
         self,
@@ -190,18 +219,45 @@ class Api:
         ok_statuses: Container[int] = frozenset({200}),
     ) -> requests.Response:
         """Send one call to ``path`` (outside the path table too: ``/health``, a new endpoint) and return the
-        response; :meth:`call` for the table's endpoints. ``ok_statuses=ANY_STATUS`` takes any answer."""
+        response; :meth:`call` for the table's endpoints. ``ok_statuses=ANY_STATUS`` takes any answer.
+
+        A ``path`` that could leave the cloud's URL (not starting with one ``/``, a ``.``/``..`` segment,
+        a backslash, a control character, or such a form percent-encoded) raises
+        :class:`~pytest_cloudjob.api.errors.UnsafeRequestPathError` and nothing is sent.
+        """
         __tracebackhide__ = True
-        url = self.context.url + path
+        return self._exchange(method, checked_path(method, path), token, headers, endpoint, path_params, json_body,
+                              data, query, retry, ok_statuses)
+
+    def _exchange(self, method: str, path: str, token: str | None, headers: Mapping[str, str] | None,
+                  endpoint: str, path_params: Mapping[str, str] | None, json_body: Any, data: bytes | None,
+                  query: Mapping[str, str] | None, retry: bool, ok_statuses: Container[int]) -> requests.Response:
+        """One call of a checked path, its attempts and retries within the call's deadline."""
+        __tracebackhide__ = True
+        url = join(method, self.context.url, path, query)
         headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         attempts = self.context.retry.attempts if retry else 1
-        deadline = current_deadline()
         started = time.monotonic()
+        own_deadline = started + self.context.call_timeout
+        outer = current_deadline()
+        deadline = own_deadline if outer is None else min(outer, own_deadline)
+        entered = enter(deadline)  # read by the transport, which has the watchdog cut an answer still arriving
+        try:
+            return self._attempts(method, path, url, headers, endpoint, path_params, json_body, data, attempts,
+                                  ok_statuses, started, deadline, own_deadline)
+        finally:
+            leave(entered)
+
+    def _attempts(self, method: str, path: str, url: str, headers: dict[str, str], endpoint: str,
+                  path_params: Mapping[str, str] | None, json_body: Any, data: bytes | None, attempts: int,
+                  ok_statuses: Container[int], started: float, deadline: float, own_deadline: float
+                  ) -> requests.Response:
+        __tracebackhide__ = True
         for attempt in range(1, attempts + 1):
             t0 = time.monotonic()
             timeout = attempt_timeout(self.context.connect_timeout, self.context.read_timeout, deadline)
             try:
-                response = self._send(self._prepare(method, url, headers, json_body, data, query), timeout, deadline)
+                response = self._send(self._prepare(method, url, headers, json_body, data), timeout, deadline)
             except requests.RequestException as exc:
                 too_large = exc if isinstance(exc, ResponseTooLargeError) else None
                 status = too_large.status if too_large else None
@@ -218,8 +274,11 @@ class Api:
                         and can_retry(deadline, delay)):
                     time.sleep(delay)
                     continue
+                # A deadline is named when it is what ended the call (not a read timeout before it).
+                ended_by = None if not _reached(deadline) else "call" if deadline >= own_deadline else "block"
                 raise CloudApiError(
-                    method, path, kind="transport", reason=_describe_transport_error(exc, timeout, deadline),
+                    method, path, kind="transport",
+                    reason=_describe_transport_error(exc, timeout, ended_by, self.context.call_timeout),
                     attempts=attempt, elapsed=time.monotonic() - started,
                 ) from None
             text, truncated = record_text(response)
@@ -239,16 +298,16 @@ class Api:
             )
         raise AssertionError("unreachable: the retry loop always returns or raises")
 
-    def _prepare(self, method: str, url: str, headers: dict[str, str], json_body: Any, data: bytes | None,
-                 query: Mapping[str, str] | None) -> requests.PreparedRequest:
+    def _prepare(self, method: str, url: str, headers: dict[str, str], json_body: Any,
+                 data: bytes | None) -> requests.PreparedRequest:
         """The request, prepared without Session.request's per-call merging of settings and environment.
 
-        Only what this API sends: a URL built from the path table, bearer and JSON headers, a JSON or raw
-        body. requests' own preparation cost more client time than the HTTP exchange itself.
+        Only what this API sends: a URL built and checked by :func:`~pytest_cloudjob.api.urls.join`, bearer
+        and JSON headers, a JSON or raw body. requests' own preparation cost more client time than the HTTP exchange itself.
         """
         prepared = requests.PreparedRequest()
         prepared.method = method
-        prepared.url = f"{url}?{urlencode(query)}" if query else url
+        prepared.url = url
         prepared.headers = CaseInsensitiveDict({"Accept": "application/json", "User-Agent": _USER_AGENT, **headers})
         prepared.hooks = default_hooks()
         prepared._cookies = None  # type: ignore[attr-defined]
@@ -314,10 +373,20 @@ def _root_cause(exc: BaseException) -> BaseException:
         root = nxt
 
 
+def _reached(deadline: float) -> bool:
+    """Whether ``deadline`` has come (an attempt cut to the time left times out at it, never before)."""
+    return time.monotonic() >= deadline - MIN_ATTEMPT_SECONDS
+
+
 def _describe_transport_error(exc: requests.RequestException, timeout: tuple[float, float] | Timeout,
-                              deadline: float | None) -> str:
+                              ended_by: str | None, call_timeout: float) -> str:
+    """Why a call got no answer; ``ended_by`` says which deadline ended it: the ``"call"``'s own, or the
+    enclosing ``"block"``'s (:func:`calls_end_by`), or ``None`` (a timeout or an error before either)."""
     what = "timed out" if isinstance(exc, requests.Timeout) else "no response"
-    if isinstance(exc, requests.Timeout) and isinstance(timeout, Timeout) and deadline is not None:
+    if isinstance(exc, requests.Timeout) and ended_by == "call":
+        what += (f" at the call's deadline of {call_timeout:g}s (connect, answer and whole body, retries included; "
+                 "CloudContext(call_timeout=...), --cloud-call-timeout)")
+    elif isinstance(exc, requests.Timeout) and isinstance(timeout, Timeout) and ended_by == "block":
         what += f" after {timeout.total:.2f}s, the time left before the deadline"
     root = _root_cause(exc)
     described = f"{what} ({type(exc).__name__}: {excerpt(str(root), 160)})"

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from urllib3.util import Timeout
@@ -39,6 +39,17 @@ def calls_end_by(deadline: float) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+def enter(deadline: float) -> Token[float | None]:
+    """Make ``deadline`` the current one (the caller has taken the earlier of it and the current one);
+    :func:`leave` with the token restores the previous. :func:`calls_end_by` without a generator, for the
+    client's every call."""
+    return _deadline.set(deadline)
+
+
+def leave(token: Token[float | None]) -> None:
+    _deadline.reset(token)
 
 
 def current_deadline() -> float | None:

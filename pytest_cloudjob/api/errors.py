@@ -22,7 +22,38 @@ def excerpt(value: Any, limit: int = BODY_EXCERPT_CHARS) -> str:
         except ValueError:  # a circular structure
             text = repr(value)
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return printable(flat if len(flat) <= limit else flat[: limit - 3] + "...")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would not show as itself escaped as ``repr`` does (a NUL
+    as ``\\x00``, an ESC as ``\\x1b``, a line break as ``\\n``), and U+FFFD, the mark of bytes that
+    were not UTF-8, as ``\\ufffd``: a garbage answer can neither drive the terminal nor hide in it."""
+    if text.isprintable() and "\ufffd" not in text:
+        return text  # the usual case, one C-speed scan
+    return "".join(c if c.isprintable() and c != "\ufffd" else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    escaped = repr(char)[1:-1]
+    return escaped if escaped != char else f"\\u{ord(char):04x}"
+
+
+class UnsafeRequestPathError(CloudJobError, ValueError):
+    """A request path that would leave the cloud's URL (another host, port or scheme, or above its path);
+    refused before anything is sent, so the bearer token goes nowhere else.
+
+    A usage error of the caller (a scenario's filled ``path``, a Python test's ``Api.request``), never a
+    verdict on the cloud: it is not a :class:`CloudApiError`, and its message carries none of the markers
+    that file a report under cloud defects. A ``ValueError`` too, as a bad argument is.
+    """
+
+    def __init__(self, method: str, path: object, why: str) -> None:
+        self.method = method
+        self.path = redact(printable(repr(path) if not isinstance(path, str) else path))
+        self.why = why
+        super().__init__(f"{method} '{excerpt(self.path, 120)}' refused, not sent: {why}; a request path must "
+                         "start with one '/' and stay below the cloud's URL (same scheme, host and port)")
 
 
 class JobNotCreatedError(CloudJobError):
@@ -76,7 +107,7 @@ class CloudApiError(CloudJobError):
             parts.append(f"body: {self.body_excerpt}")
         if self.attempts > 1:
             parts.append(f"after {self.attempts} attempts")
-        return "; ".join(parts)
+        return printable("; ".join(parts))
 
     @property
     def error_message(self) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.api.errors import CloudApiError, excerpt, printable
 from pytest_cloudjob.errors import CloudJobError
 
 
@@ -37,10 +37,10 @@ class JobWaitError(CloudJobError):
         self.expected = sorted(expected)
         self.history = history
         self.reason = reason
-        super().__init__(
+        super().__init__(printable(
             f"job {job_id}: {reason}; expected {' or '.join(self.expected) or 'any status'}; "
             f"history: {history.describe()}"
-        )
+        ))
 
 
 class WaitTimeoutError(JobWaitError):
