@@ -87,13 +87,15 @@ def test_a_read_only_folder_or_parent_stops_the_run_in_one_line(pytester: pytest
     assert_refused_at_start(result, missing, f"{refused} creating {read_only_folder / 'missing'}")
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES], ids=errno.errorcode.get)
+@pytest.mark.parametrize(("code", "xdist"), [(errno.ENOSPC, []), (errno.EROFS, []), (errno.EACCES, []),
+                                             (errno.ENOSPC, ["-n", "2"])],
+                         ids=["ENOSPC", "EROFS", "EACCES", "ENOSPC-xdist"])
 def test_a_disk_that_refuses_writes_mid_run_costs_the_report_not_the_run(pytester: pytest.Pytester,
-                                                                         code: int) -> None:
-    pytester.makeconftest(DISK_REFUSES.format(errno=code, after=3))
+                                                                         code: int, xdist: list[str]) -> None:
+    pytester.makeconftest(DISK_REFUSES.format(errno=code, after=3))  # under xdist: 3 files per process
     pytester.makepyfile(test_jobs=ONE_JOB + ONE_JOB.replace("test_a_job", "test_another_job")
                         + ONE_JOB.replace("test_a_job", "test_a_third_job"))
-    result = pytester.runpytest_subprocess("--alluredir", "allure-results", "-p", "no:randomly")
+    result = pytester.runpytest_subprocess("--alluredir", "allure-results", "-p", "no:randomly", *xdist)
     out, err = result.stdout.str(), result.stderr.str()
     assert "INTERNALERROR" not in out + err and "Traceback" not in out + err, out + err
     result.assert_outcomes(passed=3)  # the report's trouble never turns a test red
