@@ -89,19 +89,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
     started = time.monotonic()
     children = Children(watch_parent=True)
-    with signals_recorded() as received:
+    with signals_recorded() as received:  # kept while the table and the JSON are written: no traceback there
         result = run_plan(plan, settings, args.workers, children, received)
-    wall = time.monotonic() - started
-    outcomes = result.outcomes
-    print(table(outcomes, wall))
-    interrupted = None
-    if result.signal_name is not None:
-        print(interruption(result.signal_name, len(outcomes), result.stopped, result.not_started))
-        interrupted = {"signal": result.signal_name, "stopped": [m.name for m in result.stopped],
-                       "not_started": [m.name for m in result.not_started]}
-    sys.stdout.flush()
-    if args.json:
-        write_json(args.json, outcomes, wall, interrupted)
+        wall = time.monotonic() - started
+        outcomes = result.outcomes
+        print(table(outcomes, wall))
+        interrupted = None
+        if result.signal_name is not None:
+            print(interruption(result.signal_name, len(outcomes), result.stopped, result.not_started))
+            interrupted = {"signal": result.signal_name, "stopped": [m.name for m in result.stopped],
+                           "not_started": [m.name for m in result.not_started]}
+        sys.stdout.flush()
+        if args.json:
+            write_json(args.json, outcomes, wall, interrupted)
     if result.signum is not None:
         return 128 + result.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports a signalled command
     killed, total = score(outcomes)

@@ -41,8 +41,8 @@ def _die_with_parent(fd: int) -> None:
         while os.read(fd, 1):
             pass
     except OSError:
-        pass
-    # The command is gone: nobody reads this run's verdict. Take the run's process group with it.
+        return  # not a pipe we can read after all: watch nothing rather than end a healthy run
+    # End-of-file: the command is gone: nobody reads this run's verdict. Take the run's process group with it.
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
