@@ -55,6 +55,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """An ``--alluredir`` that cannot be written stops the run here, in one line, before allure-pytest's own
+    configure trips on it (an INTERNALERROR) and before any cloud starts or any job is made."""
+    report_dir = getattr(config.option, "allure_report_dir", None)
+    if report_dir and not (config.option.help or config.option.version):
+        from pytest_cloudjob.reporting.allure_folder import AllureFolderError, check_writable
+
+        try:
+            check_writable(Path(report_dir).absolute())
+        except AllureFolderError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cloud_platforms(*names): run this test only on these platforms")

@@ -3,7 +3,8 @@
 Each catalogued defect gets its own reference cloud (``--break NAME``) and one real pytest run of the suite
 against it, two at a time by default; the unbroken cloud and each transient fault get one run too and must
 stay green. Exit status: 0 when the score reaches ``--min`` and every fault run is green, 1 otherwise,
-2 for a usage error.
+2 for a usage error, 130 / 143 when SIGINT / SIGTERM stopped it (every child stopped within seconds, the
+table of the runs that finished printed, marked INTERRUPTED, and the JSON written with ``interrupted``).
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pytest_cloudjob.mutation.report import score, table, write_json
-from pytest_cloudjob.mutation.runs import Outcome, RunSettings, mutants, run_mutant
+from pytest_cloudjob.mutation.children import Children
+from pytest_cloudjob.mutation.report import interruption, score, table, write_json
+from pytest_cloudjob.mutation.runs import RunSettings, mutants
+from pytest_cloudjob.mutation.schedule import run_plan, signals_recorded
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 
 
@@ -86,15 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     plan = mutants(defects, [] if args.no_faults else (args.fault or None), args.fault_repeats)
     print(f"mutation: {len(plan)} runs of {' '.join(args.paths)}, {args.workers} at a time", file=sys.stderr)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        outcomes: list[Outcome] = []
-        for outcome in pool.map(lambda m: run_mutant(m, settings), plan):
-            outcomes.append(outcome)
-            print(f"  {outcome.mutant.name}: {outcome.state} ({outcome.seconds:.1f}s)", file=sys.stderr, flush=True)
-    wall = time.monotonic() - started
-    print(table(outcomes, wall))
-    if args.json:
-        write_json(args.json, outcomes, wall)
+    children = Children(watch_parent=True)
+    with signals_recorded() as received:  # kept while the table and the JSON are written: no traceback there
+        result = run_plan(plan, settings, args.workers, children, received)
+        wall = time.monotonic() - started
+        outcomes = result.outcomes
+        print(table(outcomes, wall))
+        interrupted = None
+        if result.signal_name is not None:
+            print(interruption(result.signal_name, len(outcomes), result.stopped, result.not_started))
+            interrupted = {"signal": result.signal_name, "stopped": [m.name for m in result.stopped],
+                           "not_started": [m.name for m in result.not_started]}
+        sys.stdout.flush()
+        if args.json:
+            write_json(args.json, outcomes, wall, interrupted)
+    if result.signum is not None:
+        return 128 + result.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports a signalled command
     killed, total = score(outcomes)
     faults_green = all(o.ok for o in outcomes if o.mutant.must_pass)
     return 0 if faults_green and (not total or killed / total >= args.min) else 1

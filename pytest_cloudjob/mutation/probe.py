@@ -1,14 +1,51 @@
 """A pytest plugin the mutation runner loads into the user's run (``-p pytest_cloudjob.mutation.probe``):
 it writes each test's outcome, node id and failure text as JSON lines, so the runner reads exact node ids
-and the very text a user would read, without parsing terminal output."""
+and the very text a user would read, without parsing terminal output.
+
+It also ends the run when the mutation command dies without a chance to stop it (SIGKILL): it watches a
+pipe only the command writes to, and end-of-file there means the command is gone (see ``children.py``).
+"""
 from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 
 import pytest
 
 OUTPUT_ENV = "CLOUDJOB_MUTATION_PROBE"
+#: The pipe to watch: ``<read fd>:<pid of the command>``; the pid keeps an xdist worker of the run, which
+#: inherits the variable but not the descriptor, from reading an unrelated descriptor.
+PARENT_WATCH_ENV = "CLOUDJOB_MUTATION_PARENT_WATCH"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    watch_parent()
+
+
+def watch_parent() -> threading.Thread | None:
+    """Start the watch if this process is the one the command started (an xdist worker inherits the
+    variable, not the descriptor, and is stopped with its run's process group)."""
+    value = os.environ.get(PARENT_WATCH_ENV, "")
+    fd, _, parent = value.partition(":")
+    if not (fd.isdigit() and parent.isdigit() and int(parent) == os.getppid()):
+        return None
+    thread = threading.Thread(target=_die_with_parent, args=(int(fd),), name="cloudjob-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _die_with_parent(fd: int) -> None:
+    try:
+        while os.read(fd, 1):
+            pass
+    except OSError:
+        return  # not a pipe we can read after all: watch nothing rather than end a healthy run
+    # End-of-file: the command is gone: nobody reads this run's verdict. Take the run's process group with it.
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from pytest_cloudjob.mutation.runs import Outcome
+from pytest_cloudjob.mutation.runs import Mutant, Outcome
 
 MAX_KILLERS_SHOWN = 2
 
@@ -30,6 +31,14 @@ def score(outcomes: list[Outcome]) -> tuple[int, int]:
     return sum(o.ok for o in defects), len(defects)
 
 
+def interruption(signal_name: str, finished: int, stopped: list[Mutant], not_started: list[Mutant]) -> str:
+    """The line under a partial table: what the signal cut short, and that the score covers less."""
+    runs = finished + len(stopped) + len(not_started)
+    cut = ", ".join(m.name for m in stopped) or "none"
+    return (f"INTERRUPTED by {signal_name}: {finished} of {runs} runs finished, the score above counts only "
+            f"those; stopped: {cut}; not started: {len(not_started)}")
+
+
 def table(outcomes: list[Outcome], wall_seconds: float) -> str:
     rows = [("run", "promise broken (or fault survived)", "verdict", "time", "killed by / failing tests")]
     for o in outcomes:
@@ -45,10 +54,13 @@ def table(outcomes: list[Outcome], wall_seconds: float) -> str:
     return "\n".join(lines)
 
 
-def to_json(outcomes: list[Outcome], wall_seconds: float) -> dict[str, Any]:
+def to_json(outcomes: list[Outcome], wall_seconds: float,
+            interrupted: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The outcomes; ``interrupted`` is ``null`` for a whole run, else the signal and the runs cut short."""
     killed, total = score(outcomes)
     return {
         "score": killed / total if total else 1.0, "killed": killed, "defects": total, "wall_seconds": wall_seconds,
+        "interrupted": interrupted,
         "runs": [{"name": o.mutant.name, "promise": o.mutant.promise, "must_pass": o.mutant.must_pass,
                   "state": o.state, "ok": o.ok, "verdict": verdict(o), "seconds": round(o.seconds, 2),
                   "passed": o.passed, "skipped": o.skipped, "detail": o.detail,
@@ -56,6 +68,10 @@ def to_json(outcomes: list[Outcome], wall_seconds: float) -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, outcomes: list[Outcome], wall_seconds: float) -> None:
+def write_json(path: Path, outcomes: list[Outcome], wall_seconds: float,
+               interrupted: dict[str, Any] | None = None) -> None:
+    """Written whole or not at all (a ``.tmp`` renamed into place): a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(outcomes, wall_seconds), indent=2), encoding="utf-8")
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(to_json(outcomes, wall_seconds, interrupted), indent=2), encoding="utf-8")
+    os.replace(temporary, path)

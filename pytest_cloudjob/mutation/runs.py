@@ -9,9 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pytest_cloudjob.mutation.children import Children, StoppingError
 from pytest_cloudjob.mutation.probe import OUTPUT_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
@@ -41,7 +43,8 @@ class Failure:
 
 @dataclass
 class Outcome:
-    """The verdict of one run. ``state``: ``passed``, ``failed``, ``timeout`` or ``harness-error``."""
+    """The verdict of one run. ``state``: ``passed``, ``failed``, ``timeout``, ``harness-error``, or
+    ``interrupted`` (stopped, or never started, because the command was interrupted)."""
 
     mutant: Mutant
     state: str
@@ -79,14 +82,23 @@ class RunSettings:
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "cloudjob-mutation")
 
 
-def run_mutant(mutant: Mutant, settings: RunSettings) -> Outcome:
-    """Start the cloud of ``mutant``, run the suite against it, stop the cloud; never raises."""
+def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None = None,
+               on_start: Callable[[Mutant], None] | None = None) -> Outcome:
+    """Start the cloud of ``mutant``, run the suite against it, stop the cloud; never raises.
+
+    Every process is registered in ``children``, so that the command can stop it on SIGINT or SIGTERM;
+    a run stopped that way (or asked to start after) is ``interrupted``. ``on_start`` is told when the
+    suite starts (the progress line a person, or a test, waits for)."""
+    children = children if children is not None else Children()
     started = time.monotonic()
+    if children.stopping.is_set():
+        return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
     folder = Path(tempfile.mkdtemp(prefix=f"{mutant.name}-", dir=_ensure(settings.workdir)))
     try:
         cloud = start_reference_cloud(folder / "cloud.log", [*settings.cloud_args, *mutant.server_args])
     except CloudStartError as exc:
         return Outcome(mutant, "harness-error", time.monotonic() - started, detail=str(exc))
+    children.add(cloud.process)
     try:
         probe = folder / "outcomes.jsonl"
         env = {**os.environ, "CLOUDJOB_URL": cloud.url, OUTPUT_ENV: str(probe),
@@ -97,18 +109,32 @@ def run_mutant(mutant: Mutant, settings: RunSettings) -> Outcome:
                    # last, so that no --cloud-url of the user's arguments or addopts sends the run elsewhere
                    "--cloud-url", cloud.url, *settings.paths]
         try:
-            proc = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=settings.run_timeout, check=False)
-        except subprocess.TimeoutExpired:
-            return Outcome(mutant, "timeout", time.monotonic() - started,
-                           detail=f"the suite did not finish within {settings.run_timeout:g}s")
-        (folder / "pytest.out").write_bytes(proc.stdout)
+            proc = children.popen_group(command, env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT)
+        except StoppingError:
+            return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
+        try:
+            if on_start is not None:
+                on_start(mutant)
+            try:
+                output, _ = proc.communicate(timeout=settings.run_timeout)
+            except subprocess.TimeoutExpired:
+                children.kill(proc)  # its whole process group: nothing the suite started is left running
+                return Outcome(mutant, "timeout", time.monotonic() - started,
+                               detail=f"the suite did not finish within {settings.run_timeout:g}s")
+        finally:
+            children.discard(proc)
+        (folder / "pytest.out").write_bytes(output)
+        if children.stopping.is_set():
+            return Outcome(mutant, "interrupted", time.monotonic() - started,
+                           detail="stopped: the command was interrupted")
         outcome = _read_probe(mutant, probe, proc.returncode, time.monotonic() - started)
         if outcome.state == "harness-error":
-            outcome.detail = f"pytest exited {proc.returncode}: " + proc.stdout.decode(errors="replace")[-600:]
+            outcome.detail = f"pytest exited {proc.returncode}: " + output.decode(errors="replace")[-600:]
         return outcome
     finally:
-        cloud.stop()
+        cloud.stop(timeout=1.0 if children.stopping.is_set() else 10.0)
+        children.discard(cloud.process)
 
 
 def _read_probe(mutant: Mutant, probe: Path, returncode: int, seconds: float) -> Outcome:

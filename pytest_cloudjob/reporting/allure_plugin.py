@@ -11,6 +11,7 @@ import allure
 import pytest
 
 from pytest_cloudjob import __version__, reporting
+from pytest_cloudjob.reporting.allure_folder import LostWrites
 from pytest_cloudjob.reporting.allure_report import (
     AllureReporter,
     item_labels,
@@ -26,7 +27,8 @@ from pytest_cloudjob.target import CloudRun
 
 class AllureCloudPlugin:
     """Labels, titles and parameters per cloud test; a results writer that redacts as it writes; the run's
-    files; and a final redaction pass over the folder as a second line of defence."""
+    files; a final redaction pass over the folder as a second line of defence; and the files the disk
+    refused, counted and reported at the end instead of crashing the run."""
 
     def __init__(self, config: pytest.Config, run: CloudRun, report_dir: Path, is_cloud_item: Any) -> None:
         self.config = config
@@ -35,7 +37,8 @@ class AllureCloudPlugin:
         self.is_cloud_item = is_cloud_item
         self.is_worker = hasattr(config, "workerinput")
         self.reporter = AllureReporter()
-        self.writer_swap = RedactingWriterSwap()
+        self.lost = LostWrites(report_dir)
+        self.writer_swap = RedactingWriterSwap(self.lost)
         reporting.set_reporter(self.reporter)
 
     @pytest.hookimpl(tryfirst=True)
@@ -87,14 +90,40 @@ class AllureCloudPlugin:
     @pytest.hookimpl(tryfirst=True, wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Iterator[None]:
         self.reporter.in_test = False  # the sweep runs now, outside any test, whatever the way the run ended
+        if self.is_worker:  # before xdist's own wrapper sends the worker's output to the controller
+            self.config.workeroutput["cloudjob_allure_lost"] = self.lost.to_data()  # type: ignore[attr-defined]
         result = yield
         self._write_run_files()
+        if not self.is_worker and self.lost.count:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self._warn(self.lost.warning() or "")
         return result
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        data = getattr(node, "workeroutput", {}).get("cloudjob_allure_lost")
+        if data:
+            self.lost.merge(data)
+
+    def _warn(self, line: str) -> None:
+        """One line after the run's summary (the terminal's last words), or on stderr without a terminal."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True, bold=True)
+        else:
+            print(line, file=sys.stderr)
 
     def _write_run_files(self) -> None:
         if self.is_worker:
             return
         run = self.run
+        try:
+            self._write_environment(run)
+        except OSError as exc:
+            self.lost.record(exc)
+
+    def _write_environment(self, run: CloudRun) -> None:
         write_run_files(self.report_dir, {
             "target": run.url or "not started (no test used the cloud)",
             "target.kind": "embedded reference cloud" if run.settings.url is None else "cloud given by URL",
@@ -111,5 +140,10 @@ class AllureCloudPlugin:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         reporting.set_reporter(None)
         self.writer_swap.uninstall()
-        if not self.is_worker:
-            redact_folder(self.report_dir)
+        if self.is_worker:
+            return
+        removed: list[Path] = []
+        redact_folder(self.report_dir, removed)
+        if removed:
+            print(f"cloudjob: Allure results are incomplete: {len(removed)} file(s) of {self.report_dir} held a "
+                  f"secret and could not be rewritten masked, so they were removed", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -175,8 +176,11 @@ def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:
     allure_commons.plugin_manager.hook.report_result(result=result)
 
 
-def redact_folder(report_dir: Path) -> int:
-    """Mask secrets in every text file of the results folder; return how many files had to change."""
+def redact_folder(report_dir: Path, removed: list[Path] | None = None) -> int:
+    """Mask secrets in every text file of the results folder; return how many files had to change.
+
+    A file the disk will not let us rewrite (full, read-only) is removed rather than left holding a secret,
+    and named in ``removed``; the rewrite goes through a ``.tmp`` file so a failed one never truncates it."""
     changed = 0
     for path in report_dir.iterdir() if report_dir.is_dir() else ():
         if not path.is_file():
@@ -191,7 +195,17 @@ def redact_folder(report_dir: Path) -> int:
         if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
             with suppress(ValueError):
                 masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
-        path.write_text(masked, encoding="utf-8")
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            temporary.write_text(masked, encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError:
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.unlink()
+            if removed is not None:
+                removed.append(path)
         changed += 1
     return changed
 

@@ -6,6 +6,9 @@ that is killed (SIGKILL, an OOM kill, a CI hard timeout): whatever was already w
 So the plugin swaps allure's logger for :class:`RedactingFileLogger`, which masks before the first byte
 reaches the disk, ``.tmp`` files included, and puts the original back at the end of the run (allure-pytest's
 own clean-up unregisters it by identity).
+
+A write the disk refuses (ENOSPC, EROFS, EACCES) is counted in :class:`LostWrites`, never raised: the run
+goes on, and its end says the report is incomplete (see ``allure_folder.py``).
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +26,7 @@ from allure_commons.logger import AllureFileLogger
 from attr import asdict
 
 from pytest_cloudjob.redaction import redact, redact_data
+from pytest_cloudjob.reporting.allure_folder import LostWrites
 
 
 def _keep(_: Any, value: Any) -> bool:
@@ -41,14 +47,27 @@ def redact_bytes(body: bytes) -> bytes:
 class RedactingFileLogger:
     """Writes what allure's file logger writes, with every string masked by :func:`redact`."""
 
-    def __init__(self, report_dir: Path) -> None:
+    def __init__(self, report_dir: Path, lost: LostWrites | None = None) -> None:
         self.report_dir = report_dir.absolute()
-        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self.lost = lost if lost is not None else LostWrites(self.report_dir)
+        try:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # checked at start; gone since: each write will count as lost
+            self.lost.record(exc)
 
     def _write(self, file_name: str, body: bytes) -> None:
+        self._store(file_name, lambda temporary: temporary.write_bytes(body))
+
+    def _store(self, file_name: str, fill: Callable[[Path], object]) -> None:
+        """Fill a ``.tmp`` file and rename it into place; a refused write is counted and its leftover removed."""
         temporary = self.report_dir / f"{file_name}.tmp"
-        temporary.write_bytes(body)
-        os.replace(temporary, self.report_dir / file_name)
+        try:
+            fill(temporary)
+            os.replace(temporary, self.report_dir / file_name)
+        except OSError as exc:
+            self.lost.record(exc)
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
     def _report_item(self, item: Any) -> None:
         file_name = cast(str, item.file_pattern).format(prefix=uuid.uuid4())
@@ -77,9 +96,7 @@ class RedactingFileLogger:
         body = Path(source).read_bytes()
         masked = redact_bytes(body)
         if masked is body:  # binary or clean: a plain copy keeps allure's behaviour (and the file's times)
-            temporary = self.report_dir / f"{file_name}.tmp"
-            shutil.copy2(source, temporary)
-            os.replace(temporary, self.report_dir / file_name)
+            self._store(file_name, lambda temporary: shutil.copy2(source, temporary))
         else:
             self._write(file_name, masked)
 
@@ -87,7 +104,8 @@ class RedactingFileLogger:
 class RedactingWriterSwap:
     """Replaces allure-pytest's file loggers by redacting ones for the run, then puts them back."""
 
-    def __init__(self) -> None:
+    def __init__(self, lost: LostWrites | None = None) -> None:
+        self.lost = lost
         self.replaced: list[tuple[Any, str | None]] = []
         self.writers: list[RedactingFileLogger] = []
 
@@ -99,7 +117,7 @@ class RedactingWriterSwap:
             if isinstance(plugin, AllureFileLogger):
                 name = manager.get_name(plugin)
                 manager.unregister(plugin)
-                writer = RedactingFileLogger(report_dir)
+                writer = RedactingFileLogger(report_dir, self.lost)
                 manager.register(writer)
                 self.replaced.append((plugin, name))
                 self.writers.append(writer)

@@ -40,3 +40,19 @@ def test_text_attachments_are_masked_and_binary_ones_copied_unchanged(tmp_path):
     assert json.loads((out / "c-attachment.json").read_text()) == {"token": "***"}
     assert (out / "d-attachment.png").read_bytes() == PNG
     assert SECRET in (source_dir / "evidence.json").read_text(), "the user's own file is never changed"
+
+
+def test_a_write_the_disk_refuses_is_counted_never_raised(tmp_path):
+    out = tmp_path / "out"
+    writer = RedactingFileLogger(out)
+    writer.report_attached_data(body="kept", file_name="a-attachment.txt")
+    out.joinpath("a-attachment.txt").unlink()
+    out.rmdir()
+    out.write_text("the folder was replaced by a file")  # every later write now fails with ENOTDIR
+    writer.report_attached_data(body="lost", file_name="b-attachment.txt")
+    writer.report_result(model2.TestResult(uuid="u-2", name="lost too", status="passed"))
+    source = tmp_path / "evidence.png"
+    source.write_bytes(PNG)
+    writer.report_attached_file(source=source, file_name="c-attachment.png")
+    assert (writer.lost.count, writer.lost.reason) == (3, "Not a directory (ENOTDIR)")
+    assert "3 file(s) could not be written to" in (writer.lost.warning() or "")

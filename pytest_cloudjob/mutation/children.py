@@ -1,0 +1,94 @@
+"""Every process the mutation command starts, so that none outlives it.
+
+Each suite run is a pytest subprocess in a session (and process group) of its own, so stopping it stops
+what it started too (xdist workers, a subprocess of a test); each run's reference cloud is a plain child.
+On SIGINT or SIGTERM the command stops them all: SIGTERM to each group and cloud, SIGKILL to whatever
+is left after a short grace. A SIGKILL of the command cannot be handled, so each child notices on its
+own: a cloud by ``--exit-with-parent``, a pytest run by the end of a pipe whose writing end only the
+command holds (``probe.py`` watches it and kills its run's group when it reads end-of-file).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from typing import Any
+
+from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.mutation.probe import PARENT_WATCH_ENV
+
+GRACE_SECONDS = 2.0
+
+
+class StoppingError(CloudJobError):
+    """The command is stopping (SIGINT, SIGTERM): no new run may start."""
+
+
+class Children:
+    """The running children, and whether the command is stopping (no new run starts once it is)."""
+
+    def __init__(self, watch_parent: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[subprocess.Popen[Any], bool]] = {}
+        self.stopping = threading.Event()
+        self._watch: tuple[int, int] | None = os.pipe() if watch_parent else None  # both ends non-inheritable
+
+    def popen_group(self, command: Sequence[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start ``command`` in a new session, registered, watching this process's pipe when there is one."""
+        pass_fds: tuple[int, ...] = ()
+        if self._watch is not None:
+            env = {**env, PARENT_WATCH_ENV: f"{self._watch[0]}:{os.getpid()}"}
+            pass_fds = (self._watch[0],)
+        with self._lock:  # no stop_all between the start and the registration
+            if self.stopping.is_set():
+                raise StoppingError("the mutation command is stopping")
+            proc = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds, **kwargs)
+            self._running[proc.pid] = (proc, True)
+        return proc
+
+    def add(self, proc: subprocess.Popen[Any]) -> None:
+        """Register a child started elsewhere (a reference cloud): signalled alone, not as a group."""
+        with self._lock:
+            self._running[proc.pid] = (proc, False)
+
+    def discard(self, proc: subprocess.Popen[Any]) -> None:
+        with self._lock:
+            self._running.pop(proc.pid, None)
+
+    def kill(self, proc: subprocess.Popen[Any]) -> None:
+        """SIGKILL one registered child (its whole group if it leads one) and reap it."""
+        with self._lock:
+            group = self._running.get(proc.pid, (proc, False))[1]
+        _signal(proc, group, signal.SIGKILL)
+        proc.wait()
+
+    def stop_all(self, grace: float = GRACE_SECONDS) -> None:
+        """SIGTERM every child, SIGKILL what is left after ``grace`` seconds; no new child starts after."""
+        with self._lock:
+            self.stopping.set()
+            running = list(self._running.values())
+        for proc, group in running:
+            _signal(proc, group, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(proc.poll() is None for proc, _ in running):
+            time.sleep(0.05)
+        for proc, group in running:
+            if group or proc.poll() is None:  # a group may outlive its leader: kill it in any case
+                _signal(proc, group, signal.SIGKILL)
+        for proc, _ in running:
+            with suppress(subprocess.TimeoutExpired):  # SIGKILL ends a process; a stuck reap must not hang us
+                proc.wait(timeout=grace)
+
+
+def _signal(proc: subprocess.Popen[Any], group: bool, signum: int) -> None:
+    try:
+        if group:
+            os.killpg(proc.pid, signum)
+        elif proc.poll() is None:
+            proc.send_signal(signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone

@@ -1,0 +1,102 @@
+"""Runs the plan a few at a time, and stops it all within seconds on SIGINT or SIGTERM.
+
+The runs go on daemon threads and the main thread only waits, a fraction of a second at a time, so a
+signal is acted on at once: every child is stopped (``Children.stop_all``), no new run starts, and what
+finished is returned with the signal, for a partial table. The threads are daemons so that a run stuck
+where no signal reaches it (a cloud still starting) cannot keep the command alive: its cloud goes when
+the command does (``--exit-with-parent``).
+"""
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+from pytest_cloudjob.mutation.children import GRACE_SECONDS, Children
+from pytest_cloudjob.mutation.runs import Mutant, Outcome, RunSettings, run_mutant
+
+#: After the children are stopped, how long the runs' threads get to record them (and stop their clouds).
+WIND_DOWN_SECONDS = 2.0
+
+
+@dataclass
+class PlanResult:
+    """What finished, in plan order; and, when a signal stopped the plan, which one and what it cut short."""
+
+    outcomes: list[Outcome]
+    signum: int | None = None
+    stopped: list[Mutant] = field(default_factory=list)
+    not_started: list[Mutant] = field(default_factory=list)
+
+    @property
+    def signal_name(self) -> str | None:
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+
+@contextmanager
+def signals_recorded() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM recorded (the first one counts) instead of raised; the handlers are put back after."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not received:
+            received.append(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: Children,
+             received: list[int], progress: Callable[[str], None] | None = None) -> PlanResult:
+    """Run every mutant of ``plan``, ``workers`` at a time, until done or until ``received`` gets a signal."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    todo: queue.Queue[tuple[int, Mutant]] = queue.Queue()
+    for index, mutant in enumerate(plan):
+        todo.put((index, mutant))
+    done: dict[int, Outcome] = {}
+    started: set[int] = set()
+    lock = threading.Lock()
+
+    def work() -> None:
+        while not children.stopping.is_set():
+            try:
+                index, mutant = todo.get_nowait()
+            except queue.Empty:
+                return
+            with lock:
+                started.add(index)
+            outcome = run_mutant(mutant, settings, children, on_start=lambda m: say(f"  {m.name}: started"))
+            if outcome.state == "interrupted":
+                return
+            with lock:
+                done[index] = outcome
+            say(f"  {mutant.name}: {outcome.state} ({outcome.seconds:.1f}s)")
+
+    threads = [threading.Thread(target=work, name=f"mutation-run-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads) and not received:
+        for thread in threads:
+            thread.join(0.1)
+    if not received:
+        return PlanResult([done[i] for i in sorted(done)])
+    children.stop_all(GRACE_SECONDS)
+    deadline = time.monotonic() + WIND_DOWN_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        finished = dict(done)
+        begun = set(started)
+    return PlanResult([finished[i] for i in sorted(finished)], received[0],
+                      stopped=[m for i, m in enumerate(plan) if i in begun and i not in finished],
+                      not_started=[m for i, m in enumerate(plan) if i not in begun])
