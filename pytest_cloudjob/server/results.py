@@ -8,7 +8,9 @@ The same seed and the same job give the same results, so a failing check can be 
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
+import importlib.util
 import json
 import random
 import re
@@ -17,6 +19,7 @@ from itertools import combinations_with_replacement
 from typing import Any
 
 from pytest_cloudjob.physics import simulate, wire
+from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
 
 _STATE = re.compile(r"\|([0-9]+(?:,[0-9]+)*)>")
 MAX_STATES = 64
@@ -53,6 +56,16 @@ def physics_status() -> dict[str, Any]:
     return {"simulated": True, "perceval": version}
 
 
+@functools.cache
+def _perceval_installed() -> bool:
+    return importlib.util.find_spec("perceval") is not None
+
+
+def simulates(payload: dict[str, Any]) -> bool:
+    """Whether a job's results come from a simulation (in the worker), told without importing Perceval."""
+    return simulate.has_experiment(payload) and _perceval_installed()
+
+
 def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None:
     """Why the platform cannot run ``payload``'s experiment (a limit named, for a 400), or ``None``.
 
@@ -61,6 +74,11 @@ def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None
     runs, problem = simulable_runs(payload)
     if runs is None:
         return problem
+    if len(runs) > MAX_BATCH_RUNS:
+        return f"the payload asks for {len(runs)} runs; a batch may have at most {MAX_BATCH_RUNS}"
+    asked = sum(samples_asked(run.max_shots, run.max_samples) for run in runs if run.command == "samples")
+    if asked > MAX_SAMPLES:
+        return f"the payload asks for {asked} samples; a samples job may ask for at most {MAX_SAMPLES}, all runs together"
     constraints = details.get("specs", {}).get("constraints", {})
     for run in runs:
         modes, photons = simulate.size_of(run.experiment)
@@ -83,6 +101,8 @@ def simulable_runs(payload: dict[str, Any]) -> tuple[list[simulate.Run] | None, 
     legacy = "experiment" not in payload and "computation" not in payload
     try:
         runs = simulate.runs_of(payload)
+    except simulate.PayloadUnzipError as exc:  # a bomb is refused whatever the payload version
+        return None, str(exc)
     except simulate.PhysicsError as exc:
         return None, None if legacy else str(exc)
     if any(run.experiment.input_state is None for run in runs):
@@ -122,7 +142,7 @@ def invented_results(payload: dict[str, Any], seed: int, job_key: str) -> str:
         total = sum(weights)
         results: Any = {s: w / total for s, w in zip(states, weights)}
     elif command == "samples":
-        results = rng.choices(states, weights=weights, k=min(shots, 100_000))
+        results = rng.choices(states, weights=weights, k=min(shots, MAX_SAMPLES))
     else:
         results = {s: c for s, c in zip(states, _split(shots, weights, rng)) if c}
     return json.dumps({"results": results, "command": command, "max_shots": shots,
@@ -191,6 +211,7 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str]) ->
     if run.max_samples is not None:
         kept = min(kept, run.max_samples)
     if run.command == "samples":
+        kept = min(kept, MAX_SAMPLES)
         picks = rng.choice(len(states), size=kept, p=weights) if states else []
         return {"results": wire.bssamples([states[int(i)] for i in picks]), **perfs}
     counts = rng.multinomial(kept, weights) if states else []
