@@ -40,6 +40,7 @@ class Simulator:
         self.busy = False
         self._lock = asyncio.Lock()
         self._process: asyncio.subprocess.Process | None = None
+        self._reaping: set[asyncio.Task[int]] = set()
 
     async def results(self, request: dict[str, Any]) -> str:
         """The results text of one job (``payload``, ``seed``, ``job_key``, ``details``, ``defects``)."""
@@ -97,3 +98,13 @@ class Simulator:
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
+            with contextlib.suppress(RuntimeError):  # no loop running: the process is reaped at exit
+                reaping = asyncio.get_running_loop().create_task(process.wait())
+                self._reaping.add(reaping)
+                reaping.add_done_callback(self._reaping.discard)
+
+    async def aclose(self) -> None:
+        """Kill the worker and wait until it is gone."""
+        self.close()
+        if self._reaping:
+            await asyncio.gather(*self._reaping, return_exceptions=True)
