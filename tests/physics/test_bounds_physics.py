@@ -170,3 +170,9 @@ def _alive(pid: int) -> bool:
 
 def _pid(cloud: RunningCloud) -> int:
     return cloud.process.pid
+
+
+def test_a_batch_run_perceval_cannot_apply_is_a_400_not_a_500(physics_cloud):
+    answer = create(physics_cloud, v1(hom, iterator=[{"circuit_params": {"no-such-parameter": 0.5}}]))
+    assert answer.status_code == 400, answer.text
+    assert "could not be read by Perceval" in answer.json()["error"] and "\n" not in answer.json()["error"]
