@@ -26,7 +26,7 @@ from pytest_cloudjob.server.breakage import Breakage, InjectedError, injected_er
 from pytest_cloudjob.server.limits import SIMULATION_BUDGET, SIMULATION_FAILED, physics_problem
 from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
-from pytest_cloudjob.server.results import check_limits, physics_status, simulates
+from pytest_cloudjob.server.results import assess, physics_status
 from pytest_cloudjob.server.simulator import SimulationFailed, Simulator
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
@@ -97,8 +97,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
             computing.pop(job.job_id, None)
 
     def start_results(job: StoredJob) -> None:
-        if job.canceled_at is None and simulates(job.payload):
-            job.simulated = True
+        if job.simulated and job.canceled_at is None:
             computing[job.job_id] = asyncio.get_running_loop().create_task(compute_results(job))
 
     def stop_results(job: StoredJob) -> None:
@@ -151,10 +150,10 @@ def create_app(config: CloudConfig) -> ASGIApp:
         name = check_create_body(body)
         platform = config.platforms.get(name) or breakage.unknown_platform(name) or platform_named(name)
         # reading a Perceval experiment takes milliseconds: off the event loop, like the results below
-        beyond_limits = await run_in_threadpool(check_limits, body["payload"], platform.details())
+        beyond_limits, simulated = await run_in_threadpool(assess, body["payload"], platform.details())
         if beyond_limits:
             raise ApiError(400, beyond_limits)
-        job = store.create(account.name, platform, body)
+        job = store.create(account.name, platform, body, simulated=simulated)
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:

@@ -8,9 +8,7 @@ The same seed and the same job give the same results, so a failing check can be 
 """
 from __future__ import annotations
 
-import functools
 import importlib.metadata
-import importlib.util
 import json
 import random
 import re
@@ -56,29 +54,26 @@ def physics_status() -> dict[str, Any]:
     return {"simulated": True, "perceval": version}
 
 
-@functools.cache
-def _perceval_installed() -> bool:
-    return importlib.util.find_spec("perceval") is not None
-
-
-def simulates(payload: dict[str, Any]) -> bool:
-    """Whether a job's results come from a simulation (in the worker), told without importing Perceval."""
-    return simulate.has_experiment(payload) and _perceval_installed()
-
-
 def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None:
-    """Why the platform cannot run ``payload``'s experiment (a limit named, for a 400), or ``None``.
+    """Why the platform cannot run ``payload``'s experiment (a limit named, for a 400), or ``None``."""
+    return assess(payload, details)[0]
+
+
+def assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None, bool]:
+    """Why the platform cannot run ``payload`` (a limit named, for a 400, else ``None``), and whether its
+    results are simulated (by the worker) rather than invented.
 
     Only payloads with an experiment are checked, and only with Perceval installed (nothing to read
     the experiment with otherwise)."""
     runs, problem = simulable_runs(payload)
     if runs is None:
-        return problem
+        return problem, False
     if len(runs) > MAX_BATCH_RUNS:
-        return f"the payload asks for {len(runs)} runs; a batch may have at most {MAX_BATCH_RUNS}"
+        return f"the payload asks for {len(runs)} runs; a batch may have at most {MAX_BATCH_RUNS}", True
     asked = sum(samples_asked(run.max_shots, run.max_samples) for run in runs if run.command == "samples")
     if asked > MAX_SAMPLES:
-        return f"the payload asks for {asked} samples; a samples job may ask for at most {MAX_SAMPLES}, all runs together"
+        return (f"the payload asks for {asked} samples; a samples job may ask for at most {MAX_SAMPLES}, "
+                "all runs together"), True
     constraints = details.get("specs", {}).get("constraints", {})
     for run in runs:
         modes, photons = simulate.size_of(run.experiment)
@@ -86,8 +81,8 @@ def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None
             limit = constraints.get(key)
             if isinstance(limit, int) and value > limit:
                 return (f"the experiment has {value} {what}; platform {details.get('name')} allows at most {limit} "
-                        f"(specs.constraints.{key})")
-    return None
+                        f"(specs.constraints.{key})"), True
+    return None, True
 
 
 def simulable_runs(payload: dict[str, Any]) -> tuple[list[simulate.Run] | None, str | None]:

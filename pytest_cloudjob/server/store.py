@@ -20,7 +20,7 @@ from typing import Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.server.platforms import COMMANDS, PlatformModel
-from pytest_cloudjob.server.results import make_results
+from pytest_cloudjob.server.results import invented_results
 
 CANCEL_DELAY = 0.05  # seconds a running job spends in cancel_requested
 
@@ -140,7 +140,9 @@ class JobStore:
         self._latest_ends: dict[str, list[float]] = {}
 
     # -- creating ----------------------------------------------------------------------------------------
-    def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None) -> StoredJob:
+    def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None,
+               simulated: bool = False) -> StoredJob:
+        """Store a new job; ``simulated``: its results come from a simulation (server/results.py ``assess``)."""
         now = self.clock()
         start = now + platform.queue_delay
         if platform.concurrency is not None:
@@ -151,7 +153,7 @@ class JobStore:
             job_name=body.get("job_name") or "job", pcvl_version=body.get("pcvl_version") or "",
             process_id=body.get("process_id") or "", payload=body["payload"],
             extra={k: v for k, v in body.items() if k not in known and k not in _RESERVED},
-            created_at=now, start_at=start, end_at=start + platform.run_time, rerun_of=rerun_of,
+            created_at=now, start_at=start, end_at=start + platform.run_time, rerun_of=rerun_of, simulated=simulated,
         )
         self.jobs[job.job_id] = job
         if self.on_created is not None:
@@ -162,7 +164,7 @@ class JobStore:
     def rerun(self, job: StoredJob) -> StoredJob:
         body = {"job_name": job.job_name, "pcvl_version": job.pcvl_version, "process_id": job.process_id,
                 "payload": job.payload, **job.extra}
-        return self.create(job.owner, job.platform, body, rerun_of=job.job_id)
+        return self.create(job.owner, job.platform, body, rerun_of=job.job_id, simulated=job.simulated)
 
     # -- reading -------------------------------------------------------------------------------------------
     def get(self, job_id: str, owner: str | None) -> StoredJob | None:
@@ -180,12 +182,11 @@ class JobStore:
 
     def results(self, job: StoredJob) -> str | None:
         """A completed job's results text: a simulated job's were computed before it completed; the others'
-        are invented on first read (milliseconds) and kept."""
+        (no experiment Perceval can read) are invented on first read and kept."""
         if job.status_at(self.clock()) != protocol.COMPLETED:
             return None
-        if job.results_text is None and not job.simulated:
-            job.results_text = make_results(job.payload, self.seed, job.rerun_of or job.job_id,
-                                            platform_details=job.platform.details, defects=self.defects)
+        if job.results_text is None and not job.simulated:  # on the event loop: milliseconds, no Perceval
+            job.results_text = invented_results(job.payload, self.seed, job.rerun_of or job.job_id)
         return job.results_text
 
     def select(self, *, status: str | None = None, platform_name: str | None = None,
