@@ -56,7 +56,7 @@ def unzipped_payload(payload: Mapping[str, Any], limit: int = MAX_PAYLOAD_UNZIPP
                     raise PayloadUnzipError(f"'{where}': the zipped values of the payload unpack to more than {limit} "
                                             "bytes (the most the cloud unpacks of one payload)") from None
                 raise PayloadUnzipError(f"'{where}': {exc}") from None
-            budget[0] -= len(text)
+            budget[0] -= len(text.encode("utf-8"))
 
     def walk(value: Any, where: str, depth: int) -> Any:
         if depth > 100:

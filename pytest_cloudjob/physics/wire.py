@@ -40,6 +40,7 @@ def inflate(packed: str, limit: int = MAX_UNZIPPED_BYTES, what: str = ZIP + " va
     """Base64 then zlib ``packed`` unpacked as UTF-8 text, never holding more than ``limit`` bytes of it:
     the stream is inflated with a cap (``decompressobj().decompress(data, max_length)``), so a bomb stops
     at the limit instead of filling the memory."""
+    limit = max(limit, 0)  # (a max_length of 0 would mean no limit at all)
     try:
         data = base64.b64decode(packed)
         inflater = zlib.decompressobj()

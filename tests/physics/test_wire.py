@@ -99,3 +99,14 @@ def test_unreadable_results_are_cloud_job_errors():
 def test_a_results_text_nested_too_deep_is_a_one_line_error(text):
     with pytest.raises(wire.ResultsFormatError, match="nested"):
         wire.parse_results_text(text)
+
+
+def test_many_small_zipped_values_share_one_budget():
+    from pytest_cloudjob.physics.simulate import MAX_PAYLOAD_UNZIPPED_BYTES, PayloadUnzipError, unzipped_payload
+
+    each = wire.ZIP + base64.b64encode(zlib.compress(b"0" * (MAX_PAYLOAD_UNZIPPED_BYTES // 3 + 1))).decode()
+    assert unzipped_payload({"a": each, "b": [each]})["b"][0] == "0" * (MAX_PAYLOAD_UNZIPPED_BYTES // 3 + 1)
+    with pytest.raises(PayloadUnzipError, match="'payload.c.d'.*more than"):
+        unzipped_payload({"a": each, "b": [each], "c": {"d": each}, "e": [each] * 1000})
+    with pytest.raises(wire.UnzipError, match="more than 0 bytes"):
+        wire.inflate(each[len(wire.ZIP):], -1)  # a spent budget never means "no limit"
