@@ -17,13 +17,59 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.physics import wire
 
+# Every zipped value of one payload together unpacks to at most this: Perceval's own ``deserialize`` inflates
+# with a plain ``zlib.decompress`` (a 972 kB create once took the reference cloud to 2.9 GB), so zipped values
+# are unpacked here, with a cap, before Perceval sees them. A 12-mode experiment takes a few kB.
+MAX_PAYLOAD_UNZIPPED_BYTES = 2 << 20
 PERF_KEYS = ("Transmittance (%)", "HOM (%)", "g2 (%)")
 EXTRA_HINT = "install the physics extra: pip install 'pytest-cloudjob[physics]'"
 
 
 class PhysicsError(CloudJobError):
     """A payload that does not describe an experiment this module can simulate, or Perceval missing."""
+
+
+class PayloadUnzipError(PhysicsError):
+    """A zipped value of the payload that does not unpack, or unpacks beyond the limit: refused, whatever
+    the payload version (never handed to Perceval, whose inflate has no cap)."""
+
+
+def unzipped_payload(payload: Mapping[str, Any], limit: int = MAX_PAYLOAD_UNZIPPED_BYTES) -> dict[str, Any]:
+    """``payload`` with every ``:PCVL:zip:`` and ``pcvlar:zip:`` string (at any depth, zipped twice or
+    more included) unpacked, all of them together within ``limit`` bytes, else :class:`PayloadUnzipError`."""
+    budget = [limit]
+
+    def unpacked(text: str, where: str) -> str:
+        while True:
+            if text.startswith(wire.ZIP):
+                prefix, packed = "", text[len(wire.ZIP):]
+            elif text.startswith(wire.ARCHIVE_ZIP):
+                prefix, packed = "pcvlar", text[len(wire.ARCHIVE_ZIP):]
+            else:
+                return text
+            try:
+                text = prefix + wire.inflate(packed, budget[0], f"{text[:text.index(':zip:') + 5]} value")
+            except wire.UnzipError as exc:
+                if exc.too_large:
+                    raise PayloadUnzipError(f"'{where}': the zipped values of the payload unpack to more than {limit} "
+                                            "bytes (the most the cloud unpacks of one payload)") from None
+                raise PayloadUnzipError(f"'{where}': {exc}") from None
+            budget[0] -= len(text.encode("utf-8"))
+
+    def walk(value: Any, where: str, depth: int) -> Any:
+        if depth > 100:
+            raise PayloadUnzipError(f"'{where}': nested too deep to read")
+        if isinstance(value, str):
+            return unpacked(value, where)
+        if isinstance(value, Mapping):
+            return {k: walk(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        return value
+
+    return {k: walk(v, f"payload.{k}", 1) for k, v in payload.items()}
 
 
 def unavailable_reason() -> str | None:
@@ -61,25 +107,32 @@ class Exact:
 
 
 def runs_of(payload: Mapping[str, Any]) -> list[Run]:
-    """The simulations ``payload`` asks for, from any payload version, batches expanded."""
+    """The simulations ``payload`` asks for, from any payload version, batches expanded.
+
+    Zipped values are unpacked first, within :data:`MAX_PAYLOAD_UNZIPPED_BYTES`; whatever Perceval raises on
+    a bad value is a :class:`PhysicsError`, one line."""
     _require_perceval()
     from perceval.serialization import deserialize
 
+    payload = unzipped_payload(payload)
     try:
         if "computation" in payload:
             noise = deserialize(payload["noise"]) if payload.get("noise") else None
             return _runs_of_computation(deserialize(payload["computation"]), noise)
         experiment = _experiment_v1(payload) if "experiment" in payload else _experiment_v0(payload)
+        command = str(payload.get("command", ""))
+        shots, samples = _int_or_none(payload.get("max_shots")), _int_or_none(payload.get("max_samples"))
+        iterations = payload.get("iterator")
+        if not iterations:
+            return [Run(experiment, command, shots, samples)]
+        if not isinstance(iterations, list) or not all(isinstance(it, Mapping) for it in iterations):
+            raise PhysicsError("'payload.iterator' must be a list of objects (one per run)")
+        return [_iterated(experiment, command, shots, samples, it) for it in iterations]
     except PhysicsError:
         raise
     except Exception as exc:  # Perceval raises many types on a bad serialized value
-        raise PhysicsError(f"the payload's experiment could not be read by Perceval: {type(exc).__name__}: {exc}") from None
-    command = str(payload.get("command", ""))
-    shots, samples = _int_or_none(payload.get("max_shots")), _int_or_none(payload.get("max_samples"))
-    iterations = payload.get("iterator")
-    if not iterations:
-        return [Run(experiment, command, shots, samples)]
-    return [_iterated(experiment, command, shots, samples, it) for it in iterations]
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise PhysicsError(f"the payload's experiment could not be read by Perceval: {message}") from None
 
 
 def _experiment_v1(payload: Mapping[str, Any]) -> Any:

@@ -6,18 +6,55 @@ Perceval clients only accept these forms: plain ``"|1,0>"`` keys break its resul
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_cloudjob.errors import CloudJobError
+
 PREFIX = ":PCVL:"
 ZIP = ":PCVL:zip:"
+ARCHIVE_ZIP = "pcvlar:zip:"  # Perceval's compressed archive (a v2 ``computation``): ``pcvlar`` + the unpacked rest
+# A zlib stream inflates up to ~1000x: a 160 kB results text once unpacked to 948 MiB in the client. Results
+# of the largest experiment a platform runs (12 modes, 6 photons: 18,564 states) take well under 1 MiB.
+MAX_UNZIPPED_BYTES = 8 << 20
+MAX_RESULTS_JSON_DEPTH = 64  # nesting of the results JSON text, so a hostile text cannot exhaust the stack
 
 
-class ResultsFormatError(ValueError):
+class ResultsFormatError(CloudJobError, ValueError):
     """A results value that is none of Perceval's result forms nor a plain mapping or list of states."""
+
+
+class UnzipError(ResultsFormatError):
+    """A zipped value that does not unpack, or would unpack beyond its limit (a zip bomb: ``too_large``)."""
+
+    def __init__(self, message: str, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def inflate(packed: str, limit: int = MAX_UNZIPPED_BYTES, what: str = ZIP + " value") -> str:
+    """Base64 then zlib ``packed`` unpacked as UTF-8 text, never holding more than ``limit`` bytes of it:
+    the stream is inflated with a cap (``decompressobj().decompress(data, max_length)``), so a bomb stops
+    at the limit instead of filling the memory."""
+    limit = max(limit, 0)  # (a max_length of 0 would mean no limit at all)
+    try:
+        data = base64.b64decode(packed)
+        inflater = zlib.decompressobj()
+        out = inflater.decompress(data, limit + 1)
+    except (ValueError, binascii.Error, zlib.error) as exc:
+        raise UnzipError(f"a {what} that does not unpack: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise UnzipError(f"a {what} unpacks to more than {limit} bytes (the limit of what is unpacked)", too_large=True)
+    if not inflater.eof:
+        raise UnzipError(f"a {what} that does not unpack: incomplete or truncated zlib stream")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnzipError(f"a {what} that does not unpack to UTF-8 text: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -28,14 +65,12 @@ class Histogram:
     is_counts: bool
 
 
-def unzip(text: str) -> str:
-    """``:PCVL:zip:<base64 zlib>`` unpacked; anything else as it is."""
+def unzip(text: str, limit: int = MAX_UNZIPPED_BYTES) -> str:
+    """``:PCVL:zip:<base64 zlib>`` unpacked (at most ``limit`` bytes, else :class:`UnzipError`); anything
+    else as it is."""
     if not text.startswith(ZIP):
         return text
-    try:
-        return zlib.decompress(base64.b64decode(text[len(ZIP):])).decode("utf-8")
-    except (ValueError, zlib.error) as exc:
-        raise ResultsFormatError(f"a {ZIP} value that does not unpack: {exc}") from None
+    return inflate(text[len(ZIP):], limit)
 
 
 def parse_results(value: Any) -> Histogram:
@@ -76,9 +111,25 @@ def parse_results_text(text: Any) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise ResultsFormatError(f"the results field is not JSON: {exc}") from None
+    except RecursionError:
+        raise ResultsFormatError("the results JSON is nested too deep to read") from None
     if not isinstance(data, dict):
         raise ResultsFormatError(f"the results JSON is a {type(data).__name__}, not an object")
+    if _depth_beyond(data, MAX_RESULTS_JSON_DEPTH):
+        raise ResultsFormatError(f"the results JSON is nested deeper than {MAX_RESULTS_JSON_DEPTH} levels")
     return data
+
+
+def _depth_beyond(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests containers deeper than ``limit``, without recursion."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _parse_mapping_body(body: str, kind: str) -> dict[str, float]:

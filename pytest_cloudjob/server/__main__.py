@@ -22,6 +22,7 @@ import uvicorn
 
 from pytest_cloudjob.server.app import CloudConfig, Faults, create_app
 from pytest_cloudjob.server.defects import DEFECTS, check_defects
+from pytest_cloudjob.server.limits import BUDGET_EXCEEDED, SIMULATION_BUDGET
 from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import default_platforms
 
@@ -46,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="what GET /api/jobs/availability advertises as each account's queue size (default 1000)")
     parser.add_argument("--run-time", action="append", default=[], metavar="PLATFORM=SECONDS",
                         help="how long jobs of PLATFORM run, e.g. sim:qa=0.5 (repeatable)")
+    parser.add_argument("--simulation-budget", type=float, default=SIMULATION_BUDGET, metavar="SECONDS",
+                        help=f"seconds of simulation a job may take, after which it ends in error with failure_code "
+                             f"{BUDGET_EXCEEDED} (default {SIMULATION_BUDGET:g})")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     parser.add_argument("--read-503-rate", type=float, default=0.0,
                         help="fraction of reads (GET) answered 503 with Retry-After: 0")
@@ -79,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for count in ("max_finished_jobs", "max_jobs_in_queue"):
         if getattr(args, count) < 1:
             parser.error(f"--{count.replace('_', '-')} must be at least 1")
+    if not 0 < args.simulation_budget < float("inf"):
+        parser.error("--simulation-budget must be a positive number of seconds")
     for rate in ("read_503_rate", "drop_rate"):
         if not 0.0 <= getattr(args, rate) <= 1.0:
             parser.error(f"--{rate.replace('_', '-')} must be between 0 and 1")
@@ -106,7 +112,7 @@ def build_config(args: argparse.Namespace) -> CloudConfig:
     faults = Faults(latency=args.latency, read_503_rate=args.read_503_rate, drop_rate=args.drop_rate)
     return CloudConfig(tokens=tokens, platforms=platforms, seed=args.seed,
                        max_finished=args.max_finished_jobs, max_jobs_in_queue=args.max_jobs_in_queue,
-                       faults=faults, defects=args.defects)
+                       faults=faults, defects=args.defects, simulation_budget=args.simulation_budget)
 
 
 def write_info(path: Path, url: str, tokens: dict[str, str]) -> None:
@@ -125,7 +131,8 @@ async def serve(args: argparse.Namespace) -> None:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"{'https' if args.tls_cert else 'http'}://{host}:{port}"
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level=args.log_level, access_log=False,
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, access_log=False,
                                            lifespan="off", timeout_graceful_shutdown=2,
                                            # loopback only: no proxy in front, nobody to tell our name
                                            proxy_headers=False, server_header=False,
@@ -143,9 +150,12 @@ async def serve(args: argparse.Namespace) -> None:
     tasks = [asyncio.create_task(announce())]
     if args.exit_with_parent:
         tasks.append(asyncio.create_task(exit_with_parent(server, os.getppid())))
-    await server.serve(sockets=[sock])
-    for task in tasks:
-        task.cancel()
+    try:
+        await server.serve(sockets=[sock])
+    finally:  # a simulating worker is killed, never waited for: the cloud stops within its 2 s of grace
+        app.state.simulator.close()  # type: ignore[attr-defined]
+        for task in tasks:
+            task.cancel()
 
 
 async def exit_with_parent(server: uvicorn.Server, parent: int, interval: float = 0.5) -> None:
@@ -170,7 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     # was there before it: make that handler a clean exit, so a stop by signal exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_cleanly)
-    run_event_loop(serve(parse_args(argv)))
+    args = parse_args(argv)
+    code: int = 0
+    try:
+        run_event_loop(serve(args))
+    except SystemExit as stop:
+        if stop.code is not None and not isinstance(stop.code, int):
+            print(stop.code, file=sys.stderr)  # what the interpreter would print of SystemExit("message")
+        code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    # Once it has stopped serving there is nothing left to save; the interpreter's own teardown of Perceval
+    # and numpy alone takes a second or more on a busy machine, beyond the 2 s a SIGTERMed cloud has.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_event_loop(main_coroutine: Coroutine[Any, Any, None]) -> None:

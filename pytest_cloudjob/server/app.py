@@ -1,8 +1,9 @@
 """The reference cloud's HTTP side: the endpoints of docs/protocol.md as a Starlette application.
 
 Every handler is ``async`` and never blocks, so the whole store lives on the event loop's one thread
-and needs no lock. A client's mistake is a 4xx naming it (server/body.py reads bodies without trusting
-them); a 500 is always a bug of this server.
+and needs no lock. Simulations run in a worker process (server/simulator.py), started when a job is
+created, one at a time, each within its time budget. A client's mistake is a 4xx naming it (server/body.py
+reads bodies without trusting them, server/limits.py bounds the physics); a 500 is always a bug of this server.
 """
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pytest_cloudjob import protocol
 from pytest_cloudjob.server.body import MAX_BODY_BYTES, BodyError, declared_too_large, json_object, too_large
 from pytest_cloudjob.server.breakage import Breakage, InjectedError, injected_error
+from pytest_cloudjob.server.limits import SIMULATION_BUDGET, SIMULATION_FAILED, physics_problem
 from pytest_cloudjob.server.openapi import openapi_document
 from pytest_cloudjob.server.platforms import PlatformModel, default_platforms
-from pytest_cloudjob.server.results import check_limits, physics_status
+from pytest_cloudjob.server.results import assess, physics_status
+from pytest_cloudjob.server.simulator import SimulationFailed, Simulator
 from pytest_cloudjob.server.store import JobStore, StoredJob
 
 __all__ = ["MAX_BODY_BYTES", "ApiError", "CloudConfig", "Faults", "create_app", "json_object"]
@@ -58,6 +61,7 @@ class CloudConfig:
     max_jobs_in_queue: int = 1000  # what GET /api/jobs/availability advertises per account (not enforced)
     faults: Faults = field(default_factory=Faults)
     defects: frozenset[str] = frozenset()  # names from server.defects.DEFECTS: promises to break on purpose
+    simulation_budget: float = SIMULATION_BUDGET  # seconds of simulation per job, then it ends in error
 
 
 class ApiError(Exception):
@@ -74,7 +78,35 @@ class _DroppedConnection(Exception):
 def create_app(config: CloudConfig) -> ASGIApp:
     """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
     accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
-    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished, defects=config.defects)
+    simulator = Simulator(config.simulation_budget)
+    computing: dict[str, asyncio.Task[None]] = {}  # job id -> its results being computed (once per job)
+
+    async def compute_results(job: StoredJob) -> None:
+        request = {"payload": job.payload, "seed": store.seed, "job_key": job.rerun_of or job.job_id,
+                   "details": job.platform.details(), "defects": sorted(store.defects)}
+        try:
+            job.results_text = await simulator.results(request)
+        except SimulationFailed as failed:
+            job.failure = (failed.code, failed.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # whatever happens, the job ends, and no read of it ever fails
+            job.failure = (SIMULATION_FAILED, f"the simulation failed: {type(exc).__name__}")
+        finally:
+            job.ready_at = store.clock()
+            computing.pop(job.job_id, None)
+
+    def start_results(job: StoredJob) -> None:
+        if job.simulated and job.canceled_at is None:
+            computing[job.job_id] = asyncio.get_running_loop().create_task(compute_results(job))
+
+    def stop_results(job: StoredJob) -> None:
+        task = computing.get(job.job_id)
+        if task is not None and job.canceled_at is not None:
+            task.cancel()
+
+    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished, defects=config.defects,
+                     on_created=start_results)
     faults = config.faults
     broken = config.defects
     breakage = Breakage(broken, store, config.platforms)  # every --break defect is applied there
@@ -118,10 +150,10 @@ def create_app(config: CloudConfig) -> ASGIApp:
         name = check_create_body(body)
         platform = config.platforms.get(name) or breakage.unknown_platform(name) or platform_named(name)
         # reading a Perceval experiment takes milliseconds: off the event loop, like the results below
-        beyond_limits = await run_in_threadpool(check_limits, body["payload"], platform.details())
+        beyond_limits, simulated = await run_in_threadpool(assess, body["payload"], platform.details())
         if beyond_limits:
             raise ApiError(400, beyond_limits)
-        job = store.create(account.name, platform, body)
+        job = store.create(account.name, platform, body, simulated=simulated)
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:
@@ -133,12 +165,13 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def job_result(request: Request) -> Response:
         job = job_for(request, account_of(request))
-        results = breakage.results(job, await run_in_threadpool(store.results, job))  # a simulation may take a while
+        results = breakage.results(job, store.results(job))  # simulated ones are computed before completion
         return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
         job = job_for(request, account_of(request))
         before, after = breakage.cancel(job)
+        stop_results(job)
         if before in protocol.TERMINAL_STATUSES and not breakage.accepts_ended_cancel(before):
             raise ApiError(400, f"job already ended ({before})")
         return JSONResponse({"job_id": job.job_id, "status": after})
@@ -176,7 +209,11 @@ def create_app(config: CloudConfig) -> ASGIApp:
         ids = body.get("job_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ApiError(400, "'job_ids' must be a list of strings")
-        return JSONResponse({"results": breakage.cancel_many(ids)})
+        outcomes = breakage.cancel_many(ids)
+        for job_id in ids:
+            if (job := store.jobs.get(job_id)) is not None:
+                stop_results(job)
+        return JSONResponse({"results": outcomes})
 
     async def availability(request: Request) -> Response:
         account = account_of(request)
@@ -188,7 +225,8 @@ def create_app(config: CloudConfig) -> ASGIApp:
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
-                             "defects": sorted(broken), "physics": physics_status()})
+                             "defects": sorted(broken), "physics": physics_status(),
+                             "simulations": simulator.simulations, "simulating": simulator.busy})
 
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -208,6 +246,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
     app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, BodyError: _body_error,
                                                        HTTPException: _http_error, InjectedError: injected_error})
     app.state.store = store
+    app.state.simulator = simulator  # __main__ kills its worker when the cloud stops
     return _with_errors_and_faults(app, faults)
 
 
@@ -287,4 +326,7 @@ def check_create_body(body: dict[str, Any]) -> str:
         raise ApiError(400, "'payload.parameters' must be an object")
     if payload.get("job_context") is not None and not isinstance(payload["job_context"], dict):
         raise ApiError(400, f"'payload.job_context' must be an object or null, got {type(payload['job_context']).__name__}")
+    problem = physics_problem(payload)
+    if problem:
+        raise ApiError(400, problem)
     return platform

@@ -213,7 +213,7 @@ class Breakage:
             other = next(p for p in self.platforms.values() if p is not job.platform)
             body = {"job_name": job.job_name, "pcvl_version": job.pcvl_version, "process_id": job.process_id,
                     "payload": job.payload}
-            return self.store.create(job.owner, other, body, rerun_of=job.job_id).job_id
+            return self.store.create(job.owner, other, body, rerun_of=job.job_id, simulated=job.simulated).job_id
         return self.store.rerun(job).job_id
 
     # -- the admin listing ------------------------------------------------------------------------------------------------

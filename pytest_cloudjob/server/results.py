@@ -17,6 +17,7 @@ from itertools import combinations_with_replacement
 from typing import Any
 
 from pytest_cloudjob.physics import simulate, wire
+from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
 
 _STATE = re.compile(r"\|([0-9]+(?:,[0-9]+)*)>")
 MAX_STATES = 64
@@ -54,13 +55,25 @@ def physics_status() -> dict[str, Any]:
 
 
 def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None:
-    """Why the platform cannot run ``payload``'s experiment (a limit named, for a 400), or ``None``.
+    """Why the platform cannot run ``payload``'s experiment (a limit named, for a 400), or ``None``."""
+    return assess(payload, details)[0]
+
+
+def assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None, bool]:
+    """Why the platform cannot run ``payload`` (a limit named, for a 400, else ``None``), and whether its
+    results are simulated (by the worker) rather than invented.
 
     Only payloads with an experiment are checked, and only with Perceval installed (nothing to read
     the experiment with otherwise)."""
     runs, problem = simulable_runs(payload)
     if runs is None:
-        return problem
+        return problem, False
+    if len(runs) > MAX_BATCH_RUNS:
+        return f"the payload asks for {len(runs)} runs; a batch may have at most {MAX_BATCH_RUNS}", True
+    asked = sum(samples_asked(run.max_shots, run.max_samples) for run in runs if run.command == "samples")
+    if asked > MAX_SAMPLES:
+        return (f"the payload asks for {asked} samples; a samples job may ask for at most {MAX_SAMPLES}, "
+                "all runs together"), True
     constraints = details.get("specs", {}).get("constraints", {})
     for run in runs:
         modes, photons = simulate.size_of(run.experiment)
@@ -68,8 +81,8 @@ def check_limits(payload: dict[str, Any], details: dict[str, Any]) -> str | None
             limit = constraints.get(key)
             if isinstance(limit, int) and value > limit:
                 return (f"the experiment has {value} {what}; platform {details.get('name')} allows at most {limit} "
-                        f"(specs.constraints.{key})")
-    return None
+                        f"(specs.constraints.{key})"), True
+    return None, True
 
 
 def simulable_runs(payload: dict[str, Any]) -> tuple[list[simulate.Run] | None, str | None]:
@@ -83,6 +96,8 @@ def simulable_runs(payload: dict[str, Any]) -> tuple[list[simulate.Run] | None, 
     legacy = "experiment" not in payload and "computation" not in payload
     try:
         runs = simulate.runs_of(payload)
+    except simulate.PayloadUnzipError as exc:  # a bomb is refused whatever the payload version
+        return None, str(exc)
     except simulate.PhysicsError as exc:
         return None, None if legacy else str(exc)
     if any(run.experiment.input_state is None for run in runs):
@@ -122,7 +137,7 @@ def invented_results(payload: dict[str, Any], seed: int, job_key: str) -> str:
         total = sum(weights)
         results: Any = {s: w / total for s, w in zip(states, weights)}
     elif command == "samples":
-        results = rng.choices(states, weights=weights, k=min(shots, 100_000))
+        results = rng.choices(states, weights=weights, k=min(shots, MAX_SAMPLES))
     else:
         results = {s: c for s, c in zip(states, _split(shots, weights, rng)) if c}
     return json.dumps({"results": results, "command": command, "max_shots": shots,
@@ -191,6 +206,7 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str]) ->
     if run.max_samples is not None:
         kept = min(kept, run.max_samples)
     if run.command == "samples":
+        kept = min(kept, MAX_SAMPLES)
         picks = rng.choice(len(states), size=kept, p=weights) if states else []
         return {"results": wire.bssamples([states[int(i)] for i in picks]), **perfs}
     counts = rng.multinomial(kept, weights) if states else []

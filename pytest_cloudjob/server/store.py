@@ -2,8 +2,10 @@
 
 A job's status is a function of the clock: it waits until ``start_at``, runs until ``end_at``, then
 completes (or fails, for a command the cloud does not know). A cancel stamps the job; a platform that
-runs one job at a time recomputes the start of the jobs queued behind it. Nothing runs in the
-background, so nothing can race, and a status never leaves a terminal state.
+runs one job at a time recomputes the start of the jobs queued behind it. The only work done in the
+background is a simulated job's results (server/simulator.py, computed once, from its creation): such a
+job stays ``running`` until they are ready, then completes, or ends in ``error`` with the failure's code,
+so a status never leaves a terminal state and a results read never computes anything.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.server.platforms import COMMANDS, PlatformModel
-from pytest_cloudjob.server.results import make_results
+from pytest_cloudjob.server.results import invented_results
 
 CANCEL_DELAY = 0.05  # seconds a running job spends in cancel_requested
 
@@ -40,10 +42,15 @@ class StoredJob:
     canceled_at: float | None = None
     cancel_requested_at: float | None = None
     results_text: str | None = field(default=None, repr=False)
+    simulated: bool = False  # results come from the simulation worker, and the job ends once they are ready
+    ready_at: float | None = None  # when a simulated job's results (or its failure) came back
+    failure: tuple[str, str] | None = None  # (failure_code, status_message) of a simulation that failed
 
     @property
     def outcome(self) -> str:
-        return protocol.COMPLETED if self.payload.get("command") in COMMANDS else protocol.ERROR
+        if self.failure is not None or self.payload.get("command") not in COMMANDS:
+            return protocol.ERROR
+        return protocol.COMPLETED
 
     def status_at(self, now: float) -> str:
         if self.canceled_at is not None and now >= self.canceled_at:
@@ -52,7 +59,7 @@ class StoredJob:
             return protocol.WAITING
         if self.cancel_requested_at is not None:
             return protocol.CANCEL_REQUESTED
-        if now < self.end_at:
+        if now < self.end_at or (self.simulated and (self.ready_at is None or now < self.ready_at)):
             return protocol.RUNNING
         return self.outcome
 
@@ -69,12 +76,15 @@ class StoredJob:
             progress = 0.0
         ended_at = self.ended_at(now)
         failed = status == protocol.ERROR
+        code, message = self.failure or ("UNKNOWN_COMMAND", f"unknown command {self.payload.get('command')!r}")
+        simulating = status == protocol.RUNNING and now >= self.end_at
         return {
             "status": status,
-            "progress": round(progress, 4),
-            "progress_message": {protocol.WAITING: "queued", protocol.RUNNING: "sampling"}.get(status, ""),
-            "status_message": f"unknown command {self.payload.get('command')!r}" if failed else "",
-            "failure_code": "UNKNOWN_COMMAND" if failed else None,
+            "progress": round(min(progress, 0.99) if simulating else progress, 4),
+            "progress_message": "simulating" if simulating else
+            {protocol.WAITING: "queued", protocol.RUNNING: "sampling"}.get(status, ""),
+            "status_message": message if failed else "",
+            "failure_code": code if failed else None,
             "creation_datetime": self.created_at,
             "start_time": self.start_at if started else None,
             "duration": int(round(ended_at - self.created_at)) if ended_at is not None else None,
@@ -84,7 +94,10 @@ class StoredJob:
         if self.canceled_at is not None and now >= self.canceled_at:
             return self.canceled_at
         if self.cancel_requested_at is None and now >= self.end_at and now >= self.start_at:
-            return self.end_at
+            if not self.simulated:
+                return self.end_at
+            if self.ready_at is not None and now >= self.ready_at:
+                return max(self.end_at, self.ready_at)
         return None
 
     def record(self, now: float) -> dict[str, Any]:
@@ -112,12 +125,14 @@ class JobStore:
     """
 
     def __init__(self, platforms: dict[str, PlatformModel], *, seed: int = 0, max_finished: int = 10_000,
-                 clock: Callable[[], float] = time.time, defects: frozenset[str] = frozenset()) -> None:
+                 clock: Callable[[], float] = time.time, defects: frozenset[str] = frozenset(),
+                 on_created: Callable[[StoredJob], None] | None = None) -> None:
         self.platforms = platforms
         self.seed = seed
         self.defects = defects  # the physics defects among them change the results (server/results.py)
         self.max_finished = max_finished
         self.clock = clock
+        self.on_created = on_created  # the app starts a simulated job's results there (server/app.py)
         self.jobs: OrderedDict[str, StoredJob] = OrderedDict()
         self.evicted = 0
         self._next_eviction_at = max_finished + 1  # jobs stored before the next eviction sweep
@@ -125,7 +140,9 @@ class JobStore:
         self._latest_ends: dict[str, list[float]] = {}
 
     # -- creating ----------------------------------------------------------------------------------------
-    def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None) -> StoredJob:
+    def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None,
+               simulated: bool = False) -> StoredJob:
+        """Store a new job; ``simulated``: its results come from a simulation (server/results.py ``assess``)."""
         now = self.clock()
         start = now + platform.queue_delay
         if platform.concurrency is not None:
@@ -136,16 +153,18 @@ class JobStore:
             job_name=body.get("job_name") or "job", pcvl_version=body.get("pcvl_version") or "",
             process_id=body.get("process_id") or "", payload=body["payload"],
             extra={k: v for k, v in body.items() if k not in known and k not in _RESERVED},
-            created_at=now, start_at=start, end_at=start + platform.run_time, rerun_of=rerun_of,
+            created_at=now, start_at=start, end_at=start + platform.run_time, rerun_of=rerun_of, simulated=simulated,
         )
         self.jobs[job.job_id] = job
+        if self.on_created is not None:
+            self.on_created(job)
         self._evict(now)
         return job
 
     def rerun(self, job: StoredJob) -> StoredJob:
         body = {"job_name": job.job_name, "pcvl_version": job.pcvl_version, "process_id": job.process_id,
                 "payload": job.payload, **job.extra}
-        return self.create(job.owner, job.platform, body, rerun_of=job.job_id)
+        return self.create(job.owner, job.platform, body, rerun_of=job.job_id, simulated=job.simulated)
 
     # -- reading -------------------------------------------------------------------------------------------
     def get(self, job_id: str, owner: str | None) -> StoredJob | None:
@@ -162,11 +181,12 @@ class JobStore:
                    if job.owner == owner and job.status_at(now) not in protocol.TERMINAL_STATUSES)
 
     def results(self, job: StoredJob) -> str | None:
+        """A completed job's results text: a simulated job's were computed before it completed; the others'
+        (no experiment Perceval can read) are invented on first read and kept."""
         if job.status_at(self.clock()) != protocol.COMPLETED:
             return None
-        if job.results_text is None:
-            job.results_text = make_results(job.payload, self.seed, job.rerun_of or job.job_id,
-                                            platform_details=job.platform.details, defects=self.defects)
+        if job.results_text is None and not job.simulated:  # on the event loop: milliseconds, no Perceval
+            job.results_text = invented_results(job.payload, self.seed, job.rerun_of or job.job_id)
         return job.results_text
 
     def select(self, *, status: str | None = None, platform_name: str | None = None,

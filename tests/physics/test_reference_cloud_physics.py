@@ -101,7 +101,7 @@ def test_a_platform_limit_is_a_400_that_names_it(physics_cloud):
     assert answer.status_code == 400
     assert "14 modes" in answer.json()["error"] and "max_mode_count" in answer.json()["error"]
     bad = create(physics_cloud, {"command": "sample_count", "experiment": ":PCVL:zip:not-base64", "max_shots": 10})
-    assert bad.status_code == 400 and "could not be read by Perceval" in bad.json()["error"]
+    assert bad.status_code == 400 and "'payload.experiment': a :PCVL:zip: value that does not unpack" in bad.json()["error"]
 
 
 def test_a_recorded_perceval_0_13_body_is_simulated(physics_cloud):

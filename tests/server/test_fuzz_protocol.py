@@ -3,15 +3,21 @@
 ``/openapi.json`` must describe the same endpoints as docs/protocol.md. Then Schemathesis generates
 requests from that description (valid and invalid ones, with every role's token, on real and made-up job
 ids) and Hypothesis adds raw hostile bodies; the reference cloud must answer every one without a 5xx and
-as its description says, then still run a job from create to results.
+as its description says, then still run a job from create to results. Hypothesis also fills the physics
+fields the schema leaves open (``iterator``, ``heralds``, ``postselect``, ``noise``, ``circuit_params``,
+``min_detected_photons``, zipped values): no create gets a 5xx, and no job it stores makes a later read fail.
 """
 from __future__ import annotations
 
+import base64
+import importlib.util
 import itertools
 import json
 import re
 import subprocess
 import sys
+import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +29,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from pytest_cloudjob.physics.simulate import MAX_PAYLOAD_UNZIPPED_BYTES  # noqa: E402
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud  # noqa: E402
 
 PROTOCOL_DOC = Path(__file__).parents[2] / "docs" / "protocol.md"
@@ -156,3 +163,107 @@ def _a_job_runs_from_create_to_results(cloud: RunningCloud, session: requests.Se
     admin = User(cloud.tokens["admin"], is_admin=True)
     active = [j for j in Job.list_all(ctx, admin) if j.status in ("waiting", "running")]
     Job.cancel_many(ctx, active, admin)  # leave nothing running behind the fuzzing
+
+
+PHYSICS_CREATES = 300  # a few hundred: bounded in count, and in time by READ_BACK_WITHIN below
+READ_BACK_WITHIN = 240.0  # seconds for every created job to end, on a busy machine (they take milliseconds)
+
+
+def _zipped(text: bytes, prefix: str = ":PCVL:zip:") -> str:
+    return prefix + base64.b64encode(zlib.compress(text)).decode()
+
+
+def _serialized_values() -> list[str]:
+    """Serialized Perceval values: valid ones (when Perceval is installed), broken ones, zipped ones, bombs."""
+    values = [":PCVL:ACircuit:{}", "junk", "", "|1,1>", ":PCVL:BasicState:|1,1>", "|" + ",".join(["1"] * 13) + ">",
+              "[0]==1", "[0,1]>3", ":PCVL:PostSelect:[0]==1", ":PCVL:zip:!!!", ":PCVL:zip:", ":PCVL:NoiseModel:{}",
+              _zipped(b"junk"), _zipped(b":PCVL:BasicState:|1,0>")[:-6], _zipped(b"x" * (MAX_PAYLOAD_UNZIPPED_BYTES + 1)),
+              _zipped(_zipped(b"0" * (MAX_PAYLOAD_UNZIPPED_BYTES + 1)).encode()), _zipped(b"junk", "pcvlar:zip:"),
+              "pcvlar:zip:" + _zipped(b"0" * (MAX_PAYLOAD_UNZIPPED_BYTES + 1))[len(":PCVL:zip:"):]]
+    try:
+        import perceval as pcvl
+        from perceval.serialization import serialize
+    except ImportError:
+        return values
+    experiment = pcvl.Experiment(pcvl.BS())
+    experiment.with_input(pcvl.BasicState([1, 1]))
+    experiment.min_detected_photons_filter(2)
+    parametrised = pcvl.Experiment(pcvl.BS(theta=pcvl.P("theta")))
+    parametrised.with_input(pcvl.BasicState([1, 0]))
+    zipped_experiment = serialize(experiment)  # Perceval zips experiments itself
+    plain = zlib.decompress(base64.b64decode(zipped_experiment[len(":PCVL:zip:"):])).decode()
+    return [*values, zipped_experiment, plain, _zipped(zipped_experiment.encode()), serialize(parametrised),
+            serialize(pcvl.BS()), serialize(pcvl.BasicState([1, 1])), serialize(pcvl.PostSelect("[0]==1")),
+            serialize(pcvl.NoiseModel(brightness=0.5, indistinguishability=0.9)), serialize(pcvl.NoiseModel(g2=0.9))]
+
+
+def _physics_payloads() -> st.SearchStrategy[dict]:
+    serialized = st.sampled_from(_serialized_values())
+    numbers = st.sampled_from([-1, 0, 1, 2, 3, 6, 7, 1e20, -1e20, 0.5, True, None, "1", 10**18, 1e-300])
+    junk = st.one_of(serialized, numbers, st.lists(numbers, max_size=2), st.dictionaries(st.text(max_size=3), numbers,
+                                                                                          max_size=2))
+    heralds = st.dictionaries(st.sampled_from(["0", "1", "2", "11", "12", "-1", "x", ""]), numbers, max_size=3)
+    circuit_params = st.one_of(junk, st.dictionaries(st.sampled_from(["theta", "phi", ""]), numbers, max_size=2))
+    iteration = st.fixed_dictionaries({}, optional={
+        "circuit_params": circuit_params, "input_state": st.one_of(serialized, numbers),
+        "min_detected_photons": numbers, "postselect": st.one_of(serialized, numbers),
+        "noise": st.one_of(serialized, numbers), "max_shots": numbers, "max_samples": numbers})
+    parameters = st.one_of(junk, st.fixed_dictionaries({}, optional={"min_detected_photons": numbers}))
+    shots = st.sampled_from([1, 10, 1000, 100_000, 10**6])
+    fields = {"heralds": st.one_of(heralds, junk), "postselect": st.one_of(serialized, numbers),
+              "noise": st.one_of(serialized, junk), "iterator": st.one_of(junk, st.lists(iteration, max_size=3)),
+              "parameters": parameters, "max_shots": shots, "max_samples": shots}
+    commands = st.sampled_from(["probs", "sample_count", "samples", "teleport"])
+    anything = st.fixed_dictionaries({"command": commands}, optional={
+        "experiment": serialized, "circuit": serialized, "computation": st.one_of(serialized, junk),
+        "input_state": st.one_of(serialized, numbers), **fields})
+    # a payload a platform runs, with one or two hostile physics fields: creates that pass, jobs that simulate
+    values = _serialized_values()
+    runnable = [{"experiment": v} for v in values if v.startswith(":PCVL:zip:") and len(v) < 2000] + [
+        {"circuit": v, "input_state": "|1,1>"} for v in values if "BS" in v or "Circuit" in v]
+    almost = st.tuples(st.sampled_from(runnable), st.sampled_from(["probs", "sample_count", "samples"]),
+                       st.sets(st.sampled_from(sorted(fields)), min_size=1, max_size=2)).flatmap(
+        lambda t: st.fixed_dictionaries({k: fields[k] for k in sorted(t[2])}).map(
+            lambda extra: {**t[0], "command": t[1], "max_shots": 100, **extra}))
+    return st.one_of(anything, almost, almost)  # twice as many that may run
+
+
+def test_fuzzed_physics_fields_never_get_a_5xx_and_no_stored_job_breaks_a_later_read(cloud):
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
+    answered: Counter[int] = Counter()
+    created: list[str] = []
+    failures: list[str] = []
+
+    @settings(max_examples=PHYSICS_CREATES, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(payload=_physics_payloads())
+    def send(payload: dict) -> None:
+        response = session.post(cloud.url + "/api/job", json={"platform_name": "sim:qa", "payload": payload},
+                                headers=headers, timeout=60)
+        answered[response.status_code] += 1
+        if response.status_code >= 500:
+            failures.append(f"create {response.status_code} {response.text[:200]} for {json.dumps(payload)[:400]}")
+        elif response.status_code == 200:
+            created.append(response.json()["job_id"])
+
+    send()
+    deadline = time.monotonic() + READ_BACK_WITHIN
+    ends: Counter[str] = Counter()
+    for job_id in created:
+        while True:
+            status = session.get(f"{cloud.url}/api/job/status/{job_id}", headers=headers, timeout=60)
+            if status.status_code >= 500 or status.json()["status"] not in ("waiting", "running"):
+                break
+            assert time.monotonic() < deadline, f"job {job_id} still {status.json()['status']} at the deadline"
+            time.sleep(0.05)
+        ends[status.json().get("status", str(status.status_code)) if status.status_code < 500 else "5xx"] += 1
+        for path in ("/api/job/status/", "/api/job/result/", "/api/job/"):
+            read = session.get(f"{cloud.url}{path}{job_id}", headers=headers, timeout=60)
+            if read.status_code >= 500:
+                failures.append(f"GET {path}{job_id}: {read.status_code} {read.text[:200]}")
+    assert answered[400] > 0 and len(created) > 20, f"the fuzz did not reach both sides: {answered}"
+    if importlib.util.find_spec("perceval") is not None:  # Perceval installed: the cloud simulates
+        simulated = session.get(cloud.url + "/health", timeout=60).json()["simulations"]
+        assert simulated > 10, f"only {simulated} fuzzed jobs were simulated"
+    assert not failures, f"{len(failures)} answers were 5xx ({answered}, jobs ended {ends}), first: {failures[0]}"
