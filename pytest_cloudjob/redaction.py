@@ -3,15 +3,29 @@
 Tokens are registered as soon as a :class:`~pytest_cloudjob.User` is built, so a secret is masked
 even in text the harness did not expect to carry it (an echoing server, a traceback). Passwords in a
 URL's user-info (``https://user:pass@host``) are masked by shape, whether registered or not.
+
+A cloud may echo a token in another form than the raw one, so each registered secret is masked in
+every form below, found by one regular expression compiled once per secret (:func:`_secret_pattern`):
+
+- in any letter case (``Bearer`` headers are often upper-cased in echoes);
+- each character raw or escaped as a URL (``%2F``, ``%252F``), JSON or ``repr`` (``\\/``, ``\\"``,
+  ``\\\\``, ``\\u002f``, ``\\x2f``) or XML/HTML (``&#47;``, ``&#x2f;``, ``&quot;``) would write it, in
+  any mix: a ``quote_plus``'d, form-encoded, JSON-dumped or partly ``\\uXXXX``-escaped token is found;
+- base64 (standard or URL-safe alphabet, padded or not) of any text holding it, ``Bearer <tok>`` or
+  Basic ``user:<tok>``: the characters that encode only the token's bytes, at each of the three byte
+  alignments the token can have in the encoded text. At most one character on each side, which also
+  carries bits of the neighbouring text, is left.
 """
 from __future__ import annotations
 
+import base64
+import fnmatch
 import logging
 import re
 import threading
 import traceback
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 MASK = "***"
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;\\]+")
@@ -20,30 +34,179 @@ _MIN_SECRET_LENGTH = 4
 #: A long secret's head or tail of at least this many characters is masked too: pytest's assertion
 #: messages shorten long strings to ``'86SMHLiG2yyh...yTrcuNk_H2GPl'``, which would show half a token.
 _MIN_FRAGMENT = 10
+#: How many backslashes may escape one character: ``repr`` of JSON of JSON still fits.
+_MAX_ESCAPES = 8
+#: A base64 run shorter than this is not masked: too short to tell a token from other base64.
+_MIN_BASE64 = 6
+#: The characters that start every escaped form: a text without them can hold a secret only raw
+#: (in some letter case) or base64'd, which plain substring checks find.
+_ESCAPE_STARTS = ("\\", "%", "&")
+_NAMED_ENTITIES = {'"': "quot", "'": "apos", "&": "amp", "<": "lt", ">": "gt"}
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+class _Forms(NamedTuple):
+    """One secret's regular expression, built once when it is registered."""
+
+    source: str
+    #: The characters a match can start with.
+    starts: frozenset[str]
+    #: The plain substrings that a text without escapes holding the secret contains.
+    needles: frozenset[str]
+
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
-#: Substrings that any text holding a secret (or a head or tail of one) contains: a fast ``in`` check
-#: on them spares the regular expression for the text of almost every call, which holds none.
+#: Substrings that any text holding a secret (or a head or tail of one) contains, when it holds no
+#: escape: a fast ``in`` check on them spares the regular expression for almost every call.
 _needles: tuple[str, ...] = ()
+_lower_needles: tuple[str, ...] = ()
 _long_secrets: tuple[str, ...] = ()
+_forms: dict[str, _Forms] = {}
+
+#: Environment variables whose values are secrets, by name: a ``{env.NAME}`` whose name holds one of
+#: these words anywhere (``QA_API_KEY``, ``GITHUB_TOKEN``, ``DB_CREDENTIALS``) ...
+_SECRET_WORDS = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|PRIVATE|COOKIE|BEARER"
+                           r"|AUTHORI[SZ]ATION", re.I)
+#: ... or one of these as a whole part between underscores or digits (``QA_PASS``, ``SSH_KEY``,
+#: ``BASIC_AUTH``, ``SESSION_ID``, but not ``COMPASS``, ``MONKEY`` or ``AUTHOR``) ...
+_SECRET_PARTS = re.compile(r"(?:^|_|\d)(?:KEY|PASS|PWD|AUTH|CREDS|SESSION|JWT|OTP|PIN)(?=_|\d|$)", re.I)
+#: ... except the shell's working directories, which are paths, not passwords.
+_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
+_extra_secret_names: tuple[str, ...] = ()
+
+
+def add_secret_names(patterns: Iterable[str]) -> None:
+    """Treat environment variables named by ``patterns`` (names or ``*`` globs, any case) as secrets too."""
+    global _extra_secret_names
+    added = tuple(p.strip().upper() for p in patterns if p.strip())
+    _extra_secret_names = tuple(dict.fromkeys((*_extra_secret_names, *added)))
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether the environment variable ``name`` holds a secret, by the default words or a name added
+    with ``--cloud-secret-env``."""
+    upper = name.upper()
+    if any(fnmatch.fnmatchcase(upper, pattern) for pattern in _extra_secret_names):
+        return True
+    if upper in _NOT_SECRET_NAMES:
+        return False
+    return bool(_SECRET_WORDS.search(upper) or _SECRET_PARTS.search(upper))
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
+
+
+def _unit(char: str, run: int = 1) -> str:
+    """The regular expression of ``run`` times ``char``, each raw or escaped in any of the ways a URL,
+    JSON, ``repr`` or XML writes it (hexadecimal digits in any case: the caller scopes ``(?i)``)."""
+    code = ord(char)
+    slashes = rf"\\{{1,{_MAX_ESCAPES}}}"
+    escapes = ["".join(f"%(?:25)?{b:02x}" for b in char.encode("utf-8", "surrogatepass")),
+               f"&#0*{code};", f"&#x0*{code:x};"]
+    escapes.append(f"{slashes}u{code:04x}" if code < 0x10000 else f"{slashes}U{code:08x}")
+    if code < 0x100:
+        escapes.append(f"{slashes}x{code:02x}")
+    if char in _NAMED_ENTITIES:
+        escapes.append(f"&{_NAMED_ENTITIES[char]};")
+    if char == " ":
+        escapes.append(r"\+")
+    if char == "\\":  # a run of k backslashes: k raw, 2k in JSON or a repr, 4k escaped twice, or mixed
+        return rf"(?:{'|'.join(escapes)}|\\){{{run},}}"
+    # Escapes first: a raw `\u` (a `\` then a `u`) must not end a match short of the `\u0055` escaping a `U`.
+    return rf"(?:{'|'.join(escapes)}|\\{{0,{_MAX_ESCAPES}}}{re.escape(char)})"
+
+
+def _escaped(text: str, cased: bool) -> str:
+    """``text`` as a regular expression matching each of its characters raw or escaped; letters in any
+    case unless ``cased`` (base64 is case-sensitive, its ``+`` and ``/`` are escaped in JSON too)."""
+    parts = []
+    for run in re.finditer(r"(\\+)|.", text, re.S):
+        char = run.group()
+        if cased and char.isascii() and char.isalnum():
+            parts.append(re.escape(char))
+        elif run.group(1):
+            parts.append(_unit("\\", len(char)))
+        else:
+            parts.append(f"(?i:{_unit(char)})" if cased else _unit(char))
+    joined = "".join(parts)
+    return f"(?i:{joined})" if not cased else joined
+
+
+def _base64_runs(secret: str) -> set[str]:
+    """The base64 characters (standard and URL-safe alphabets) that encode ``secret``'s bytes alone, at
+    each of the three alignments it can have in a longer encoded text. Padding never falls inside."""
+    data = secret.encode("utf-8", "surrogatepass")
+    runs: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        run = encoded[(offset * 8 + 5) // 6:((offset + len(data)) * 8) // 6]
+        if len(run) >= _MIN_BASE64:
+            runs.update((run, run.translate(_URLSAFE)))
+    return runs
+
+
+def _first_chars(text: str, cased: bool) -> set[str]:
+    """The characters a form of ``text`` (see :func:`_escaped`) can start with."""
+    first = text[0]
+    chars = {first, *_ESCAPE_STARTS}
+    if not cased or not (first.isascii() and first.isalnum()):
+        chars.update(first.lower(), first.upper(), first.casefold())
+    if first == " ":
+        chars.add("+")
+    return {c for chunk in chars for c in chunk}
+
+
+def _secret_forms(secret: str) -> _Forms:
+    """Every form of ``secret`` (see the module's doc) as one regular expression."""
+    runs = sorted(_base64_runs(secret), key=len, reverse=True)
+    sources = [_escaped(secret, cased=False), *(_escaped(run, cased=True) for run in runs)]
+    starts = _first_chars(secret, cased=False).union(*(_first_chars(run, cased=True) for run in runs))
+    fragments = (secret[:_MIN_FRAGMENT], secret[-_MIN_FRAGMENT:]) if len(secret) >= 2 * _MIN_FRAGMENT else (secret,)
+    return _Forms("|".join(sources), frozenset(starts), frozenset((*fragments, *runs)))
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` wherever it appears from now on (too-short values are refused as secrets)."""
-    global _pattern, _needles, _long_secrets
-    if not value or len(value) < _MIN_SECRET_LENGTH:
+    """Mask ``value`` wherever it appears from now on, in every form (too-short values are refused as
+    secrets). Its regular expression is built here, once; the combined one at the next use."""
+    global _pattern, _needles, _lower_needles, _long_secrets
+    if not value or len(value) < _MIN_SECRET_LENGTH or value in _secrets:
         return
+    forms = _secret_forms(value)
     with _lock:
         if value in _secrets:
             return
         _secrets.add(value)
+        _forms[value] = forms
+        _pattern = None
         ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
         _long_secrets = tuple(s for s in ordered if len(s) >= 2 * _MIN_FRAGMENT)
-        _needles = tuple({n for s in ordered for n in ((s[:_MIN_FRAGMENT], s[-_MIN_FRAGMENT:])
-                                                       if len(s) >= 2 * _MIN_FRAGMENT else (s,))})
+        _needles = tuple({n for s in ordered for n in _forms[s].needles})
+        _lower_needles = tuple({s.lower() for s in ordered})
+
+
+def _combined() -> re.Pattern[str] | None:
+    """The one regular expression of every registered secret, compiled at the first use after a change.
+    A lookahead on the characters a match can start with lets the engine pass every other position fast."""
+    global _pattern
+    with _lock:
+        if _pattern is None and _secrets:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            starts = {c for s in ordered for c in _forms[s].starts}
+            body = "|".join(_forms[s].source for s in ordered)
+            _pattern = re.compile(f"(?={_char_class(starts)})(?:{body})")
+        return _pattern
+
+
+def _may_hold_a_secret(text: str) -> bool:
+    """A fast, never wrong "no": a text with no escape holds a secret only as one of the needles, raw
+    (a head or a tail of it at least), base64'd, or in another letter case."""
+    if any(start in text for start in _ESCAPE_STARTS) or any(needle in text for needle in _needles):
+        return True
+    lowered = text.lower()
+    return any(needle in lowered for needle in _lower_needles)
 
 
 def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
@@ -80,11 +243,13 @@ def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
 
 
 def redact(text: object) -> str:
-    """Return ``text`` as a string with bearer tokens, URL passwords and every registered secret masked."""
+    """Return ``text`` as a string with bearer tokens, URL passwords and every registered secret masked,
+    in every form the module's doc lists."""
     out = text if isinstance(text, str) else str(text)
-    pattern, needles, long_secrets = _pattern, _needles, _long_secrets
-    if pattern is not None and any(needle in out for needle in needles):
-        out = _mask_fragments(pattern.sub(MASK, out), long_secrets)
+    if _secrets and _may_hold_a_secret(out):
+        pattern = _combined()
+        if pattern is not None:
+            out = _mask_fragments(pattern.sub(MASK, out), _long_secrets)
     out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
     return _BEARER.sub(lambda m: m.group(1) + MASK, out)
 
