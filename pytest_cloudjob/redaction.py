@@ -51,8 +51,10 @@ class _Forms(NamedTuple):
     source: str
     #: The characters a match can start with.
     starts: frozenset[str]
-    #: The plain substrings that a text without escapes holding the secret contains.
-    needles: frozenset[str]
+    #: The secret itself, or its head and tail when it is long: what a text holding it raw contains.
+    fragments: frozenset[str]
+    #: Its base64 runs: one of them is in a text without escapes holding it base64'd.
+    base64: frozenset[str]
 
 
 _lock = threading.Lock()
@@ -62,6 +64,7 @@ _pattern: re.Pattern[str] | None = None
 #: escape: a fast ``in`` check on them spares the regular expression for almost every call.
 _needles: tuple[str, ...] = ()
 _lower_needles: tuple[str, ...] = ()
+_base64_needles: tuple[str, ...] = ()
 _long_secrets: tuple[str, ...] = ()
 _forms: dict[str, _Forms] = {}
 
@@ -162,16 +165,17 @@ def _first_chars(text: str, cased: bool) -> set[str]:
 def _secret_forms(secret: str) -> _Forms:
     """Every form of ``secret`` (see the module's doc) as one regular expression."""
     runs = sorted(_base64_runs(secret), key=len, reverse=True)
-    sources = [_escaped(secret, cased=False), *(_escaped(run, cased=True) for run in runs)]
-    starts = _first_chars(secret, cased=False).union(*(_first_chars(run, cased=True) for run in runs))
+    forms = [(secret, False), *((run, True) for run in runs)]
+    sources = [_escaped(text, cased) for text, cased in forms]
+    starts = set().union(*(_first_chars(text, cased) for text, cased in forms))
     fragments = (secret[:_MIN_FRAGMENT], secret[-_MIN_FRAGMENT:]) if len(secret) >= 2 * _MIN_FRAGMENT else (secret,)
-    return _Forms("|".join(sources), frozenset(starts), frozenset((*fragments, *runs)))
+    return _Forms("|".join(sources), frozenset(starts), frozenset(fragments), frozenset(runs))
 
 
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever it appears from now on, in every form (too-short values are refused as
     secrets). Its regular expression is built here, once; the combined one at the next use."""
-    global _pattern, _needles, _lower_needles, _long_secrets
+    global _pattern, _needles, _lower_needles, _long_secrets, _base64_needles
     if not value or len(value) < _MIN_SECRET_LENGTH or value in _secrets:
         return
     forms = _secret_forms(value)
@@ -183,7 +187,8 @@ def register_secret(value: str | None) -> None:
         _pattern = None
         ordered = sorted(_secrets, key=len, reverse=True)
         _long_secrets = tuple(s for s in ordered if len(s) >= 2 * _MIN_FRAGMENT)
-        _needles = tuple({n for s in ordered for n in _forms[s].needles})
+        _needles = tuple({n for s in ordered for n in _forms[s].fragments})
+        _base64_needles = tuple({n for s in ordered for n in _forms[s].base64})
         _lower_needles = tuple({s.lower() for s in ordered})
 
 
@@ -200,13 +205,14 @@ def _combined() -> re.Pattern[str] | None:
         return _pattern
 
 
-def _may_hold_a_secret(text: str) -> bool:
+def _may_hold_a_secret(text: str, lowered: str) -> bool:
     """A fast, never wrong "no": a text with no escape holds a secret only as one of the needles, raw
     (a head or a tail of it at least), base64'd, or in another letter case."""
     if any(start in text for start in _ESCAPE_STARTS) or any(needle in text for needle in _needles):
         return True
-    lowered = text.lower()
-    return any(needle in lowered for needle in _lower_needles)
+    if any(needle in lowered for needle in _lower_needles):
+        return True
+    return any(run in text for run in _base64_needles)
 
 
 def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
@@ -246,12 +252,15 @@ def redact(text: object) -> str:
     """Return ``text`` as a string with bearer tokens, URL passwords and every registered secret masked,
     in every form the module's doc lists."""
     out = text if isinstance(text, str) else str(text)
-    if _secrets and _may_hold_a_secret(out):
+    lowered = out.lower()
+    if _secrets and _may_hold_a_secret(out, lowered):
         pattern = _combined()
         if pattern is not None:
             out = _mask_fragments(pattern.sub(MASK, out), _long_secrets)
-    out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
-    return _BEARER.sub(lambda m: m.group(1) + MASK, out)
+    # The shapes' own substrings first: most texts hold no URL with a user and no bearer value.
+    if "://" in out and "@" in out:
+        out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
+    return _BEARER.sub(lambda m: m.group(1) + MASK, out) if "bearer" in lowered else out
 
 
 def redact_data(value: Any) -> Any:
