@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest import mock
 
+import pytest
 from _secret_forms import FORMS, TOKEN_ALPHABET, exposes
+from _support import artefacts
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pytest_cloudjob import redaction
 from pytest_cloudjob.redaction import redact, register_secret
 
+RUN_TIMEOUT = 120
 tokens = st.text(alphabet=TOKEN_ALPHABET, min_size=8, max_size=48)
 #: What surrounds an echo: nothing, prose, a JSON or header context, base64-looking letters.
 surroundings = st.sampled_from([("", ""), ("echo: ", " (end)"), ('{"detail": "', '"}'), ("Authorization: ", "\n"),
@@ -85,3 +91,79 @@ def test_a_near_miss_of_the_token_is_kept(case: tuple[str, str]):
     with only_secret(token):
         masked = redact(text)
     assert masked == text or redaction._BEARER.search(text) or redaction._URL_PASSWORD.search(text)
+
+
+# --- end to end: a cloud echoes the header in each form, a test shows the echo -------------------------------
+
+ECHOING_TESTS = """
+    import logging, os
+    import allure, pytest, requests
+    from pytest_cloudjob import CloudContext, Job, User
+
+    URL = os.environ["ECHO_URL"]
+
+    @pytest.mark.parametrize("form", range(int(os.environ["ECHO_FORMS"])))
+    def test_the_cloud_echoes_the_header(form):
+        token = os.environ["CLOUDJOB_TOKEN"]
+        body = requests.get(f"{URL}/echo/{form}", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
+        print("the cloud answered", body)
+        logging.getLogger("qa").warning("the cloud answered %s", body)
+        allure.attach(body, "echo", allure.attachment_type.TEXT)
+        with pytest.raises(Exception) as info:
+            Job(job_id="j-1").read(CloudContext(URL), User(token=token))
+        raise AssertionError(f"{body} / {info.value}")
+"""
+
+
+@contextlib.contextmanager
+def echoing_cloud() -> Iterator[str]:
+    """A cloud that answers every request 401 with its Authorization header's token in the form that the
+    path's last segment names (an index in :data:`FORMS`); the token is echoed inside a JSON body."""
+    forms = list(FORMS.values())
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            last = self.path.rsplit("/", 1)[-1]
+            form = forms[int(last)] if last.isdigit() else forms[0]
+            data = json.dumps({"detail": f"invalid token: {form(token)}"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("capture", [[], ["-s"]], ids=["captured", "-s"])
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(token=st.text(alphabet=TOKEN_ALPHABET, min_size=12, max_size=40))
+@example(token='QA-t0k\\en"with/a+quote=')
+def test_a_cloud_echoing_the_header_in_any_form_shows_no_token(pytester, monkeypatch, capture, token):
+    """Terminal, junit XML (with captured output and logs) and the Allure results folder."""
+    run = pytester.mkdir(f"run-{uuid.uuid4().hex[:8]}")
+    pytester.makepyfile(test_echo=ECHOING_TESTS)
+    with echoing_cloud() as url:
+        monkeypatch.setenv("CLOUDJOB_TOKEN", token)
+        monkeypatch.setenv("ECHO_URL", url)
+        monkeypatch.setenv("ECHO_FORMS", str(len(FORMS)))
+        result = pytester.runpytest_subprocess(
+            "test_echo.py", "-rA", f"--junitxml={run}/junit.xml", "-o", "junit_logging=all",
+            f"--alluredir={run}/allure", "-p", "no:randomly", *capture, timeout=RUN_TIMEOUT)
+    result.assert_outcomes(failed=len(FORMS))
+    texts = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), **artefacts(run)}
+    assert "junit.xml" in texts and any(name.startswith("allure") for name in texts)
+    leaked = [name for name, text in texts.items() if exposes(text, token)]
+    assert not leaked, f"the token shows in {len(leaked)} of {len(texts)} outputs, e.g. {leaked[:4]}"
+    assert texts["stdout"].count("invalid token: ***") >= len(FORMS)  # the echoes did arrive, masked
