@@ -65,6 +65,8 @@ _pattern: re.Pattern[str] | None = None
 _needles: tuple[str, ...] = ()
 _lower_needles: tuple[str, ...] = ()
 _base64_needles: tuple[str, ...] = ()
+#: Every character of a secret or of its base64 runs, lower-cased: an escape of none of them is no form.
+_secret_chars: frozenset[str] = frozenset()
 _long_secrets: tuple[str, ...] = ()
 _forms: dict[str, _Forms] = {}
 
@@ -118,8 +120,10 @@ def _unit(char: str, run: int = 1) -> str:
         escapes.append(r"\+")
     if char == "\\":  # a run of k backslashes: k raw, 2k in JSON or a repr, 4k escaped twice, or mixed
         return rf"(?:{'|'.join(escapes)}|\\){{{run},}}"
+    # Only punctuation is escaped by a backslash (``\/``, ``\"``): ``\n`` is a newline, not an ``n``.
+    prefix = "" if char.isascii() and char.isalnum() else rf"\\{{0,{_MAX_ESCAPES}}}"
     # Escapes first: a raw `\u` (a `\` then a `u`) must not end a match short of the `\u0055` escaping a `U`.
-    return rf"(?:{'|'.join(escapes)}|\\{{0,{_MAX_ESCAPES}}}{re.escape(char)})"
+    return rf"(?:{'|'.join(escapes)}|{prefix}{re.escape(char)})"
 
 
 def _escaped(text: str, cased: bool) -> str:
@@ -175,7 +179,7 @@ def _secret_forms(secret: str) -> _Forms:
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever it appears from now on, in every form (too-short values are refused as
     secrets). Its regular expression is built here, once; the combined one at the next use."""
-    global _pattern, _needles, _lower_needles, _long_secrets, _base64_needles
+    global _pattern, _needles, _lower_needles, _long_secrets, _base64_needles, _secret_chars
     if not value or len(value) < _MIN_SECRET_LENGTH or value in _secrets:
         return
     forms = _secret_forms(value)
@@ -190,6 +194,7 @@ def register_secret(value: str | None) -> None:
         _needles = tuple({n for s in ordered for n in _forms[s].fragments})
         _base64_needles = tuple({n for s in ordered for n in _forms[s].base64})
         _lower_needles = tuple({s.lower() for s in ordered})
+        _secret_chars = frozenset("".join(ordered).lower() + "".join(_base64_needles).lower())
 
 
 def _combined() -> re.Pattern[str] | None:
@@ -206,13 +211,40 @@ def _combined() -> re.Pattern[str] | None:
 
 
 def _may_hold_a_secret(text: str, lowered: str) -> bool:
-    """A fast, never wrong "no": a text with no escape holds a secret only as one of the needles, raw
-    (a head or a tail of it at least), base64'd, or in another letter case."""
-    if any(start in text for start in _ESCAPE_STARTS) or any(needle in text for needle in _needles):
+    """A fast, never wrong "no". A form of a secret is either plain (the secret in some letter case, a
+    head or tail of it, a base64 run: substring checks) or holds an escape of one of its characters."""
+    if any(needle in text for needle in _needles) or any(run in text for run in _base64_needles):
         return True
     if any(needle in lowered for needle in _lower_needles):
         return True
-    return any(run in text for run in _base64_needles)
+    if " " in _secret_chars and "+" in text:  # quote_plus writes a space as +
+        return True
+    return any(start in text for start in _ESCAPE_STARTS) and _escapes_touch_secrets(text)
+
+
+#: Every escape that :func:`_unit` matches. A backslash before ``%`` or ``&`` leaves them to start their
+#: own escape (a backslash then `&quot;` is a quote).
+_ESCAPE = re.compile(r"\\+(?:U([0-9a-fA-F]{8})|[uU]([0-9a-fA-F]{4})|[xX]([0-9a-fA-F]{2})|([^0-9A-Za-z%&])"
+                     r"|(?=([%&])))"
+                     r"|%(?:25)?([0-9a-fA-F]{2})|&#[xX]0*([0-9a-fA-F]{1,6});|&#0*([0-9]{1,7});"
+                     r"|&(quot|apos|amp|lt|gt);", re.I)
+_ENTITY_CHARS = {name: char for char, name in _NAMED_ENTITIES.items()}
+
+
+def _escapes_touch_secrets(text: str) -> bool:
+    """Whether an escape in ``text`` (any that :func:`_unit` matches) writes a character of a secret;
+    a non-ASCII one counts as yes (it may be one byte of a UTF-8 sequence)."""
+    for long, short, byte, punctuation, before, percent, entity, decimal, named in set(_ESCAPE.findall(text)):
+        if punctuation or before or named:
+            char = punctuation or before or _ENTITY_CHARS[named.lower()]
+        else:
+            code = int(decimal) if decimal else int(long or short or byte or percent or entity, 16)
+            if code >= 0x80:
+                return True
+            char = chr(code)
+        if char.lower() in _secret_chars:
+            return True
+    return False
 
 
 def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:

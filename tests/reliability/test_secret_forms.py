@@ -33,7 +33,7 @@ surroundings = st.sampled_from([("", ""), ("echo: ", " (end)"), ('{"detail": "',
 def only_secret(token: str) -> Iterator[None]:
     """``token`` as the one registered secret for the block: examples do not pile up in the registry."""
     empty: dict[str, Any] = {"_secrets": set(), "_forms": {}, "_pattern": None, "_needles": (),
-                             "_lower_needles": (), "_long_secrets": (), "_base64_needles": ()}
+                             "_lower_needles": (), "_long_secrets": (), "_base64_needles": (), "_secret_chars": frozenset()}
     with mock.patch.multiple(redaction, **{name: value for name, value in empty.items() if hasattr(redaction, name)}):
         register_secret(token)
         yield
