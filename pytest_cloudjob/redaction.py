@@ -5,7 +5,7 @@ even in text the harness did not expect to carry it (an echoing server, a traceb
 URL's user-info (``https://user:pass@host``) are masked by shape, whether registered or not.
 
 A cloud may echo a token in another form than the raw one, so each registered secret is masked in
-every form below, found by one regular expression compiled once per secret (:func:`_secret_pattern`):
+every form below, found by one regular expression per secret, built once (:func:`_secret_forms`):
 
 - in any letter case (``Bearer`` headers are often upper-cased in echoes);
 - each character raw or escaped as a URL (``%2F``, ``%252F``), JSON or ``repr`` (``\\/``, ``\\"``,
@@ -46,29 +46,27 @@ _URLSAFE = str.maketrans("+/", "-_")
 
 
 class _Forms(NamedTuple):
-    """One secret's regular expression, built once when it is registered."""
+    """One secret's regular expression and the substrings that tell a text may hold it, built once when
+    it is registered (the expression is compiled at its first use: most secrets never show)."""
 
+    #: Every form, behind a lookahead on the characters a match can start with.
     source: str
-    #: The characters a match can start with.
-    starts: frozenset[str]
     #: The secret itself, or its head and tail when it is long: what a text holding it raw contains.
     fragments: frozenset[str]
+    lower: str
     #: Its base64 runs: one of them is in a text without escapes holding it base64'd.
     base64: frozenset[str]
+    #: Its characters and its base64 runs', lower-cased: a text whose escapes write none of them holds
+    #: no escaped form of it.
+    chars: frozenset[str]
 
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
-#: Substrings that any text holding a secret (or a head or tail of one) contains, when it holds no
-#: escape: a fast ``in`` check on them spares the regular expression for almost every call.
-_needles: tuple[str, ...] = ()
-_lower_needles: tuple[str, ...] = ()
-_base64_needles: tuple[str, ...] = ()
-#: Every character of a secret or of its base64 runs, lower-cased: an escape of none of them is no form.
-_secret_chars: frozenset[str] = frozenset()
-_long_secrets: tuple[str, ...] = ()
 _forms: dict[str, _Forms] = {}
+_compiled: dict[str, re.Pattern[str]] = {}
+#: The registered secrets, longest first: a secret that holds another is masked whole.
+_ordered: tuple[str, ...] = ()
 
 #: Environment variables whose values are secrets, by name: a ``{env.NAME}`` whose name holds one of
 #: these words anywhere (``QA_API_KEY``, ``GITHUB_TOKEN``, ``DB_CREDENTIALS``) ...
@@ -167,59 +165,50 @@ def _first_chars(text: str, cased: bool) -> set[str]:
 
 
 def _secret_forms(secret: str) -> _Forms:
-    """Every form of ``secret`` (see the module's doc) as one regular expression."""
+    """Every form of ``secret`` (see the module's doc) as one regular expression, and its substrings."""
     runs = sorted(_base64_runs(secret), key=len, reverse=True)
     forms = [(secret, False), *((run, True) for run in runs)]
-    sources = [_escaped(text, cased) for text, cased in forms]
+    sources = "|".join(_escaped(text, cased) for text, cased in forms)
     starts = set().union(*(_first_chars(text, cased) for text, cased in forms))
     fragments = (secret[:_MIN_FRAGMENT], secret[-_MIN_FRAGMENT:]) if len(secret) >= 2 * _MIN_FRAGMENT else (secret,)
-    return _Forms("|".join(sources), frozenset(starts), frozenset(fragments), frozenset(runs))
+    return _Forms(f"(?={_char_class(starts)})(?:{sources})", frozenset(fragments), secret.lower(),
+                  frozenset(runs), frozenset((secret + "".join(runs)).lower()))
 
 
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever it appears from now on, in every form (too-short values are refused as
-    secrets). Its regular expression is built here, once; the combined one at the next use."""
-    global _pattern, _needles, _lower_needles, _long_secrets, _base64_needles, _secret_chars
+    secrets). Its regular expression is built here, once, and compiled at its first use."""
+    global _ordered
     if not value or len(value) < _MIN_SECRET_LENGTH or value in _secrets:
         return
     forms = _secret_forms(value)
     with _lock:
         if value in _secrets:
             return
-        _secrets.add(value)
         _forms[value] = forms
-        _pattern = None
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _long_secrets = tuple(s for s in ordered if len(s) >= 2 * _MIN_FRAGMENT)
-        _needles = tuple({n for s in ordered for n in _forms[s].fragments})
-        _base64_needles = tuple({n for s in ordered for n in _forms[s].base64})
-        _lower_needles = tuple({s.lower() for s in ordered})
-        _secret_chars = frozenset("".join(ordered).lower() + "".join(_base64_needles).lower())
+        _secrets.add(value)
+        _ordered = tuple(sorted(_secrets, key=len, reverse=True))
 
 
-def _combined() -> re.Pattern[str] | None:
-    """The one regular expression of every registered secret, compiled at the first use after a change.
-    A lookahead on the characters a match can start with lets the engine pass every other position fast."""
-    global _pattern
-    with _lock:
-        if _pattern is None and _secrets:
-            ordered = sorted(_secrets, key=len, reverse=True)
-            starts = {c for s in ordered for c in _forms[s].starts}
-            body = "|".join(_forms[s].source for s in ordered)
-            _pattern = re.compile(f"(?={_char_class(starts)})(?:{body})")
-        return _pattern
+def _pattern_of(secret: str) -> re.Pattern[str]:
+    pattern = _compiled.get(secret)
+    if pattern is None:
+        pattern = _compiled[secret] = re.compile(_forms[secret].source)
+    return pattern
 
 
-def _may_hold_a_secret(text: str, lowered: str) -> bool:
-    """A fast, never wrong "no". A form of a secret is either plain (the secret in some letter case, a
-    head or tail of it, a base64 run: substring checks) or holds an escape of one of its characters."""
-    if any(needle in text for needle in _needles) or any(run in text for run in _base64_needles):
-        return True
-    if any(needle in lowered for needle in _lower_needles):
-        return True
-    if " " in _secret_chars and "+" in text:  # quote_plus writes a space as +
-        return True
-    return any(start in text for start in _ESCAPE_STARTS) and _escapes_touch_secrets(text)
+def _candidates(text: str, lowered: str) -> list[str]:
+    """The secrets ``text`` may hold, by a fast, never wrong "no": a form of a secret is either plain
+    (the secret in some letter case, its head or tail, a base64 run: substring checks) or holds an escape
+    of one of its characters."""
+    escaped: frozenset[str] | None = frozenset()
+    if any(start in text for start in _ESCAPE_STARTS):
+        escaped = _escaped_chars(text)
+    plus = "+" in text
+    return [secret for secret in _ordered
+            if (forms := _forms[secret]).lower in lowered or any(f in text for f in forms.fragments)
+            or any(run in text for run in forms.base64) or escaped is None or not forms.chars.isdisjoint(escaped)
+            or plus and " " in secret]  # quote_plus writes a space as +
 
 
 #: Every escape that :func:`_unit` matches. A backslash before ``%`` or ``&`` leaves them to start their
@@ -231,20 +220,19 @@ _ESCAPE = re.compile(r"\\+(?:U([0-9a-fA-F]{8})|[uU]([0-9a-fA-F]{4})|[xX]([0-9a-f
 _ENTITY_CHARS = {name: char for char, name in _NAMED_ENTITIES.items()}
 
 
-def _escapes_touch_secrets(text: str) -> bool:
-    """Whether an escape in ``text`` (any that :func:`_unit` matches) writes a character of a secret;
-    a non-ASCII one counts as yes (it may be one byte of a UTF-8 sequence)."""
+def _escaped_chars(text: str) -> frozenset[str] | None:
+    """The characters, lower-cased, that the escapes in ``text`` (any that :func:`_unit` matches) write;
+    ``None`` if one writes a non-ASCII character (it may be one byte of a UTF-8 sequence: any secret)."""
+    chars = set()
     for long, short, byte, punctuation, before, percent, entity, decimal, named in set(_ESCAPE.findall(text)):
         if punctuation or before or named:
-            char = punctuation or before or _ENTITY_CHARS[named.lower()]
-        else:
-            code = int(decimal) if decimal else int(long or short or byte or percent or entity, 16)
-            if code >= 0x80:
-                return True
-            char = chr(code)
-        if char.lower() in _secret_chars:
-            return True
-    return False
+            chars.add((punctuation or before or _ENTITY_CHARS[named.lower()]).lower())
+            continue
+        code = int(decimal) if decimal else int(long or short or byte or percent or entity, 16)
+        if code >= 0x80:
+            return None
+        chars.add(chr(code).lower())
+    return frozenset(chars)
 
 
 def _mask_fragments(text: str, secrets: tuple[str, ...]) -> str:
@@ -285,10 +273,13 @@ def redact(text: object) -> str:
     in every form the module's doc lists."""
     out = text if isinstance(text, str) else str(text)
     lowered = out.lower()
-    if _secrets and _may_hold_a_secret(out, lowered):
-        pattern = _combined()
-        if pattern is not None:
-            out = _mask_fragments(pattern.sub(MASK, out), _long_secrets)
+    if _ordered:
+        candidates = _candidates(out, lowered)
+        for secret in candidates:
+            out = _pattern_of(secret).sub(MASK, out)
+        long_secrets = tuple(s for s in candidates if len(s) >= 2 * _MIN_FRAGMENT)
+        if long_secrets:
+            out = _mask_fragments(out, long_secrets)
     # The shapes' own substrings first: most texts hold no URL with a user and no bearer value.
     if "://" in out and "@" in out:
         out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)

@@ -32,8 +32,8 @@ surroundings = st.sampled_from([("", ""), ("echo: ", " (end)"), ('{"detail": "',
 @contextlib.contextmanager
 def only_secret(token: str) -> Iterator[None]:
     """``token`` as the one registered secret for the block: examples do not pile up in the registry."""
-    empty: dict[str, Any] = {"_secrets": set(), "_forms": {}, "_pattern": None, "_needles": (),
-                             "_lower_needles": (), "_long_secrets": (), "_base64_needles": (), "_secret_chars": frozenset()}
+    empty: dict[str, Any] = {"_secrets": set(), "_forms": {}, "_compiled": {}, "_ordered": (), "_pattern": None,
+                             "_needles": (), "_long_secrets": ()}
     with mock.patch.multiple(redaction, **{name: value for name, value in empty.items() if hasattr(redaction, name)}):
         register_secret(token)
         yield
