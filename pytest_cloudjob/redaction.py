@@ -212,8 +212,9 @@ def _candidates(text: str, lowered: str) -> list[str]:
 
 
 #: Every escape that :func:`_unit` matches. A backslash before ``%`` or ``&`` leaves them to start their
-#: own escape (a backslash then `&quot;` is a quote).
-_ESCAPE = re.compile(r"\\+(?:U([0-9a-fA-F]{8})|[uU]([0-9a-fA-F]{4})|[xX]([0-9a-fA-F]{2})|([^0-9A-Za-z%&])"
+#: own escape (a backslash then `&quot;` is a quote). Two backslashes or more may also be an escaped
+#: backslash: ``\\\\x41`` is a backslash then ``x41``, or a backslash then ``A``.
+_ESCAPE = re.compile(r"(\\+)(?:U([0-9a-fA-F]{8})|[uU]([0-9a-fA-F]{4})|[xX]([0-9a-fA-F]{2})|([^0-9A-Za-z%&])"
                      r"|(?=([%&])))"
                      r"|%(?:25)?([0-9a-fA-F]{2})|&#[xX]0*([0-9a-fA-F]{1,6});|&#0*([0-9]{1,7});"
                      r"|&(quot|apos|amp|lt|gt);", re.I)
@@ -224,7 +225,10 @@ def _escaped_chars(text: str) -> frozenset[str] | None:
     """The characters, lower-cased, that the escapes in ``text`` (any that :func:`_unit` matches) write;
     ``None`` if one writes a non-ASCII character (it may be one byte of a UTF-8 sequence: any secret)."""
     chars = set()
-    for long, short, byte, punctuation, before, percent, entity, decimal, named in set(_ESCAPE.findall(text)):
+    for slashes, long, short, byte, punctuation, before, percent, entity, decimal, named in set(
+            _ESCAPE.findall(text)):
+        if len(slashes) > 1:
+            chars.add("\\")
         if punctuation or before or named:
             chars.add((punctuation or before or _ENTITY_CHARS[named.lower()]).lower())
             continue
@@ -232,6 +236,8 @@ def _escaped_chars(text: str) -> frozenset[str] | None:
         if code >= 0x80:
             return None
         chars.add(chr(code).lower())
+    if "%25" in text:
+        chars.add("%")  # %2541 may be an escaped % then 41, not an A
     return frozenset(chars)
 
 

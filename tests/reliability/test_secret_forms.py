@@ -50,6 +50,7 @@ def test_the_oracle_finds_the_token_in_every_form():
 @given(token=tokens, surrounding=surroundings)
 @example(token="AAAAUUUU", surrounding=("", ""))  # \u0055: a raw "\u" must not end the match early
 @example(token='a\\\\\\"b/c+d', surrounding=('"', '"'))  # backslash runs and a quote, escaped twice in a repr
+@example(token="0000\\X00", surrounding=("", ""))  # JSON's \\X00: an escaped backslash, or \X00 after one
 def test_every_form_of_a_registered_token_is_masked(token: str, surrounding: tuple[str, str]):
     before, after = surrounding
     with only_secret(token):
