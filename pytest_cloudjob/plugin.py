@@ -45,6 +45,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   "*.scenario.yml)", type="args", default=list(DEFAULT_PATTERNS))
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
+    """Before pytest's capture starts: a test's own output is masked even with ``-s`` (cleaned up last)."""
+    from pytest_cloudjob.report_redaction import mask_standard_streams
+
+    early_config.add_cleanup(mask_standard_streams())
+    return (yield)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     patterns = parent.config.getini("cloud_scenario_patterns")
     if matches(file_path, patterns):

@@ -1,5 +1,5 @@
 """Redaction of pytest's own objects before anyone shows them: reports, warnings, internal errors, the
-``--debug`` trace file.
+``--debug`` trace file, and the process's standard streams (a test's output with capture off).
 
 Each object keeps its type (a skip's ``longrepr`` stays pytest's ``(path, line, reason)`` tuple, a
 failure stays an exception representation with its crash line), because pytest's summaries, junit XML
@@ -7,8 +7,11 @@ and xdist's serialisation all rely on those types.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -108,3 +111,73 @@ def redact_debug_trace(config: pytest.Config) -> None:
     except (OSError, ValueError):
         pass
     root.setwriter(lambda text: writer(redact(text)))
+
+
+#: A line longer than this is written (redacted) without waiting for its end.
+_MAX_PENDING = 64 * 1024
+
+
+class MaskingStream:
+    """A text stream that writes through :func:`redact`, a line at a time: ``print("token", tok)`` writes
+    its arguments one by one, so masking each write alone would miss a secret cut across two writes.
+    A partial line waits for its newline or a ``flush()``, as a line-buffered terminal shows it anyway.
+    Everything else (``fileno``, ``isatty``, ``encoding``) is the wrapped stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    @property
+    def wrapped(self) -> Any:
+        return self._stream
+
+    def write(self, text: str) -> int:
+        pending = self._pending + text
+        if len(pending) > _MAX_PENDING:
+            self._pending = ""
+            self._stream.write(redact(pending))
+        else:
+            head, newline, self._pending = pending.rpartition("\n")
+            if newline:
+                self._stream.write(redact(head + newline))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._stream.write(redact(pending))
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._pending:  # a direct use of the stream (its buffer, its fd) comes after what was written
+            self.flush()
+        return getattr(self._stream, name)
+
+
+def mask_standard_streams() -> Callable[[], None]:
+    """Route ``sys.stdout`` and ``sys.stderr`` through :class:`MaskingStream`; returns the undo function.
+
+    Installed before pytest's capture starts, so the capture saves the masking streams as the "real"
+    ones: a test's own output reaches the terminal masked with ``-s``, ``--capture=tee-sys`` or inside
+    ``capsys.disabled()``, where no report carries it. Writes to the file descriptors themselves
+    (``os.write(1, ...)``, a subprocess's output) are not seen."""
+    replaced = []
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, MaskingStream):
+            masking = MaskingStream(stream)
+            setattr(sys, name, masking)
+            replaced.append((name, masking))
+
+    def uninstall() -> None:
+        for name, masking in replaced:
+            with contextlib.suppress(Exception):
+                masking.flush()
+            if getattr(sys, name) is masking:
+                setattr(sys, name, masking.wrapped)
+
+    return uninstall

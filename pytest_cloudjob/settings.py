@@ -9,6 +9,7 @@ named by its variable, never shown.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import math
 import os
@@ -23,7 +24,7 @@ import pytest
 
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
-from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.redaction import add_secret_names, redact, register_secret
 
 TOKEN_ENV = {"user": "CLOUDJOB_TOKEN", "other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}
 
@@ -63,6 +64,10 @@ SETTINGS: dict[str, Setting] = {
     "max_status_calls": Setting("--cloud-max-status-calls", "CLOUDJOB_MAX_STATUS_CALLS", "cloud_max_status_calls", (),
                                 "fail the run if PLATFORM's status calls per job exceed N: PLATFORM=N "
                                 "(repeatable; env: comma separated)", "list"),
+    "secret_env": Setting("--cloud-secret-env", "CLOUDJOB_SECRET_ENV", "cloud_secret_env", (),
+                          "an environment variable whose value is a secret, masked in every report: a NAME or a "
+                          "glob such as QA_*, added to the default names (repeatable; env: comma separated)",
+                          "list"),
 }
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
@@ -242,11 +247,31 @@ def _flag(config: pytest.Config, name: str, environ: Mapping[str, str]) -> bool:
     raise SettingsError(f"{where}: expected true or false, got {value!r} ({s.option} / {s.env} / {s.ini})")
 
 
+_ENV_NAME = re.compile(r"[A-Za-z0-9_*?\[\]!]+")
+
+
+def _secret_env(config: pytest.Config, environ: Mapping[str, str]) -> None:
+    """Add the names of ``--cloud-secret-env`` to the secret variable names, and register the values of
+    the variables they name now: a Python test that reads one is masked as a ``{env.NAME}`` is."""
+    value, where = _raw(config, "secret_env", environ)
+    names = _platform_list(value)
+    for name in names:
+        if not _ENV_NAME.fullmatch(name):
+            s = SETTINGS["secret_env"]
+            raise SettingsError(f"{where}: {name!r} is not an environment variable name or glob "
+                                f"({s.option} / {s.env} / {s.ini})")
+    add_secret_names(names)
+    for variable, secret in environ.items():
+        if any(fnmatch.fnmatchcase(variable.upper(), name.upper()) for name in names):
+            register_secret(secret)
+
+
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
     def warn(message: str) -> None:
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
 
+    _secret_env(config, environ)
     tokens: dict[str, str] = {}
     for name, env in TOKEN_ENV.items():
         if environ.get(env):

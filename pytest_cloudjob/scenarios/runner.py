@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import time
 import uuid
 import warnings
@@ -25,7 +24,7 @@ from pytest_cloudjob.api.errors import CloudApiError, excerpt
 from pytest_cloudjob.durations import parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
-from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
 from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
@@ -33,8 +32,6 @@ from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
 from pytest_cloudjob.settings import TOKEN_ENV
 
-#: An ``{env.NAME}`` whose name says it is a secret is masked in every report.
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD", re.I)
 MAX_PROBLEM_LINES = 20
 MAX_JOB_LINES = 5
 DEFAULT_EVENTUALLY_INTERVAL = 0.5
@@ -109,7 +106,7 @@ class ScenarioRunner:
         if name not in os.environ:
             raise HarnessError(f"{{env.{name}}}: the environment variable {name} is not set")
         value = os.environ[name]
-        if SECRET_NAME.search(name):
+        if is_secret_name(name):  # the name says it is a secret: masked in every report
             register_secret(value)
         return value
 

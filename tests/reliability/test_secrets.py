@@ -124,3 +124,73 @@ def test_an_early_error_naming_the_url_masks_its_password(pytester, monkeypatch,
     assert "cannot reach http://qa:***@127.0.0.1:9" in result.stdout.str() + result.stderr.str()
     assert_nowhere("pa55-early", {**output(result), **artefacts(pytester.path)})
     assert_nowhere("t-early-error-token", {**output(result), **artefacts(pytester.path)})
+
+
+OWN_OUTPUT = """
+    import os, sys
+
+    def test_prints_its_token(capsys):
+        token = os.environ["CLOUDJOB_TOKEN"]
+        print(token)
+        print("the token is", token)  # print writes its arguments one by one
+        sys.stdout.write(token[:6])
+        sys.stdout.write(token[6:] + "\\n")
+        print("on stderr", token, file=sys.stderr)
+        with capsys.disabled():
+            print("capture disabled", token)
+"""
+
+
+@pytest.mark.parametrize("capture", [["-s"], ["--capture=tee-sys"], ["--capture=fd"]])
+def test_a_tests_own_output_is_masked_when_it_reaches_the_terminal(pytester, against, capture):
+    """With capture off (``-s``), teed, or inside ``capsys.disabled()``, a test's ``print(token)`` goes
+    straight to the terminal, in no report: the standard streams themselves mask it."""
+    pytester.makepyfile(OWN_OUTPUT)
+    result = pytester.runpytest_subprocess(*capture, "-rA", timeout=RUN_TIMEOUT)
+    result.assert_outcomes(passed=1)
+    token = against.tokens["user"]
+    assert_nowhere(token, output(result))
+    assert_nowhere(token[6:], output(result))
+    everything = result.stdout.str() + result.stderr.str()
+    assert "capture disabled ***" in everything
+    if capture == ["-s"]:
+        assert "the token is ***" in result.stdout.str() and "on stderr ***" in result.stderr.str()
+
+
+ENV_SECRETS = {"QA_API_KEY": "value-of-the-api-key", "DB_PASSWD": "value-of-the-db-passwd",
+               "GCP_CREDENTIALS": "value-of-the-credentials", "BASIC_AUTH": "value-of-basic-auth",
+               "QA_SESSION_ID": "value-of-the-session", "CUSTOM_THING": "value-of-a-custom-secret"}
+
+
+def test_secret_environment_variables_are_masked_by_name_and_the_setting_adds_names(pytester, against,
+                                                                                    monkeypatch):
+    for name, value in {**ENV_SECRETS, "QA_JOB_LABEL": "a-plain-label"}.items():
+        monkeypatch.setenv(name, value)
+    path = "/".join(f"{{env.{name}}}" for name in (*ENV_SECRETS, "QA_JOB_LABEL"))
+    pytester.makefile(".scenario.yaml", env_secrets=f"""
+        name: env secrets in a path
+        steps:
+          - request: {{path: "/nowhere/{path}", expect: {{status: 200}}}}
+    """)
+    pytester.makepyfile("""
+        import os
+        def test_prints_a_named_secret():
+            print("custom:", os.environ["CUSTOM_THING"])
+            assert False, os.environ["CUSTOM_THING"]
+    """)
+    result = pytester.runpytest_subprocess("--cloud-secret-env", "custom_*", "-rA", "--junitxml=junit.xml",
+                                           "-o", "junit_logging=all", timeout=RUN_TIMEOUT)
+    result.assert_outcomes(failed=2)
+    everything = {**output(result), **artefacts(pytester.path)}
+    for value in ENV_SECRETS.values():
+        assert_nowhere(value, everything)
+    assert "/nowhere/***/***/***/***/***/***/a-plain-label" in result.stdout.str()  # a plain name is shown
+
+
+def test_the_secret_env_setting_refuses_what_is_not_a_name(pytester, monkeypatch):
+    monkeypatch.setenv("CLOUDJOB_SECRET_ENV", "QA_OK,not a name")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess(timeout=RUN_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: CLOUDJOB_SECRET_ENV: 'not a name' is not an environment variable name "
+                                 "or glob (--cloud-secret-env / CLOUDJOB_SECRET_ENV / cloud_secret_env)"])

@@ -122,3 +122,51 @@ def test_a_skip_keeps_its_tuple_and_a_failure_its_crash_line():
     masked = redact_longrepr(info.getrepr())
     assert isinstance(masked, ExceptionChainRepr) and masked.reprcrash is not None
     assert masked.reprcrash.message == "AssertionError: token ***" and SECRET not in str(masked)
+
+
+def test_each_encoded_form_of_a_token_from_the_issue_is_masked():
+    """Issue 19's reproductions, one by one (the property test in tests/reliability/test_secret_forms.py
+    generates tokens; these are the forms a reader checks by eye)."""
+    import base64
+    from urllib.parse import quote, quote_plus, urlencode
+
+    token = 'qa/Tok+en=with\\back"slash_1'
+    register_secret(token)
+    forms = [quote(token), quote(token, safe=""), quote_plus(token), urlencode({"auth": f"Bearer {token}"}),
+             base64.b64encode(f"Bearer {token}".encode()).decode(),
+             base64.urlsafe_b64encode(f"user:{token}".encode()).decode().rstrip("="),
+             json.dumps(token), json.dumps(token).replace("/", "\\/"),
+             "".join(f"\\u{ord(c):04x}" for c in token), repr(token), token.upper(), token.lower()]
+    for form in forms:
+        masked = redact(f"the cloud said: {form} (end)")
+        assert "***" in masked and "Tok" not in masked and "TOK" not in masked and "tok" not in masked, (form, masked)
+
+
+def test_secret_variable_names_by_default_and_added_names():
+    from pytest_cloudjob.redaction import add_secret_names, is_secret_name
+
+    for name in ("QA_API_KEY", "GITHUB_TOKEN", "DB_PASSWD", "DB_PASSWORD", "GCP_CREDENTIALS", "BASIC_AUTH",
+                 "SSH_KEY", "QA_PASS", "MY_PWD", "SESSION_ID", "AWS_SECRET_ACCESS_KEY", "PRIVATE_KEY_PEM",
+                 "COOKIE_JAR", "qa_apikey"):
+        assert is_secret_name(name), name
+    for name in ("PWD", "OLDPWD", "COMPASS_HEADING", "MONKEY", "GIT_AUTHOR_NAME", "QA_JOB_NAME", "KEYBOARD"):
+        assert not is_secret_name(name), name
+    add_secret_names(["qa_custom_*"])
+    assert is_secret_name("QA_CUSTOM_THING") and not is_secret_name("QA_OTHER_THING")
+
+
+def test_the_masking_stream_masks_a_token_cut_across_writes_and_keeps_partial_lines_for_flush():
+    import io
+
+    from pytest_cloudjob.report_redaction import MaskingStream
+
+    target = io.StringIO()
+    stream = MaskingStream(target)
+    stream.write(SECRET[:7])
+    stream.write(SECRET[7:])
+    assert target.getvalue() == ""  # a partial line waits, as on a line-buffered terminal
+    stream.write(" and more\nstart of a line ")
+    assert target.getvalue() == "*** and more\n"
+    stream.flush()
+    assert target.getvalue() == "*** and more\nstart of a line "
+    assert stream.getvalue() == target.getvalue()  # the rest is the wrapped stream's
