@@ -12,6 +12,10 @@ from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
+from pytest_cloudjob.settings import SETTINGS, TOKEN_ENV
+
+# Every variable the plugin reads, from its own tables: a setting added there is cleared here too.
+CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values())))
 
 # The [test] extra installs hypothesis', schemathesis', locust's and anyio's pytest plugins, which load into every
 # pytest start (~2.7 s of CPU each) though this suite uses them as libraries only. pyproject's addopts keeps
@@ -63,3 +67,10 @@ def tls_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsCloud]:
     cloud = start_reference_cloud(folder / "cloud.log", certificate.server_args())
     yield TlsCloud(cloud, certificate.ca_bundle)
     assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CLOUDJOB_* variable of the developer's shell reaches a run under test."""
+    for name in CLOUDJOB_VARIABLES:
+        monkeypatch.delenv(name, raising=False)

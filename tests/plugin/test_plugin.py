@@ -9,6 +9,8 @@ import pytest
 
 from pytest_cloudjob import CloudContext, Job
 
+pytestmark = pytest.mark.usefixtures("clean_environment")  # tests/conftest.py: no developer CLOUDJOB_* variable
+
 LIFECYCLE = """
     def test_lifecycle(cloud_context, cloud_user, cloud_job_factory, cloud_platform):
         job = cloud_job_factory.create()
@@ -28,12 +30,6 @@ def against(reference_cloud, monkeypatch):
     return reference_cloud
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in ("CLOUDJOB_URL", "CLOUDJOB_TOKEN", "CLOUDJOB_OTHER_TOKEN", "CLOUDJOB_ADMIN_TOKEN",
-                 "CLOUDJOB_PLATFORMS", "CLOUDJOB_TIMEOUT", "CLOUDJOB_SLOW_PLATFORM", "CLOUDJOB_PCVL_VERSION",
-                 "CLOUDJOB_NO_SWEEP", "CLOUDJOB_MAX_P95", "CLOUDJOB_MAX_STATUS_CALLS"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def run_id_of(result) -> str:

@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any
 
 #: Every variable of the plugin, cleared so an inner run sees only what a test sets.
-CLOUDJOB_VARIABLES = ("CLOUDJOB_URL", "CLOUDJOB_TOKEN", "CLOUDJOB_OTHER_TOKEN", "CLOUDJOB_ADMIN_TOKEN",
-                      "CLOUDJOB_PLATFORMS", "CLOUDJOB_TIMEOUT", "CLOUDJOB_SLOW_PLATFORM", "CLOUDJOB_PCVL_VERSION",
-                      "CLOUDJOB_NO_SWEEP", "CLOUDJOB_MAX_P95", "CLOUDJOB_MAX_STATUS_CALLS")
-
 
 class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from _support import CLOUDJOB_VARIABLES
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """No CLOUDJOB_* variable of the developer's shell reaches a run under test."""
-    for name in CLOUDJOB_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+def _no_developer_variables(clean_environment: None) -> None:
+    """Every reliability test runs without the developer's CLOUDJOB_* variables (tests/conftest.py)."""
 
 
 @pytest.fixture
