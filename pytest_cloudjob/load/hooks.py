@@ -9,11 +9,13 @@ import sys
 import time
 from typing import Any
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.html import get_html_report
 from locust.runners import MasterRunner, WorkerRunner
 
+from pytest_cloudjob import protocol
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.load import report, thresholds
 from pytest_cloudjob.load.cloud import RUN_ID_ENV, URL_ENV, embedded, stop_embedded
@@ -26,6 +28,8 @@ from pytest_cloudjob.settings import CloudSettings
 #: halfway is no verdict, and its jobs would be left to the sweep.
 DEFAULT_STOP_TIMEOUT = 30.0
 logger = logging.getLogger("pytest_cloudjob.load")
+_fired = [0]  # request events this process fired
+_ENDS = {protocol.COMPLETED: "completed", protocol.ERROR: "failed", protocol.CANCELED: "canceled"}
 
 
 def add_options(parser: Any, **_: Any) -> None:
@@ -56,6 +60,7 @@ def add_options(parser: Any, **_: Any) -> None:
 
 def on_init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
+        _finish(environment.runner)
         return  # its options come from the master with the first spawn
     try:
         options: Any = environment.parsed_options
@@ -68,12 +73,48 @@ def on_init(environment: Environment, **_: Any) -> None:
         sys.stderr.write(f"pytest-cloudjob load: {redact(str(exc))}\n")
         sys.exit(2)
     environment.host = redact(run.url)
+    if isinstance(environment.runner, MasterRunner):
+        _stop_workers_before_quitting(environment.runner)
     if not environment.stop_timeout:
         environment.stop_timeout = DEFAULT_STOP_TIMEOUT
     for reason in run.left_out:
         logger.warning("left out: %s", redact(reason))
     logger.info("pytest-cloudjob load run %s: %d scenario x platform choices", run.run_id, len(run.choices))
     run.started = time.time()
+
+
+FINISH, FINISHED = "pytest_cloudjob_finish", "pytest_cloudjob_finished"
+
+
+def _stop_workers_before_quitting(runner: MasterRunner) -> None:
+    """Make the master's quit (what ``--run-time`` calls) first have every worker finish its users'
+    scenarios, and wait for them: a headless master's quit only tells the workers to quit and waits half
+    a second, so its leak sweep would count the jobs of scenarios still finishing as leaks (and Locust's
+    own stop makes each worker sleep ``--stop-timeout`` again before it can quit)."""
+    quit_now = runner.quit
+    finished: set[str] = set()
+
+    def on_finished(msg: Any, **_: Any) -> None:
+        finished.add(msg.node_id)
+    runner.register_message(FINISHED, on_finished)
+
+    def finish_then_quit() -> None:
+        workers = {client.id for client in runner.clients.all}
+        for worker in workers:
+            runner.send_message(FINISH, None, worker)
+        deadline = time.monotonic() + (runner.environment.stop_timeout or 0) + 60
+        while not workers <= finished | {c.id for c in runner.clients.missing} and time.monotonic() < deadline:
+            gevent.sleep(0.2)
+        quit_now()
+    setattr(runner, "quit", finish_then_quit)  # noqa: B010  (this run's master only)
+
+
+def _finish(runner: WorkerRunner) -> None:
+    def on_finish(**_: Any) -> None:
+        runner.stop()  # each user ends the scenario it is running (--stop-timeout)
+        runner._send_stats()  # what they did, before the master sweeps
+        runner.send_message(FINISHED, None)
+    runner.register_message(FINISH, on_finish, concurrent=True)
 
 
 def on_report_to_master(data: dict[str, Any], **_: Any) -> None:
@@ -86,10 +127,18 @@ def on_worker_report(data: dict[str, Any], **_: Any) -> None:
         ScenarioUser.load_run.tally.merge(data[REPORT_KEY])
 
 
+def on_request(**_: Any) -> None:
+    _fired[0] += 1
+
+
 def on_quitting(environment: Environment, **_: Any) -> None:
     """Sweep, judge, report and set the exit code, once, where the run's totals are (master or local)."""
     run = ScenarioUser.load_run
-    if isinstance(environment.runner, WorkerRunner) or run is None or environment.runner is None:
+    if isinstance(environment.runner, WorkerRunner):
+        # Its own count, apart from what the master received: a check that the master's totals add up.
+        sys.stderr.write(f"pytest-cloudjob load worker: {_fired[0]} request events fired\n")
+        return
+    if run is None or environment.runner is None:
         return
     options: Any = environment.parsed_options
     leaks, note = sweep(run, options)
@@ -118,7 +167,11 @@ def on_quit(**_: Any) -> None:
 
 
 def sweep(run: LoadRun, options: Any) -> tuple[list[tuple[str, str, str, str]], str]:
-    """The leak sweep of the plugin, on every job tagged with the run id: (leaks, why it could not run)."""
+    """The leak sweep of the plugin, on every job tagged with the run id: (leaks, why it could not run).
+
+    A sweep that lists the run's jobs also sets how each ended in the tally, per platform, as the cloud
+    lists them: the clean-up's and the sweep's cancels are never read back as a status by a user.
+    """
     if options.cloud_no_sweep:
         return [], ""
     from pytest_cloudjob.sweep import sweep as sweep_run
@@ -129,6 +182,14 @@ def sweep(run: LoadRun, options: Any) -> tuple[list[tuple[str, str, str, str]], 
                              tokens=run.tokens)
     cloud_run = CloudRun(settings, run.run_id, run.url, dict(run.tokens), reference_cloud=embedded(), ready=True)
     sweep_run(cloud_run)
+    if cloud_run.swept is not None and not cloud_run.sweep_error:
+        for platform in run.tally.jobs:
+            for kind in _ENDS.values():
+                run.tally.jobs[platform][kind] = 0
+        for trace in cloud_run.stats.jobs.values():
+            end = _ENDS.get(trace.outcome or "")
+            if end:
+                run.tally.jobs[trace.platform][end] += 1
     return cloud_run.leaks, cloud_run.sweep_error
 
 
@@ -145,4 +206,5 @@ events.init.add_listener(on_init)  # type: ignore[no-untyped-call]
 events.report_to_master.add_listener(on_report_to_master)  # type: ignore[no-untyped-call]
 events.worker_report.add_listener(on_worker_report)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(on_quitting)  # type: ignore[no-untyped-call]
+events.request.add_listener(on_request)  # type: ignore[no-untyped-call]
 events.quit.add_listener(on_quit)  # type: ignore[no-untyped-call]
