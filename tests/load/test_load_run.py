@@ -46,7 +46,7 @@ def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure
 
 def test_a_broken_promise_is_red_with_the_scenarios_file_line_in_the_failure_statistics(tmp_path: Path) -> None:
     prefix = tmp_path / "broken"
-    result = run(load_command("-m", "smoke", "--cloud-arg=--break=wrong-shot-count", *HEADLESS, "--run-time", "6s",
+    result = run(load_command("-m", "smoke", "--cloud-arg=--break=wrong-shot-count", *HEADLESS, "--run-time", "4s",
                               "--csv", str(prefix)), env_for(), tmp_path)
     assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
     failures = rows(Path(f"{prefix}_failures.csv"))
@@ -63,8 +63,9 @@ def test_a_broken_promise_is_red_with_the_scenarios_file_line_in_the_failure_sta
 ])
 def test_a_load_only_defect_is_caught_by_the_load_run(tmp_path: Path, defect: str, caught_at: str) -> None:
     prefix = tmp_path / defect
+    # a short wait deadline: a job the race overwrote may never reach what its scenario waits for
     result = run(load_command("-m", "lifecycle or admin", f"--cloud-arg=--break={defect}", *HEADLESS,
-                              "--run-time", "6s", "--csv", str(prefix)), env_for(), tmp_path)
+                              "--run-time", "6s", "--cloud-timeout", "5", "--csv", str(prefix)), env_for(), tmp_path)
     assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
     assert any(re.search(caught_at, row["Error"]) for row in rows(Path(f"{prefix}_failures.csv")))
 
@@ -82,11 +83,13 @@ def test_the_load_only_defects_are_missed_by_a_plain_serial_run_and_left_out_of_
         for name, value in env_for(cloud).items():
             if name.startswith("CLOUDJOB_"):
                 monkeypatch.setenv(name, value)
-        result = pytester.runpytest_subprocess("-m", "lifecycle or admin", "-p", "no:randomly")
+        # the scenarios that catch them under load (test above): a job's record, its results, the listing
+        result = pytester.runpytest_subprocess("-m", "lifecycle or admin", "-k", "record or sample_count or listing",
+                                               "-p", "no:randomly")
     finally:
         cloud.stop()
     outcomes = result.parseoutcomes()
-    assert outcomes.get("passed") == 6 and not outcomes.get("failed"), result.stdout.str()[-3000:]
+    assert outcomes.get("passed") == 3 and not outcomes.get("failed"), result.stdout.str()[-3000:]
 
 
 def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_up(tmp_path: Path) -> None:
@@ -98,7 +101,7 @@ def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_u
     try:
         master = subprocess.Popen(load_command("-m", "smoke", "--master", "--master-bind-host", "127.0.0.1",
                                                "--master-bind-port", port, "--expect-workers", "2", *HEADLESS,
-                                               "--run-time", "8s", "--csv", str(prefix), "--html",
+                                               "--run-time", "4s", "--csv", str(prefix), "--html",
                                                str(tmp_path / "dist.html")),
                                   env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         worker_env = {**env, "CLOUDJOB_LOAD_RUN_ID": "a-worker-own-id-the-master-overrides"}
