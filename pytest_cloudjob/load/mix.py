@@ -111,11 +111,16 @@ def _weight(value: Any, where: str) -> float:
     return number
 
 
+def _mark_weight(weights: list[float]) -> float:
+    return 0.0 if 0 in weights else max(weights, default=1.0)
+
+
 def build_mix(paths: list[str], mark_expression: str, platforms: list[str], weights: dict[str, float]
               ) -> tuple[list[Choice], list[str]]:
     """The weighted choices of a run, and why each left-out scenario was left out.
 
-    A scenario's weight is its own name's, else the largest of its marks', else 1; 0 leaves it out.
+    A scenario's weight is its own name's, else 0 if one of its marks weighs 0, else the largest of its
+    marks' weights, else 1; 0 leaves it out.
     """
     choices: list[Choice] = []
     left_out: list[str] = []
@@ -128,7 +133,7 @@ def build_mix(paths: list[str], mark_expression: str, platforms: list[str], weig
     for scenario in scenarios:
         if not selected(scenario, mark_expression):
             continue
-        weight = weights.get(scenario.name, max((weights[m] for m in scenario.marks if m in weights), default=1.0))
+        weight = weights.get(scenario.name, _mark_weight([weights[m] for m in scenario.marks if m in weights]))
         reason = physics_unavailable(scenario)
         if reason:
             left_out.append(f"{scenario.path}:{scenario.line}: {scenario.name}: {reason}")

@@ -47,7 +47,8 @@ def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure
 def test_a_broken_promise_is_red_with_the_scenarios_file_line_in_the_failure_statistics(tmp_path: Path) -> None:
     prefix = tmp_path / "broken"
     result = run(load_command("-m", "smoke", "--cloud-arg=--break=wrong-shot-count", *HEADLESS, "--run-time", "4s",
-                              "--csv", str(prefix)), env_for(), tmp_path)
+                              "--csv", str(prefix), "--max-p95", "60s", "--min-jobs-per-minute", "1e9"),
+                 env_for(), tmp_path)
     assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
     failures = rows(Path(f"{prefix}_failures.csv"))
     line = next(i for i, text in enumerate((SHIPPED / "lifecycle.scenario.yaml").read_text().splitlines(), 1)
@@ -55,6 +56,21 @@ def test_a_broken_promise_is_red_with_the_scenarios_file_line_in_the_failure_sta
     assert any(row["Method"] == "scenario" and f"lifecycle.scenario.yaml:{line}: step 5 (results) failed on sim:qa"
                in row["Error"] for row in failures), failures
     assert "FAIL error rate <= 0.00%" in result.stderr
+    assert "ok   p95 of status <= 60000 ms" in result.stderr and "FAIL jobs per minute >= 1e+09" in result.stderr
+    assert "ok   no job left active (leak sweep): 0 leaked" in result.stderr  # a failed scenario cleans up too
+
+
+def test_a_url_without_a_user_token_and_a_mark_that_matches_nothing_stop_with_one_line(tmp_path: Path) -> None:
+    no_token = run(load_command("--headless"), {**env_for(), "CLOUDJOB_URL": "http://127.0.0.1:9"}, tmp_path)
+    assert no_token.returncode == 2
+    assert no_token.stderr.strip() == "pytest-cloudjob load: CLOUDJOB_URL is set but no user token: set CLOUDJOB_TOKEN"
+    cloud = start_reference_cloud(tmp_path / "cloud.log")
+    try:
+        nothing = run(load_command("-m", "no_such_mark", "--headless", "-t", "1s"), env_for(cloud), tmp_path)
+    finally:
+        cloud.stop()
+    assert nothing.returncode == 2
+    assert "pytest-cloudjob load: no scenario to run: none of" in nothing.stderr and "Traceback" not in nothing.stderr
 
 
 @pytest.mark.parametrize(("defect", "caught_at"), [
