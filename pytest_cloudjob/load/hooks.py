@@ -15,21 +15,19 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.runners import MasterRunner, WorkerRunner
 
-from pytest_cloudjob import protocol
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.load import report, thresholds
 from pytest_cloudjob.load.cloud import RUN_ID_ENV, URL_ENV, embedded, stop_embedded
+from pytest_cloudjob.load.sweep import sweep_run
 from pytest_cloudjob.load.tally import REPORT_KEY
 from pytest_cloudjob.load.users import LoadRun, ScenarioUser
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.settings import CloudSettings
 
 #: Seconds a user may take to finish the scenario it is running when the run stops: a scenario cut
 #: halfway is no verdict, and its jobs would be left to the sweep.
 DEFAULT_STOP_TIMEOUT = 30.0
 logger = logging.getLogger("pytest_cloudjob.load")
 _fired = [0]  # request events this process fired
-_ENDS = {protocol.COMPLETED: "completed", protocol.ERROR: "failed", protocol.CANCELED: "canceled"}
 
 
 def add_options(parser: Any, **_: Any) -> None:
@@ -167,30 +165,14 @@ def on_quit(**_: Any) -> None:
 
 
 def sweep(run: LoadRun, options: Any) -> tuple[list[tuple[str, str, str, str]], str]:
-    """The leak sweep of the plugin, on every job tagged with the run id: (leaks, why it could not run).
-
-    A sweep that lists the run's jobs also sets how each ended in the tally, per platform, as the cloud
-    lists them: the clean-up's and the sweep's cancels are never read back as a status by a user.
-    """
+    """The leak sweep on every job tagged with the run id: (leaks, why it could not complete)."""
     if options.cloud_no_sweep:
         return [], ""
-    from pytest_cloudjob.sweep import sweep as sweep_run
-    from pytest_cloudjob.target import CloudRun
-
-    settings = CloudSettings(url=run.url, platforms=tuple(sorted({c.platform for c in run.choices})),
-                             slow_platform=run.slow_platform, timeout=run.timeout, pcvl_version=run.pcvl_version,
-                             tokens=run.tokens)
-    cloud_run = CloudRun(settings, run.run_id, run.url, dict(run.tokens), reference_cloud=embedded(), ready=True)
-    sweep_run(cloud_run)
-    if cloud_run.swept is not None and not cloud_run.sweep_error:
-        for platform in run.tally.jobs:
-            for kind in _ENDS.values():
-                run.tally.jobs[platform][kind] = 0
-        for trace in cloud_run.stats.jobs.values():
-            end = _ENDS.get(trace.outcome or "")
-            if end:
-                run.tally.jobs[trace.platform][end] += 1
-    return cloud_run.leaks, cloud_run.sweep_error
+    cloud = embedded()
+    if cloud is not None and cloud.process.poll() is not None:
+        return [], f"the embedded reference cloud had already stopped (exit code {cloud.process.returncode})"
+    result = sweep_run(run.url, run.tokens["admin"], run.run_id)
+    return [(job.job_id, job.platform, job.status, "") for job in result.leaks], result.error
 
 
 def _read(path: str) -> str | None:

@@ -42,11 +42,20 @@ class Tally:
             self._platform_of[body["job_id"]] = where
             self.jobs[where]["created"] += 1
         elif record.endpoint == "job_status" and isinstance(body, dict):
-            job_id = str(record.path_params.get("job_id", ""))
-            end = _ENDS.get(str(body.get("status")))
-            if end and job_id in self._platform_of and job_id not in self._ended:
-                self._ended.add(job_id)
-                self.jobs[self._platform_of[job_id]][end] += 1
+            self._end(str(record.path_params.get("job_id", "")), _ENDS.get(str(body.get("status"))))
+        elif record.endpoint == "job_cancel":  # accepted: the job ends canceled (a clean-up's cancel too)
+            self._end(str(record.path_params.get("job_id", "")), "canceled")
+        elif record.endpoint == "admin_cancel" and isinstance(body, dict):
+            outcomes = body.get("results", body)
+            for job_id, outcome in (outcomes.items() if isinstance(outcomes, dict) else ()):
+                if outcome in (protocol.CANCELED, protocol.CANCEL_REQUESTED):
+                    self._end(str(job_id), "canceled")
+
+    def _end(self, job_id: str, end: str | None) -> None:
+        """``job_id`` (one this process made) ended as ``end``, counted once, the first end seen."""
+        if end and job_id in self._platform_of and job_id not in self._ended:
+            self._ended.add(job_id)
+            self.jobs[self._platform_of[job_id]][end] += 1
 
     def keep_failure(self, text: str) -> None:
         if len(self.failures) < KEPT_FAILURES:

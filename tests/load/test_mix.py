@@ -54,7 +54,8 @@ def test_the_tally_counts_jobs_per_platform_and_adds_up_what_workers_send() -> N
     created = CallRecord("POST", "u", 200, 0.01, {"platform_name": "sim:slow"}, '{"job_id": "j1"}', endpoint="job_create")
     ended = CallRecord("GET", "u", 200, 0.01, None, '{"status": "canceled"}', endpoint="job_status",
                        path_params={"job_id": "j1"})
-    for record in (created, ended, ended):
+    cancelled = CallRecord("POST", "u", 200, 0.01, None, '{}', endpoint="job_cancel", path_params={"job_id": "j1"})
+    for record in (created, ended, ended, cancelled):
         worker.on_call(record, "sim:qa")
     worker.runs["passed"] += 1
     master.merge(worker.take())
