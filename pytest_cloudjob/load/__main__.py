@@ -3,7 +3,7 @@
 The leading paths are scenario files or folders (default ``scenarios``), ``-m`` is pytest's mark
 expression, ``--cloud-arg`` goes to the embedded reference cloud (e.g. ``--cloud-arg=--break=NAME``);
 everything else is Locust's (``--headless``, ``--users``, ``--csv``, ``--html``, ``--master``,
-``--processes``...) or the run's own (``--max-p95``, ``--alluredir``..., see ``--help``).
+``--processes``...) or the run's own (``--max-p95``, ``--alluredir``..., docs/load.md).
 """
 from __future__ import annotations
 
