@@ -119,7 +119,7 @@ def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_u
         master = subprocess.Popen(load_command("-m", "smoke", "--master", "--master-bind-host", "127.0.0.1",
                                                "--master-bind-port", port, "--expect-workers", "2", *HEADLESS,
                                                "--run-time", "4s", "--csv", str(prefix), "--html",
-                                               str(tmp_path / "dist.html")),
+                                               str(tmp_path / "dist.html"), "--alluredir", str(tmp_path / "allure")),
                                   env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         worker_env = {**env, "CLOUDJOB_LOAD_RUN_ID": "a-worker-own-id-the-master-overrides"}
         workers = [subprocess.Popen(load_command("--worker", "--master-host", "127.0.0.1", "--master-port", port),
@@ -137,6 +137,7 @@ def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_u
     assert int(aggregated(prefix)["Request Count"]) == sum(fired)
     assert "load run load-distributed-test" in err and "0 leaked" in err
     texts = [out, err, *(o + e for o, e in worker_outputs), (tmp_path / "dist.html").read_text(),
-             *(p.read_text() for p in tmp_path.glob("dist_*.csv"))]
+             *(p.read_text() for p in tmp_path.glob("dist_*.csv")), *(p.read_text() for p in (tmp_path / "allure").iterdir())]
+    assert len(list((tmp_path / "allure").glob("*-result.json"))) == 1
     for token in cloud.tokens.values():
         assert not any(token in text for text in texts), "a token is shown"
