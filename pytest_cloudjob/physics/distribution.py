@@ -185,13 +185,19 @@ def _references(reference: Any, runs: int, context: DistributionContext | None) 
     if not simulate.has_experiment(context.payload):
         raise DistributionSpecError(f"reference {reference!r}: the job's payload has no experiment to simulate "
                             "(no 'experiment', 'circuit' or 'computation')")
-    job_runs = simulate.runs_of(context.payload)
+    try:  # the payload is the one the test sent: one Perceval cannot read or simulate is the test's mistake
+        job_runs = simulate.runs_of(context.payload)
+    except simulate.PhysicsError as exc:
+        raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
     if len(job_runs) != runs:
         raise CloudJobError(f"the payload asks for {len(job_runs)} runs and the results have {runs}")
     noise = None
     if reference == "noisy":
         noise = simulate.noise_of_perfs(context.platform_details().get("perfs") or {})
-    return [simulate.exact(run.experiment, noise=noise, use_noise=reference == "noisy").probs for run in job_runs]
+    try:
+        return [simulate.exact(run.experiment, noise=noise, use_noise=reference == "noisy").probs for run in job_runs]
+    except simulate.PhysicsError as exc:
+        raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
 
 
 def _inline_problems(reference: Mapping[Any, Any]) -> list[str]:

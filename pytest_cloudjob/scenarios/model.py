@@ -220,7 +220,7 @@ class _StepParser:
         what = self.what
         if index > MAX_STEPS:
             top, top_line = self.top or (c, line)
-            inner = f" (step {index} is {c.path}:{line})" if c is not top else ""
+            inner = f" (step {index:,} comes from {c.path}:{line})" if c is not top else ""
             top.fail(top_line, f"{what}: more than {MAX_STEPS:,} steps once its includes are expanded{inner}; "
                                f"a scenario runs at most {MAX_STEPS:,}")
         if not isinstance(raw, LineDict) or len(raw) != 1:
@@ -315,7 +315,11 @@ class _StepParser:
             c.fail(args.line_of("file"), f"{where}: no steps file {str(target)!r}")
         documents = self.included.get(target)
         if documents is None:
-            documents = self.included[target] = load_documents(target, steps_file=True)
+            try:
+                documents = self.included[target] = load_documents(target, steps_file=True)
+            except ScenarioFormatError as exc:
+                raise ScenarioFormatError(exc.path, exc.line, f"{exc.message} (included at {c.path}:"
+                                                              f"{args.line_of('file')})") from None
         included = _Checker(target)
         steps = documents[0] if len(documents) == 1 else None
         if isinstance(steps, LineDict) and set(steps) == {"steps"}:
