@@ -16,6 +16,7 @@ inline reference needs nothing installed. Counts (``sample_count``, ``samples``)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +28,24 @@ DEFAULT_ALPHA = 1e-6
 PROBS_SLACK = 1e-6  # rounding a cloud may do when it writes probabilities as text
 SPEC_KEYS = frozenset({"reference", "alpha", "tolerance"})
 NAMED_REFERENCES = ("ideal", "noisy")
+#: A Fock state as Perceval writes it: ``|1,0>``, annotated ``|{_:0},1>``.
+_STATE = re.compile(r"^\|[^|<>]+>$")
 
 
 class DistributionMismatch(CloudJobError, AssertionError):
     """Results that do not come from the reference distribution (or that cannot be read as a histogram)."""
+
+
+class DistributionSpecError(CloudJobError):
+    """A check that cannot be made as written (a mistake of the test, not of the cloud): a bad spec, or a
+    computed reference for a job whose payload has no experiment."""
+
+
+class SpecProblem(str):
+    """A problem of the check itself, not of the cloud's results: the scenario runner reports it as a
+    harness error (``is_harness_problem``), :func:`assert_distribution` as :class:`DistributionSpecError`."""
+
+    is_harness_problem = True
 
 
 @dataclass
@@ -43,27 +58,28 @@ class DistributionContext:
 
 
 def validate_distribution_spec(spec: Any) -> list[str]:
-    """Problems with a spec found at load time, before any job runs (empty when it is fine)."""
+    """Problems with a spec found at load time, before any job runs (empty when it is fine). Each is said
+    without a prefix: the scenario's matcher names ``distribution:`` once, the checks here add it once."""
     if not isinstance(spec, Mapping):
-        return [f"distribution: expected a mapping with 'reference', got {type(spec).__name__}"]
-    problems = [f"distribution: unknown key {key!r} (known: {', '.join(sorted(SPEC_KEYS))})"
+        return [f"expected a mapping with 'reference', got {type(spec).__name__}"]
+    problems = [f"unknown key {key!r} (known: {', '.join(sorted(SPEC_KEYS))})"
                 for key in spec if key not in SPEC_KEYS]
     reference = spec.get("reference")
     if reference is None:
-        problems.append("distribution: 'reference' is required (ideal, noisy, or a mapping state -> probability)")
+        problems.append("'reference' is required (ideal, noisy, or a mapping state -> probability)")
     elif isinstance(reference, str):
         if reference not in NAMED_REFERENCES:
-            problems.append(f"distribution: reference {reference!r} is not ideal, noisy or a mapping")
+            problems.append(f"reference {reference!r} is not ideal, noisy or a mapping")
     elif isinstance(reference, Mapping):
         problems.extend(_inline_problems(reference))
     else:
-        problems.append(f"distribution: reference must be ideal, noisy or a mapping, got {type(reference).__name__}")
+        problems.append(f"reference must be ideal, noisy or a mapping, got {type(reference).__name__}")
     alpha = spec.get("alpha", DEFAULT_ALPHA)
     if not _is_number(alpha) or not 0 < alpha < 1:
-        problems.append(f"distribution: alpha must be a number strictly between 0 and 1, got {alpha!r}")
+        problems.append(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
     tolerance = spec.get("tolerance", 0)
     if not _is_number(tolerance) or tolerance < 0 or tolerance >= 1:
-        problems.append(f"distribution: tolerance must be a number in [0, 1), got {tolerance!r}")
+        problems.append(f"tolerance must be a number in [0, 1), got {tolerance!r}")
     return problems
 
 
@@ -85,12 +101,17 @@ def check_distribution(actual: Any, spec: Mapping[str, Any], where: str,
     """
     problems = validate_distribution_spec(spec)
     if problems:
-        return [f"{where}: {p}" for p in problems]
+        return [SpecProblem(f"{where}: distribution: {p}") for p in problems]
     try:
         data = wire.parse_results_text(actual)
         entries = _entries(data)
+    except wire.ResultsFormatError as exc:
+        return [f"{where}: {exc}"]
+    try:
         references = _references(spec["reference"], len(entries), context)
-    except (wire.ResultsFormatError, CloudJobError) as exc:
+    except DistributionSpecError as exc:
+        return [SpecProblem(f"{where}: distribution: {exc}")]
+    except CloudJobError as exc:
         return [f"{where}: {exc}"]
     alpha = float(spec.get("alpha", DEFAULT_ALPHA))
     tolerance = float(spec.get("tolerance", 0))
@@ -106,6 +127,8 @@ def assert_distribution(results_text: Any, reference: str | Mapping[str, float],
     """Raise :class:`DistributionMismatch` with the whole explanation if the results fail the check."""
     problems = check_distribution(results_text, {"reference": reference, "alpha": alpha, "tolerance": tolerance},
                                   "results", context)
+    if any(getattr(p, "is_harness_problem", False) for p in problems):
+        raise DistributionSpecError("\n".join(problems))
     if problems:
         raise DistributionMismatch("\n".join(problems))
 
@@ -153,31 +176,39 @@ def _references(reference: Any, runs: int, context: DistributionContext | None) 
     if isinstance(reference, Mapping):
         return [{str(k): float(v) for k, v in reference.items()}] * runs
     if context is None:
-        raise CloudJobError(f"reference {reference!r} is computed from the job's payload, and no job was given")
+        raise DistributionSpecError(f"reference {reference!r} is computed from the job's payload, and no job was given")
     from pytest_cloudjob.physics import simulate  # needs Perceval: only for ideal/noisy
 
     reason = simulate.unavailable_reason()
     if reason is not None:
-        raise CloudJobError(f"reference {reference!r} needs Perceval: {reason}")
+        raise DistributionSpecError(f"reference {reference!r} needs Perceval: {reason}")
     if not simulate.has_experiment(context.payload):
-        raise CloudJobError(f"reference {reference!r}: the job's payload has no experiment to simulate "
+        raise DistributionSpecError(f"reference {reference!r}: the job's payload has no experiment to simulate "
                             "(no 'experiment', 'circuit' or 'computation')")
-    job_runs = simulate.runs_of(context.payload)
+    try:  # the payload is the one the test sent: one Perceval cannot read or simulate is the test's mistake
+        job_runs = simulate.runs_of(context.payload)
+    except simulate.PhysicsError as exc:
+        raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
     if len(job_runs) != runs:
         raise CloudJobError(f"the payload asks for {len(job_runs)} runs and the results have {runs}")
     noise = None
     if reference == "noisy":
         noise = simulate.noise_of_perfs(context.platform_details().get("perfs") or {})
-    return [simulate.exact(run.experiment, noise=noise, use_noise=reference == "noisy").probs for run in job_runs]
+    try:
+        return [simulate.exact(run.experiment, noise=noise, use_noise=reference == "noisy").probs for run in job_runs]
+    except simulate.PhysicsError as exc:
+        raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
 
 
 def _inline_problems(reference: Mapping[Any, Any]) -> list[str]:
     if not reference:
-        return ["distribution: the inline reference is empty"]
-    problems = [f"distribution: reference probability of {state!r} must be a number >= 0, got {p!r}"
-                for state, p in reference.items() if not _is_number(p) or p < 0]
+        return ["the inline reference is empty"]
+    problems = [f"reference state {state!r} is not a state such as '|1,0>' (a '|', modes, a '>')"
+                for state in reference if not isinstance(state, str) or not _STATE.match(state)]
+    problems += [f"reference probability of {state!r} must be a number >= 0, got {p!r}"
+                 for state, p in reference.items() if not _is_number(p) or p < 0]
     if not problems and sum(reference.values()) <= 0:
-        problems.append("distribution: the inline reference probabilities sum to 0")
+        problems.append("the inline reference probabilities sum to 0")
     return problems
 
 

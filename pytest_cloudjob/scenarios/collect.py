@@ -28,7 +28,9 @@ class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         run = self.config.stash[RUN]
         try:
-            scenarios = [parse_scenario(doc, self.path, i) for i, doc in enumerate(load_documents(self.path))]
+            included: dict[Path, list[Any]] = {}  # each steps file read once for the whole file
+            scenarios = [parse_scenario(doc, self.path, i, included)
+                         for i, doc in enumerate(load_documents(self.path))]
         except ScenarioFormatError as exc:
             raise self.CollectError(str(exc)) from None
         seen: dict[str, int] = {}

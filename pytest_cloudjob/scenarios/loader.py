@@ -23,6 +23,7 @@ import itertools
 import math
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 20_000
 MAX_DEPTH = 100
 MAX_INT_DIGITS = 4300
+_FLOAT_MAX = int(sys.float_info.max)
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -113,12 +115,14 @@ class _BoundedComposer:
 
 class _PureLoader(_BoundedComposer, _PureBase):  # type: ignore[misc]
     name: str
+    steps_file: bool
 
 
 _LOADERS: list[Any] = [_PureLoader]
 if _CBase is not None:
     class _CLoader(_BoundedComposer, _CBase):  # type: ignore[misc]
         name: str
+        steps_file: bool
 
     _LOADERS.append(_CLoader)
 _Loader: Any = _LOADERS[-1]
@@ -213,9 +217,13 @@ def _integer(loader: Any, node: yaml.ScalarNode) -> int:
     if digits > MAX_INT_DIGITS:
         raise _error(loader, _line(node), f"an integer of {digits} digits is too long (at most {MAX_INT_DIGITS})")
     try:
-        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+        value = int(yaml.SafeLoader.construct_yaml_int(loader, node))
     except ValueError:
-        raise _error(loader, _line(node), f"not an integer: {_excerpt(text)}") from None
+        raise _error(loader, _line(node), f"not an integer: {_shown(loader, text)}") from None
+    if abs(value) > _FLOAT_MAX:  # a JSON number, compared and sent as a float: a 400-digit one crashed its checks
+        raise _error(loader, _line(node), f"the integer of {digits} digits is too large for a float "
+                                          f"(at most about 1.8e308)")
+    return value
 
 
 def _float(loader: Any, node: yaml.ScalarNode) -> float:
@@ -223,9 +231,9 @@ def _float(loader: Any, node: yaml.ScalarNode) -> float:
     try:
         value = float(yaml.SafeLoader.construct_yaml_float(loader, node))
     except ValueError:
-        raise _error(loader, _line(node), f"not a number: {_excerpt(text)}") from None
+        raise _error(loader, _line(node), f"not a number: {_shown(loader, text)}") from None
     if math.isinf(value) and "inf" not in text.lower():
-        raise _error(loader, _line(node), f"the number {_excerpt(text)} is too large for a float")
+        raise _error(loader, _line(node), f"the number {_shown(loader, text)} is too large for a float")
     return value
 
 
@@ -234,12 +242,17 @@ def _boolean(loader: Any, node: yaml.ScalarNode) -> bool:
     try:
         return bool(yaml.SafeLoader.construct_yaml_bool(loader, node))
     except (KeyError, AttributeError):
-        raise _error(loader, _line(node), f"not a boolean: {_excerpt(str(node.value))}") from None
+        raise _error(loader, _line(node), f"not a boolean: {_shown(loader, str(node.value))}") from None
 
 
 def _not_json(loader: Any, node: yaml.Node) -> Any:
     raise _error(loader, _line(node), f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported: "
                                       f"scenario values are strings, numbers, booleans, null, lists and mappings")
+
+
+def _shown(loader: Any, text: str) -> str:
+    """``text`` quoted for a message, unless it comes from an included file (which may be any file)."""
+    return "(a value of an included file, not shown)" if getattr(loader, "steps_file", False) else _excerpt(text)
 
 
 def _excerpt(text: str, limit: int = 40) -> str:
@@ -330,14 +343,17 @@ class _Budget:
         return known
 
 
-def load_documents(path: Path, *, pure_python: bool = False) -> list[Any]:
+def load_documents(path: Path, *, pure_python: bool = False, steps_file: bool = False) -> list[Any]:
     """Every YAML document of ``path`` (empty ones dropped); any problem names file and line.
 
     ``pure_python`` uses PyYAML's Python parser (what runs where libyaml is missing) instead of libyaml's.
+    ``steps_file``: ``path`` is named by an ``include:``; it may be any file (``/etc/passwd``, a ``.env``
+    holding a token), so a document that is not a list or mapping is named without quoting it.
     """
     text = _read_text(path)
     loader = (_PureLoader if pure_python else _Loader)(text)
     loader.name = str(path)
+    loader.steps_file = steps_file
     budget = _Budget(loader)
     may_alias = "*" in text
     documents: list[Any] = []
@@ -350,6 +366,9 @@ def load_documents(path: Path, *, pure_python: bool = False) -> list[Any]:
             if document is None:
                 continue
             if not isinstance(document, (LineDict, LineList)):
+                if steps_file:
+                    raise ScenarioFormatError(path, _line(node), f"{STEPS_FILE_WORDS}, not a {_kind(document)} "
+                                                                 "(its content is not shown)")
                 raise ScenarioFormatError(path, _line(node), f"document {len(documents) + 1} must be a mapping with "
                                                              f"'name' and 'steps', got {_excerpt(str(document))}")
             documents.append(document)
@@ -373,6 +392,14 @@ def load_documents(path: Path, *, pure_python: bool = False) -> list[Any]:
     finally:
         loader.dispose()
     return documents
+
+
+#: What an ``include:`` must name; the one message for a file that is not one.
+STEPS_FILE_WORDS = "a steps file holds one YAML list of steps (or 'steps:' and a list)"
+
+
+def _kind(value: Any) -> str:
+    return {str: "text", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def _first_excess(text: str, parser_class: Any) -> tuple[int, str]:

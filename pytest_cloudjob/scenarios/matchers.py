@@ -130,7 +130,8 @@ def _distribution(arg: Any, spec: Any) -> list[Problem]:
     if module is None:
         return [(None, f"the distribution matcher needs the physics module {PHYSICS_MODULE} "
                        "(pip install 'pytest-cloudjob[physics]')")]
-    return [(None, f"distribution: {problem}") for problem in module.validate_distribution_spec(arg)]
+    # said without a prefix: validate_spec names the matcher ("distribution: ...") once
+    return [(None, problem) for problem in module.validate_distribution_spec(arg)]
 
 
 @dataclass(frozen=True)

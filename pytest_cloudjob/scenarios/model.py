@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pytest_cloudjob.scenarios import placeholders
-from pytest_cloudjob.scenarios.loader import LineDict, LineList, ScenarioFormatError, load_documents
+from pytest_cloudjob.scenarios.loader import STEPS_FILE_WORDS, LineDict, LineList, ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.matchers import closest, is_matcher, validate_spec
 from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepSpec
 
@@ -19,6 +19,9 @@ SCENARIO_KEYS = ("name", "description", "platforms", "user", "vars", "parametriz
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 MAX_INCLUDE_DEPTH = 8
 MAX_ROWS = 100
+#: Steps of one scenario once its ``include:`` steps are expanded: 10 files that each include the next 10
+#: times expand to 10^10 steps, so the count is bounded as it grows (a documented limit, far above real use).
+MAX_STEPS = 10_000
 #: Arguments whose value must be known at load time (a placeholder cannot stand for them).
 _TYPED_NOW = ("job", "jobs", "save", "count", "as", "eventually", "max_time", "timeout", "until")
 
@@ -87,8 +90,13 @@ class _Checker:
                                             f"{mapping[key]!r}")
 
 
-def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
-    """A checked :class:`Scenario` from one YAML document, or :class:`ScenarioFormatError`."""
+def parse_scenario(document: Any, path: Path, doc_index: int,
+                   included: dict[Path, list[Any]] | None = None) -> Scenario:
+    """A checked :class:`Scenario` from one YAML document, or :class:`ScenarioFormatError`.
+
+    ``included`` keeps the documents of each steps file read so far: pass one mapping for all the
+    documents of a file so that each steps file is read once, however many times it is included.
+    """
     c = _Checker(path)
     if not isinstance(document, LineDict):
         c.fail(getattr(document, "line", None), f"document {doc_index + 1} must be a mapping with 'name' and 'steps'")
@@ -122,7 +130,7 @@ def parse_scenario(document: Any, path: Path, doc_index: int) -> Scenario:
         c.fail(document.line_of("steps") if "steps" in document else document.line,
                f"{what}: 'steps' is required and must be a non-empty list")
     known_vars = set(variables).union(*(set(row) for row in rows)) if rows else set(variables)
-    parser = _StepParser(what, known_vars)
+    parser = _StepParser(what, known_vars, {} if included is None else included)
     parser.parse_list(c, steps, (path.resolve(),))
     return Scenario(name=name.strip(), path=path, line=document.line, steps=parser.steps,
                     description=document.get("description", ""), platforms=tuple(document.get("platforms", [])),
@@ -193,19 +201,28 @@ def _rows(c: _Checker, what: str, document: LineDict) -> list[dict[str, Any]]:
 class _StepParser:
     """Parses a scenario's steps in order, remembering what each step saved for the steps after it."""
 
-    def __init__(self, what: str, variables: set[str]) -> None:
+    def __init__(self, what: str, variables: set[str], included: dict[Path, list[Any]]) -> None:
         self.what = what
         self.variables = variables
+        self.included = included
         self.saved: dict[str, str] = {}  # name -> "job", "jobs" (a list of jobs) or "value"
         self.steps: list[Step] = []
+        self.top: tuple[_Checker, int] | None = None  # the scenario file's step being expanded
 
     def parse_list(self, c: _Checker, steps: LineList, chain: tuple[Path, ...]) -> None:
         for i, raw in enumerate(steps):
+            if len(chain) == 1:
+                self.top = (c, steps.item_lines[i])
             self.parse_step(c, raw, steps.item_lines[i], chain)
 
     def parse_step(self, c: _Checker, raw: Any, line: int, chain: tuple[Path, ...]) -> None:
         index = len(self.steps) + 1
         what = self.what
+        if index > MAX_STEPS:
+            top, top_line = self.top or (c, line)
+            inner = f" (step {index:,} comes from {c.path}:{line})" if c is not top else ""
+            top.fail(top_line, f"{what}: more than {MAX_STEPS:,} steps once its includes are expanded{inner}; "
+                               f"a scenario runs at most {MAX_STEPS:,}")
         if not isinstance(raw, LineDict) or len(raw) != 1:
             c.fail(line, f"{what}, step {index}: a step is a mapping with exactly one kind, one of {', '.join(STEPS)}")
         kind, args = next(iter(raw.items()))
@@ -296,13 +313,20 @@ class _StepParser:
             c.fail(args.line_of("file"), f"{where}: includes nested deeper than {MAX_INCLUDE_DEPTH}")
         if not target.is_file():
             c.fail(args.line_of("file"), f"{where}: no steps file {str(target)!r}")
-        documents = load_documents(target)
+        documents = self.included.get(target)
+        if documents is None:
+            try:
+                documents = self.included[target] = load_documents(target, steps_file=True)
+            except ScenarioFormatError as exc:
+                raise ScenarioFormatError(exc.path, exc.line, f"{exc.message} (included at {c.path}:"
+                                                              f"{args.line_of('file')})") from None
         included = _Checker(target)
         steps = documents[0] if len(documents) == 1 else None
         if isinstance(steps, LineDict) and set(steps) == {"steps"}:
             steps = steps["steps"]
         if not isinstance(steps, LineList) or not steps:
-            included.fail(getattr(steps, "line", None), "a steps file holds one YAML list of steps (or 'steps:' and a list)")
+            line = getattr(steps, "line", None) or getattr(documents[1] if len(documents) > 1 else None, "line", None)
+            included.fail(line, f"{STEPS_FILE_WORDS} (included at {c.path}:{args.line_of('file')})")
         self.parse_list(included, steps, (*chain, target))
 
 

@@ -11,7 +11,7 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, NoReturn
 
 import pytest
@@ -21,7 +21,7 @@ from pytest_cloudjob import reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
-from pytest_cloudjob.durations import parse_duration
+from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
@@ -30,6 +30,7 @@ from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
+from pytest_cloudjob.scenarios.steps import COMMON
 from pytest_cloudjob.settings import TOKEN_ENV
 
 MAX_PROBLEM_LINES = 20
@@ -110,6 +111,29 @@ class ScenarioRunner:
             register_secret(value)
         return value
 
+    def filled(self, step: Step, keys: Collection[str]) -> dict[str, Any]:
+        """The step's arguments ``keys`` with their placeholders filled, each checked as the loader checks a
+        literal one (one check for both): a value that fills to the wrong type, a ``path`` that would leave
+        the cloud's origin, a header with CR/LF, is a harness error before anything is sent."""
+        args: dict[str, Any] = self.render({k: v for k, v in step.args.items() if k in keys})
+        for key, value in args.items():
+            problem = step.spec.arg(key).type.problem(key, value) if key in step.spec.arg_names | COMMON.keys() else None
+            if problem:
+                raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: once its placeholders are filled, "
+                                          f"{problem}; nothing was sent"))
+        return args
+
+    def seconds(self, step: Step, key: str, value: Any) -> float | None:
+        """A duration argument in seconds (``None`` when absent), checked once filled: never infinite."""
+        if value is None:
+            return None
+        filled = self.render(value)
+        seconds = parse_duration(filled)
+        if seconds is None:
+            raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: '{key}' must be {DURATION_WORDS}, "
+                                      f"got {short(filled, 60)}"))
+        return seconds
+
     def actor(self, step: Step) -> User:
         name = step.args.get("as", self.scenario.user)
         if name == "anonymous":
@@ -163,9 +187,10 @@ class ScenarioRunner:
         """Run ``step`` (again and again within its ``eventually:`` time), then check its ``max_time:``."""
         eventually = step.args.get("eventually")
         if isinstance(eventually, dict):
-            limit, interval = parse_duration(eventually["timeout"]), parse_duration(eventually.get("interval", 0.5))
+            limit = self.seconds(step, "eventually.timeout", eventually["timeout"])
+            interval = self.seconds(step, "eventually.interval", eventually.get("interval", 0.5))
         else:
-            limit, interval = parse_duration(eventually), DEFAULT_EVENTUALLY_INTERVAL
+            limit, interval = self.seconds(step, "eventually", eventually), DEFAULT_EVENTUALLY_INTERVAL
         started = time.monotonic()
         attempts = 0
         while True:
@@ -182,7 +207,7 @@ class ScenarioRunner:
                                       f"{time.monotonic() - started:.1f}s; eventually: {limit:g}s)") from None
                 time.sleep(interval or DEFAULT_EVENTUALLY_INTERVAL)
         elapsed = time.monotonic() - started
-        max_time = parse_duration(step.args.get("max_time"))
+        max_time = self.seconds(step, "max_time", step.args.get("max_time"))
         if max_time is not None and elapsed > max_time:
             self.fail(step, [f"took {elapsed * 1000:.0f} ms; max_time is {max_time * 1000:.0f} ms"], first_call)
         self.save(step, actual, first_call)
@@ -225,11 +250,17 @@ class ScenarioRunner:
         if wrong:
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: the filled expectation is wrong: {wrong[0][1]}")
         try:
-            return check(actual, filled, step.kind, context)
+            problems = check(actual, filled, step.kind, context)
         except MatcherTypo as exc:
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
         except ImportError as exc:
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
+        # A check that cannot be made as written (a computed reference for a payload without an experiment)
+        # is the scenario's mistake, never a verdict on the cloud.
+        mistakes = [p for p in problems if getattr(p, "is_harness_problem", False)]
+        if mistakes:
+            raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: {mistakes[0]}"))
+        return problems
 
     def check_error(self, step: Step, exc: CloudApiError, expect_error: dict[str, Any], first_call: int) -> None:
         problems = []
@@ -295,7 +326,7 @@ class ScenarioRunner:
 
     # -- the steps -----------------------------------------------------------------------------------------
     def step_create(self, step: Step, actor: User) -> Any:
-        args = self.render({k: v for k, v in step.args.items() if k not in ("expect", "expect_error", "require")})
+        args = self.filled(step, [k for k in step.args if k not in ("expect", "expect_error", "require")])
         count = args.get("count", 1)
         jobs: list[Job] = []
         for _ in range(count):
@@ -328,7 +359,7 @@ class ScenarioRunner:
 
     def step_wait(self, step: Step, actor: User) -> Any:
         until = step.args["until"]
-        timeout = parse_duration(step.args.get("timeout")) or self.timeout
+        timeout = self.seconds(step, "timeout", step.args.get("timeout")) or self.timeout
         return self._each(step, lambda job: job.wait_until(self.context, actor, until, timeout))
 
     def step_results(self, step: Step, actor: User) -> Any:
@@ -348,11 +379,11 @@ class ScenarioRunner:
         return [{"job_id": j.job_id} for j in new] if len(new) > 1 else {"job_id": new[0].job_id}
 
     def step_platform(self, step: Step, actor: User) -> Any:
-        name = self.render(step.args.get("name", "{platform}"))
+        name = self.filled(step, ["name"]).get("name", self.platform)
         return Platform(name).details(self.context, actor, legacy=bool(step.args.get("legacy", False)))
 
     def step_list_all(self, step: Step, actor: User) -> Any:
-        filters = self.render(step.args.get("filters", {}))
+        filters = self.filled(step, ["filters"]).get("filters", {})
         if actor.is_admin:
             return [_record(job) for job in Job.list_all(self.context, actor, **filters)]
         # A regular user: skip the client's own admin check so the cloud's refusal is what is tested,
@@ -367,7 +398,7 @@ class ScenarioRunner:
                                           json_body={"job_ids": [j.job_id for j in jobs]}, retry=True)
 
     def step_request(self, step: Step, actor: User) -> Any:
-        args = self.render({k: v for k, v in step.args.items() if k in step.spec.arg_names})
+        args = self.filled(step, step.spec.arg_names)
         answer = send(self.context, actor.get_token(), args)
         if "expect_error" in step.args and answer["status"] >= 400:
             raise CloudApiError(args.get("method", "GET"), args["path"], status=answer["status"],

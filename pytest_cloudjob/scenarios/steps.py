@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.durations import DURATION_PATTERN, DURATION_WORDS, parse_duration
+from pytest_cloudjob.durations import DURATION_PATTERN, DURATION_WORDS, MAX_DURATION_SECONDS, parse_duration
 from pytest_cloudjob.scenarios.matchers import closest, short
+from pytest_cloudjob.scenarios.paths import path_problem
 
 NAME_PATTERN = r"^[A-Za-z_][\w-]*$"
 ACTORS = ("user", "other", "admin", "anonymous", "wrong-token")
@@ -63,13 +64,25 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool))
 
 
+#: An HTTP header name (RFC 9110 token); a value is a plain value without control characters, so a
+#: filled ``\r\n`` can never add a header or a request of its own.
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+_HEADER_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _is_header(name: Any, value: Any) -> bool:
+    return (isinstance(name, str) and re.match(HEADER_NAME, name) is not None and _scalar(value)
+            and not _HEADER_VALUE_CONTROL.search(str(value)))
+
+
 _STATUS = {"enum": sorted(protocol.ALL_STATUSES)}
 STRING = ArgType("a string", {"type": "string"}, lambda v: isinstance(v, str))
 MAPPING = ArgType("a mapping", {"type": "object"}, lambda v: isinstance(v, dict))
 BOOLEAN = ArgType("true or false", {"type": "boolean"}, lambda v: isinstance(v, bool))
 ANY = ArgType("any value", {})
 NAME = ArgType("a name (letters, digits, _ or -)", {"type": "string", "pattern": NAME_PATTERN}, _is_name)
-DURATION = ArgType(DURATION_WORDS, {"oneOf": [{"type": "number", "exclusiveMinimum": 0},
+DURATION = ArgType(DURATION_WORDS, {"oneOf": [{"type": "number", "exclusiveMinimum": 0,
+                                               "maximum": MAX_DURATION_SECONDS},
                                               {"type": "string", "pattern": DURATION_PATTERN}],
                                     "description": "30s, 500ms, 2m or a number of seconds"},
                    lambda v: parse_duration(v) is not None)
@@ -118,8 +131,12 @@ EVENTUALLY = ArgType("a duration, or {timeout: <duration>, interval: <duration>}
 METHOD = ArgType(f"an HTTP method ({', '.join(HTTP_METHODS)})", {"enum": list(HTTP_METHODS)},
                  lambda v: v in HTTP_METHODS, lambda v: f"'method' must be one of {', '.join(HTTP_METHODS)}"
                                                         f"{closest(str(v).upper(), HTTP_METHODS)}")
-PATH = ArgType("a path starting with /", {"type": "string", "pattern": "^/"},
-               lambda v: isinstance(v, str) and v.startswith("/"))
+PATH = ArgType("a path starting with /", {"type": "string", "pattern": "^/(?!/)"},
+               lambda v: path_problem(v) is None, lambda v: f"'path' {path_problem(v)}: {short(v, 60)}")
+HEADERS = ArgType("a mapping of header names to plain values (no CR, LF or other control characters)",
+                  {"type": "object", "propertyNames": {"pattern": HEADER_NAME},
+                   "additionalProperties": {"type": ["string", "number", "boolean"]}},
+                  lambda v: isinstance(v, dict) and all(_is_header(k, x) for k, x in v.items()))
 SCALARS = ArgType("a mapping of names to plain values", {"type": "object", "additionalProperties":
                                                          {"type": ["string", "number", "boolean"]}},
                   lambda v: isinstance(v, dict) and all(_scalar(x) for x in v.values()))
@@ -204,7 +221,7 @@ STEPS: dict[str, StepSpec] = {s.kind: s for s in (
     StepSpec("cancel_many", (Arg("jobs", JOBS, "saved names"),), "the outcome per id", ("jobs",)),
     StepSpec("request", (
         Arg("method", METHOD, "default GET"), Arg("path", PATH, "below the cloud's URL, e.g. `/health`"),
-        Arg("query", SCALARS), Arg("headers", SCALARS, "more request headers"),
+        Arg("query", SCALARS), Arg("headers", HEADERS, "more request headers"),
         Arg("body", ANY, "sent as JSON"), Arg("raw_body", STRING, "sent as text"),
     ), "`{status, headers, body}`: `body` is the JSON answer (or its text); header names in lower case",
         ("path",), exclusive=(("body", "raw_body"),), scalar_fields=("status",)),
