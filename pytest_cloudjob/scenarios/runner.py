@@ -20,7 +20,7 @@ import requests
 from pytest_cloudjob import reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
-from pytest_cloudjob.api.errors import CloudApiError, excerpt
+from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
@@ -226,6 +226,8 @@ class ScenarioRunner:
             return None
         except HarnessError:
             raise
+        except UnsafeRequestPathError as exc:  # the client's own origin guard: the scenario's mistake, nothing sent
+            raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
         except CloudJobError as exc:  # a wait that ended badly, an illegal transition, an unknown status
             self.fail(step, [str(exc)], first_call)
         if expect_error is not None:
