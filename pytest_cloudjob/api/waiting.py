@@ -13,6 +13,7 @@ from typing import Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.api.errors import CloudApiError, excerpt, printable
+from pytest_cloudjob.api.retry import RETRYABLE_STATUSES
 from pytest_cloudjob.errors import CloudJobError
 
 
@@ -183,6 +184,11 @@ class PollingPolicy:
 FINISHED = frozenset({protocol.COMPLETED, protocol.ERROR})
 
 
+#: Status reads in a row that may fail transiently (each after its own retries) before a wait gives up: one
+#: burst of 503s or dropped connections is survived, a cloud that is down still ends the wait at once.
+MAX_FAILED_POLLS = 3
+
+
 def wait_for(
     fetch_status: Callable[[], dict[str, Any]],
     until: Iterable[str],
@@ -198,7 +204,9 @@ def wait_for(
     ``fetch_status`` must record each body in ``history`` (``Job.get_status`` does), which checks every
     transition. Raises :class:`WaitTimeoutError` at the deadline (also when a status call fails with a
     transport error past it: the cloud stopped answering in time) and :class:`UnexpectedEndError` as soon
-    as the job ends in a status that is not wanted, each with the history.
+    as the job ends in a status that is not wanted, each with the history. A status read that failed
+    transiently after its own retries (429, 502-504, a transport error) is polled again, up to
+    ``MAX_FAILED_POLLS`` in a row; any other error is raised at once.
     """
     __tracebackhide__ = True
     wanted = frozenset(until)
@@ -208,15 +216,25 @@ def wait_for(
     policy = policy or PollingPolicy()
     deadline = clock() + timeout
     polls = 0
+    failed_in_a_row = 0
     while True:
         try:
             body = fetch_status()
         except CloudApiError as exc:
-            if exc.kind != "transport" or clock() < deadline:
+            if exc.kind == "transport" and clock() >= deadline:
+                raise WaitTimeoutError(
+                    history.job_id, f"no answer in time: still {history.last or 'unseen'} after {timeout:g}s "
+                    f"({polls + 1} status call{'s' if polls else ''}, the last one: {exc})", wanted, history) from None
+            failed_in_a_row += 1
+            transient = exc.kind == "transport" or exc.status in RETRYABLE_STATUSES
+            if not transient or failed_in_a_row >= MAX_FAILED_POLLS or clock() >= deadline:
                 raise
-            raise WaitTimeoutError(
-                history.job_id, f"no answer in time: still {history.last or 'unseen'} after {timeout:g}s "
-                f"({polls + 1} status call{'s' if polls else ''}, the last one: {exc})", wanted, history) from None
+            # One read that stayed transient through its own retries (a 503 burst, a dropped connection) is not
+            # the cloud's verdict on the job: poll again, but a cloud that keeps failing ends the wait soon.
+            polls += 1
+            sleep(min(policy.next_delay(polls, None), max(0.0, deadline - clock())))
+            continue
+        failed_in_a_row = 0
         polls += 1
         status = history.last
         if status in wanted:

@@ -193,3 +193,48 @@ def test_a_wait_for_a_cancel_does_not_sleep_towards_the_predicted_end():
     assert max(fake.sleeps) <= 1.0
     assert history.last == "canceled"
     assert history.predicted_remaining(fake.now) is None
+
+
+def _answers(history: StatusHistory, fake: FakeTime, script: list[str]):
+    """A status source that plays ``script``: a status, or "503" / "404" / "drop" for a read failing after its retries."""
+    from pytest_cloudjob.api.errors import CloudApiError
+    calls = iter(script)
+
+    def fetch():
+        fake.now += 0.5
+        step = next(calls)
+        if step in ("503", "404"):
+            raise CloudApiError("GET", "/api/job/status/j", status=int(step), body='{"error": "x"}', attempts=4)
+        if step == "drop":
+            raise CloudApiError("GET", "/api/job/status/j", kind="transport", reason="connection dropped", attempts=4)
+        body = {"status": step, "progress": None}
+        history.record(body, clock=fake.clock)
+        return body
+    return fetch
+
+
+def test_a_burst_of_transient_failed_reads_inside_a_wait_is_not_a_verdict():
+    fake = FakeTime()
+    history = StatusHistory("j")
+    fetch = _answers(history, fake, ["running", "503", "drop", "running", "503", "completed"])
+    body = wait_for(fetch, {"completed"}, 60.0, history, clock=fake.clock, sleep=fake.sleep)
+    assert body["status"] == "completed"
+
+
+def test_a_cloud_that_keeps_failing_reads_ends_the_wait_soon_with_its_error():
+    from pytest_cloudjob.api.errors import CloudApiError
+    fake = FakeTime()
+    history = StatusHistory("j")
+    fetch = _answers(history, fake, ["running", "503", "503", "503", "completed"])
+    with pytest.raises(CloudApiError, match="HTTP 503"):
+        wait_for(fetch, {"completed"}, 60.0, history, clock=fake.clock, sleep=fake.sleep)
+    assert fake.now < 10, "gave up after three failed reads in a row, not at the 60 s deadline"
+
+
+def test_a_non_transient_error_inside_a_wait_is_its_verdict_at_once():
+    from pytest_cloudjob.api.errors import CloudApiError
+    fake = FakeTime()
+    history = StatusHistory("j")
+    fetch = _answers(history, fake, ["running", "404", "completed"])
+    with pytest.raises(CloudApiError, match="HTTP 404"):
+        wait_for(fetch, {"completed"}, 60.0, history, clock=fake.clock, sleep=fake.sleep)
