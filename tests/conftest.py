@@ -19,9 +19,17 @@ CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN
 
 # The [test] extra installs hypothesis', schemathesis', locust's and anyio's pytest plugins, which load into every
 # pytest start (~2.7 s of CPU each) though this suite uses them as libraries only. pyproject's addopts keeps
-# them out of this run; the variable keeps them out of every pytest it starts (pytester, mutation, reliability).
+# them out of this run; the variable keeps them out of every pytest it starts (mutation, reliability runs), and
+# the pytester fixture below sets it again after pytester's own isolation has removed it.
 UNUSED_PLUGINS = "-p no:hypothesispytest -p no:schemathesis -p no:locust -p no:anyio"
 os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {UNUSED_PLUGINS}".strip()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytest's own pytester, whose runs load only the plugins a user of pytest-cloudjob has."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", UNUSED_PLUGINS)
+    return pytester
 
 
 @pytest.fixture(scope="session")
