@@ -27,7 +27,7 @@ from _support import (
 
 from pytest_cloudjob import CloudContext, Job
 
-START_TIMEOUT = 45.0
+START_TIMEOUT = 180.0  # reaching the point of the test: a hang guard only (a busy machine is slow to start runs)
 END_TIMEOUT = 45.0
 ENDED_OR_ENDING = ("canceled", "cancel_requested", "completed", "error")
 
