@@ -10,9 +10,9 @@ import pytest
 
 from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
+from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
-from pytest_cloudjob.settings import SETTINGS, TOKEN_ENV
 
 # Every variable the plugin reads, from its own tables: a setting added there is cleared here too.
 CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values())))

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import register_secret
+from pytest_cloudjob.run.settings import TOKEN_ENV, check_token
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
-from pytest_cloudjob.settings import TOKEN_ENV, check_token
 
 URL_ENV = "CLOUDJOB_URL"
 #: The run id every job of the load is tagged with (``process_id``), the same in every worker.

@@ -11,18 +11,18 @@ import allure
 import pytest
 
 from pytest_cloudjob import __version__, reporting
+from pytest_cloudjob.redaction.files import redact_folder
 from pytest_cloudjob.reporting.allure_folder import LostWrites
 from pytest_cloudjob.reporting.allure_report import (
     AllureReporter,
     item_labels,
-    redact_folder,
     report_bad_scenario_file,
     target_epic,
     write_run_files,
 )
 from pytest_cloudjob.reporting.allure_typed import dynamic_description, dynamic_label, dynamic_title
 from pytest_cloudjob.reporting.allure_writer import RedactingWriterSwap
-from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.run.target import CloudRun
 
 
 class AllureCloudPlugin:

@@ -23,15 +23,15 @@ from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
-from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
+from pytest_cloudjob.run.job_factory import CleanupWarning, JobFactory
+from pytest_cloudjob.run.settings import TOKEN_ENV
 from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
 from pytest_cloudjob.scenarios.steps import COMMON
-from pytest_cloudjob.settings import TOKEN_ENV
 
 MAX_PROBLEM_LINES = 20
 MAX_JOB_LINES = 5

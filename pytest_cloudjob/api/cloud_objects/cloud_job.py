@@ -28,8 +28,8 @@ from pytest_cloudjob.api.cloud_objects.job_fields import (
     split_record,
 )
 from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, excerpt
+from pytest_cloudjob.api.records import attach_text, reported, step
 from pytest_cloudjob.api.waiting import PollingPolicy, ResultsNotReadyError, StatusHistory, wait_for
-from pytest_cloudjob.reporting import attach_text, reported, step
 
 _process_id = str(uuid.uuid4())
 
