@@ -34,7 +34,8 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plugin": (("plugin.py",), ("vocabulary", "redaction", "client", "run", "reporting", "scenarios")),
     "load": (("load/",), ("vocabulary", "redaction", "client", "run", "scenarios", "reference cloud")),
     "mutation": (("mutation/",), ("vocabulary", "reference cloud")),
-    "package root": (("__init__.py",), ("vocabulary", "client", "scenarios")),
+    "package root": (("__init__.py",), ("vocabulary", "redaction", "physics", "reference cloud", "client", "run",
+                                        "reporting", "scenarios")),
 }
 
 
@@ -210,3 +211,10 @@ def documented_layers(markdown: str) -> dict[str, tuple[tuple[str, ...], tuple[s
 def test_docs_architecture_shows_the_layers_the_check_enforces():
     assert documented_layers(ARCHITECTURE.read_text()) == LAYERS, (
         "docs/architecture.md's layer table and tests/test_layers.py's LAYERS differ")
+
+
+def test_no_file_cites_a_design_document_users_do_not_have():
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    citing = [name for name in tracked if name != "tests/test_layers.py" and (ROOT / name).is_file()
+              and "DESIGN" + ".md" in (ROOT / name).read_text(errors="replace")]
+    assert citing == []

@@ -39,7 +39,7 @@ DEFAULT_EVENTUALLY_INTERVAL = 0.5
 _NOT_SHOWN_IN_TITLE = ("expect", "expect_error", "require", "description", "save", "eventually", "max_time")
 
 
-class StepFailure(AssertionError):
+class StepFailure(CloudJobError, AssertionError):
     """A step's expectation was not met: the cloud broke a promise."""
 
 
