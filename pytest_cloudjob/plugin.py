@@ -20,7 +20,7 @@ from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
 from pytest_cloudjob.run.job_factory import JobFactory
-from pytest_cloudjob.run.settings import SettingsError, add_options, resolve
+from pytest_cloudjob.run.settings import TOKEN_ENV, SettingsError, add_options, resolve
 from pytest_cloudjob.run.signals import sigterm_as_interrupt
 from pytest_cloudjob.run.summary import run_failures, write_summary
 from pytest_cloudjob.run.sweep import sweep
@@ -289,13 +289,13 @@ def _configured_user(run: CloudRun, name: str, what: str, env: str) -> User:
 @pytest.fixture(scope="session")
 def cloud_other_user(cloud_run: CloudRun) -> User:
     """A second regular user, for isolation checks; skips when ``CLOUDJOB_OTHER_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "other", "second regular user", "CLOUDJOB_OTHER_TOKEN")
+    return _configured_user(cloud_run, "other", "second regular user", TOKEN_ENV["other"])
 
 
 @pytest.fixture(scope="session")
 def cloud_admin(cloud_run: CloudRun) -> User:
     """The admin user; skips when ``CLOUDJOB_ADMIN_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "admin", "admin user", "CLOUDJOB_ADMIN_TOKEN")
+    return _configured_user(cloud_run, "admin", "admin user", TOKEN_ENV["admin"])
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                     "reference cloud")),
     "plugin": (("plugin.py",), ("vocabulary", "redaction", "client", "run", "reporting", "scenarios")),
     "load": (("load/",), ("vocabulary", "redaction", "client", "run", "scenarios", "reference cloud")),
-    "mutation": (("mutation/",), ("vocabulary", "reference cloud")),
+    "mutation": (("mutation/",), ("vocabulary", "redaction", "client", "run", "reference cloud")),
     "package root": (("__init__.py",), ("vocabulary", "redaction", "physics", "reference cloud", "client", "run",
                                         "reporting", "scenarios")),
 }

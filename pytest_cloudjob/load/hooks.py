@@ -22,11 +22,14 @@ from pytest_cloudjob.load.sweep import sweep_run
 from pytest_cloudjob.load.tally import REPORT_KEY
 from pytest_cloudjob.load.users import LoadRun, ScenarioUser
 from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.run.settings import SETTINGS
 
 #: Seconds a user may take to finish the scenario it is running when the run stops: a scenario cut
 #: halfway is no verdict, and its jobs would be left to the sweep.
 DEFAULT_STOP_TIMEOUT = 30.0
 logger = logging.getLogger("pytest_cloudjob.load")
+# The options the load run shares with a pytest run take their names and defaults from the one table.
+PLATFORMS, SLOW, PCVL = SETTINGS["platforms"], SETTINGS["slow_platform"], SETTINGS["pcvl_version"]
 _fired = [0]  # request events this process fired
 
 
@@ -34,10 +37,11 @@ def add_options(parser: Any, **_: Any) -> None:
     parser.add_argument("--cloud-scenarios", action="append", default=None, metavar="PATH",
                        help="scenario file or folder (repeatable); default scenarios")
     parser.add_argument("--cloud-mark", default="", metavar="EXPR", help="pytest -m expression over the scenarios' marks")
-    parser.add_argument("--cloud-platform", action="append", default=None, metavar="NAME",
-                       help="platform to run each scenario on (repeatable); default CLOUDJOB_PLATFORMS or sim:qa")
-    parser.add_argument("--cloud-slow-platform", default=os.environ.get("CLOUDJOB_SLOW_PLATFORM", "sim:slow"))
-    parser.add_argument("--cloud-pcvl-version", default=os.environ.get("CLOUDJOB_PCVL_VERSION", "0.12.0"))
+    parser.add_argument(PLATFORMS.option, action="append", default=None, metavar="NAME",
+                       help="platform to run each scenario on (repeatable); "
+                            f"default {PLATFORMS.env} or {','.join(PLATFORMS.default)}")
+    parser.add_argument(SLOW.option, default=os.environ.get(SLOW.env, SLOW.default))
+    parser.add_argument(PCVL.option, default=os.environ.get(PCVL.env, PCVL.default))
     parser.add_argument("--cloud-timeout", type=float, default=60.0, help="a wait's deadline, seconds; default 60")
     parser.add_argument("--cloud-weight", action="append", default=None, metavar="KEY=N",
                        help="weight of a mark or a scenario name (repeatable); default 1")
