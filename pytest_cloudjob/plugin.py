@@ -19,6 +19,7 @@ from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
+from pytest_cloudjob.reporting import is_scenario_report
 from pytest_cloudjob.run.job_factory import JobFactory
 from pytest_cloudjob.run.settings import TOKEN_ENV, SettingsError, add_options, resolve
 from pytest_cloudjob.run.signals import sigterm_as_interrupt
@@ -171,7 +172,7 @@ class CloudJobPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A broken scenario file is a collection error that names file and line, and the other files still
         run (under xdist the controller sees the workers' reports here)."""
-        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+        if report.failed and is_scenario_report(report, self.config):
             self.config.option.continue_on_collection_errors = True
 
     @pytest.hookimpl(optionalhook=True)

@@ -74,3 +74,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No CLOUDJOB_* variable of the developer's shell reaches a run under test."""
     for name in CLOUDJOB_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def against(reference_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch) -> RunningCloud:
+    """Runs under test target the session's reference cloud by URL, with its three tokens in the environment."""
+    monkeypatch.setenv(SETTINGS["url"].env, reference_cloud.url)
+    for role, env in TOKEN_ENV.items():
+        monkeypatch.setenv(env, reference_cloud.tokens[role])
+    return reference_cloud

@@ -1,4 +1,5 @@
-"""Reporting: Allure under ``--alluredir`` (the ``allure_*`` modules), and the public path of the step hooks.
+"""Reporting: Allure under ``--alluredir`` (the ``allure_*`` modules), the public path of the step hooks, and
+which collection failures are scenario files (the terminal and Allure report those differently).
 
 The hooks the client calls (``step``, ``attach_text``, ``reporting_to`` ...) live in
 :mod:`pytest_cloudjob.api.records`, below the client, so that the client imports nothing of this
@@ -6,6 +7,10 @@ package; they are re-exported here because ``from pytest_cloudjob import reporti
 installs a reporter of their own (docs/reporting.md).
 """
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
 
 from pytest_cloudjob.api.records import (
     StepReporter,
@@ -17,6 +22,13 @@ from pytest_cloudjob.api.records import (
     set_reporter,
     step,
 )
+from pytest_cloudjob.scenarios.collect import matches
 
 __all__ = ["StepReporter", "attach_text", "expecting_error", "notify_call", "reported", "reporting_to",
-           "set_reporter", "step"]
+           "is_scenario_report", "set_reporter", "step"]
+
+
+def is_scenario_report(report: pytest.CollectReport, config: pytest.Config) -> bool:
+    """Whether ``report`` is the collection of a scenario file: one the ``cloud_scenario_patterns`` match,
+    the same test that collects it (so a scenario named by a custom pattern counts too)."""
+    return matches(Path(report.nodeid.split("::", 1)[0]), config.getini("cloud_scenario_patterns"))

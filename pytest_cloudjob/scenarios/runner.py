@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import pytest
 import requests
 
-from pytest_cloudjob import reporting
+from pytest_cloudjob.api import records as reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
