@@ -22,7 +22,7 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 #: layer -> (its modules, as paths under pytest_cloudjob/, and the layers it may import besides its own).
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "vocabulary": (("protocol.py", "errors.py", "durations.py"), ()),
+    "vocabulary": (("protocol.py", "errors.py", "durations.py", "text.py"), ()),
     "redaction": (("redaction/",), ("vocabulary",)),
     "physics": (("physics/",), ("vocabulary",)),
     "reference cloud": (("server/",), ("vocabulary", "physics")),
@@ -133,7 +133,7 @@ def test_every_module_of_the_package_belongs_to_a_layer():
 
 def test_the_root_holds_only_the_vocabulary_and_the_plugin():
     assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "durations.py", "errors.py", "plugin.py",
-                                                             "protocol.py"]
+                                                             "protocol.py", "text.py"]
 
 
 @pytest.fixture

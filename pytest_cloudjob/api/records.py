@@ -139,3 +139,17 @@ def reporting_to(reporter: StepReporter) -> Iterator[StepReporter]:
         yield reporter
     finally:
         set_reporter(previous)
+
+
+class SilentReporter:
+    """A reporter that reports nothing: installed (``reporting_to(SilentReporter())``) while calls that belong
+    to no test run, such as the end-of-run leak sweeps, so they add no steps, attachments or call reports."""
+
+    def step(self, title: str, summarise: bool = False) -> ContextManager[None]:
+        return nullcontext()
+
+    def attach_text(self, name: str, text: str) -> None:
+        pass
+
+    def on_call(self, record: Any) -> None:
+        pass

@@ -8,7 +8,6 @@ named by its variable, never shown.
 """
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 import math
@@ -26,6 +25,7 @@ from pytest_cloudjob.api.cloud_objects.cloud_job import Job
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import add_secret_names, redact, register_secret
+from pytest_cloudjob.text import nearest
 
 TOKEN_ENV = {"user": "CLOUDJOB_TOKEN", "other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}
 
@@ -228,8 +228,8 @@ def _thresholds(config: pytest.Config, name: str, environ: Mapping[str, str], pl
             raise SettingsError(f"{where}: expected PLATFORM={'DURATION' if unit == 'duration' else 'N'} "
                                 f"(e.g. {example}), got {item!r} ({s.option} / {s.env} / {s.ini})") from None
         if platform not in platforms:
-            close = difflib.get_close_matches(platform, platforms, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = nearest(platform, platforms)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise SettingsError(f"{where}: threshold for {platform!r}, which is not a platform of this run "
                                 f"({', '.join(platforms)}){hint} ({s.option} / {s.env} / {s.ini})")
         out[platform] = number
