@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pytest_cloudjob.run.settings import TOKEN_ENV  # noqa: E402
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud  # noqa: E402
-from pytest_cloudjob.settings import TOKEN_ENV  # noqa: E402
 
 #: The smoke lifecycle scenario alone: the other smoke scenarios weighted 0.
 LIFECYCLE_ONLY = ("-m", "smoke", "--cloud-weight", "platform=0", "--cloud-weight", "security=0")

@@ -17,8 +17,9 @@ import pytest_cloudjob
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["CloudContext", "RetryPolicy", "User", "Job", "Platform", "PollingPolicy"]
-ERRORS = ["CloudJobError", "CloudApiError", "JobNotCreatedError", "JobWaitError", "WaitTimeoutError",
-          "IllegalTransitionError", "UnexpectedEndError"]
+#: Every public error: the ones the package root re-exports, in its order.
+ERRORS = [name for name in pytest_cloudjob._EXPORTS
+          if isinstance(getattr(pytest_cloudjob, name), type) and issubclass(getattr(pytest_cloudjob, name), Exception)]
 
 
 def first_paragraph(doc: str | None) -> str:
@@ -47,14 +48,19 @@ def signature(obj: Any) -> str:
 
 
 def own_public_methods(cls: type) -> list[tuple[str, Any]]:
-    out = []
-    for name, value in vars(cls).items():
-        if name.startswith("_"):
+    """Public methods of ``cls`` and of its bases from this package (a seed hook is written once, in
+    ``ACloudObject``, and still part of ``Job``'s API), base first, an override in its base's place."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is not cls and not klass.__module__.startswith("pytest_cloudjob."):
             continue
-        func = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
-        if callable(func) or isinstance(value, property):
-            out.append((name, value))
-    return out
+        for name, value in vars(klass).items():
+            if name.startswith("_"):
+                continue
+            func = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+            if callable(func) or isinstance(value, property):
+                out[name] = value
+    return list(out.items())
 
 
 def fields_set_in_init(cls: type) -> list[str]:

@@ -1,7 +1,8 @@
 """pytest-cloudjob: verify a quantum-cloud job service with pytest, YAML scenarios and Allure.
 
 The names below are imported on first use (PEP 562), so ``import pytest_cloudjob.protocol`` or the
-reference cloud's subprocess does not pay for the client and requests.
+reference cloud's subprocess does not pay for the client and requests. Every public error is here, so a
+user writes ``from pytest_cloudjob import StepFailure`` whatever layer raises it.
 """
 from __future__ import annotations
 
@@ -11,19 +12,40 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "CloudJobError": "pytest_cloudjob.errors",
-    "CloudApiError": "pytest_cloudjob.api.errors",
-    "JobNotCreatedError": "pytest_cloudjob.api.errors",
+    # the client
     "CloudContext": "pytest_cloudjob.api.client",
     "RetryPolicy": "pytest_cloudjob.api.client",
     "Job": "pytest_cloudjob.api.cloud_objects.cloud_job",
     "Platform": "pytest_cloudjob.api.cloud_objects.cloud_platform",
     "User": "pytest_cloudjob.api.cloud_objects.cloud_user",
+    "PollingPolicy": "pytest_cloudjob.api.waiting",
+    # every public error, each a CloudJobError (tests/unit/test_errors.py keeps this list whole)
+    "CloudJobError": "pytest_cloudjob.errors",
+    "CloudApiError": "pytest_cloudjob.api.errors",
+    "JobNotCreatedError": "pytest_cloudjob.api.errors",
+    "UnknownJobFieldError": "pytest_cloudjob.api.errors",
+    "UnsafeRequestPathError": "pytest_cloudjob.api.errors",
+    "ResponseTooLargeError": "pytest_cloudjob.api.transport",
     "JobWaitError": "pytest_cloudjob.api.waiting",
     "WaitTimeoutError": "pytest_cloudjob.api.waiting",
     "IllegalTransitionError": "pytest_cloudjob.api.waiting",
     "UnexpectedEndError": "pytest_cloudjob.api.waiting",
-    "PollingPolicy": "pytest_cloudjob.api.waiting",
+    "ResultsNotReadyError": "pytest_cloudjob.api.waiting",
+    "SettingsError": "pytest_cloudjob.run.settings",
+    "TargetError": "pytest_cloudjob.run.target",
+    "CleanupError": "pytest_cloudjob.run.job_factory",
+    "CloudStartError": "pytest_cloudjob.server.process",
+    "AllureFolderError": "pytest_cloudjob.reporting.allure_folder",
+    "ScenarioFormatError": "pytest_cloudjob.scenarios.loader",
+    "HarnessError": "pytest_cloudjob.scenarios.harness",
+    "MatcherTypo": "pytest_cloudjob.scenarios.matchers",
+    "StepFailure": "pytest_cloudjob.scenarios.runner",
+    "PhysicsError": "pytest_cloudjob.physics.simulate",
+    "PayloadUnzipError": "pytest_cloudjob.physics.simulate",
+    "ResultsFormatError": "pytest_cloudjob.physics.wire",
+    "UnzipError": "pytest_cloudjob.physics.wire",
+    "DistributionMismatch": "pytest_cloudjob.physics.distribution",
+    "DistributionSpecError": "pytest_cloudjob.physics.distribution",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -33,15 +55,34 @@ if TYPE_CHECKING:
     from pytest_cloudjob.api.cloud_objects.cloud_job import Job
     from pytest_cloudjob.api.cloud_objects.cloud_platform import Platform
     from pytest_cloudjob.api.cloud_objects.cloud_user import User
-    from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError
+    from pytest_cloudjob.api.errors import (
+        CloudApiError,
+        JobNotCreatedError,
+        UnknownJobFieldError,
+        UnsafeRequestPathError,
+    )
+    from pytest_cloudjob.api.transport import ResponseTooLargeError
     from pytest_cloudjob.api.waiting import (
         IllegalTransitionError,
         JobWaitError,
         PollingPolicy,
+        ResultsNotReadyError,
         UnexpectedEndError,
         WaitTimeoutError,
     )
     from pytest_cloudjob.errors import CloudJobError
+    from pytest_cloudjob.physics.distribution import DistributionMismatch, DistributionSpecError
+    from pytest_cloudjob.physics.simulate import PayloadUnzipError, PhysicsError
+    from pytest_cloudjob.physics.wire import ResultsFormatError, UnzipError
+    from pytest_cloudjob.reporting.allure_folder import AllureFolderError
+    from pytest_cloudjob.run.job_factory import CleanupError
+    from pytest_cloudjob.run.settings import SettingsError
+    from pytest_cloudjob.run.target import TargetError
+    from pytest_cloudjob.scenarios.harness import HarnessError
+    from pytest_cloudjob.scenarios.loader import ScenarioFormatError
+    from pytest_cloudjob.scenarios.matchers import MatcherTypo
+    from pytest_cloudjob.scenarios.runner import StepFailure
+    from pytest_cloudjob.server.process import CloudStartError
 
 
 def __getattr__(name: str) -> Any:

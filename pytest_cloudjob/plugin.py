@@ -2,7 +2,7 @@
 
 As pytest's own plugins do (junitxml's ``LogXML``, cacheprovider's ``LFPlugin``), everything a run
 owns lives in one object registered in ``pytest_configure`` and removed in ``pytest_unconfigure``; the
-run's :class:`~pytest_cloudjob.target.CloudRun` sits on ``config.stash``. No state outlives a run.
+run's :class:`~pytest_cloudjob.run.target.CloudRun` sits on ``config.stash``. No state outlives a run.
 """
 from __future__ import annotations
 
@@ -17,10 +17,15 @@ import pytest
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
-from pytest_cloudjob.interrupts import sigterm_as_interrupt
-from pytest_cloudjob.job_factory import JobFactory
 from pytest_cloudjob.redaction import install_log_redaction
-from pytest_cloudjob.report_redaction import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
+from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
+from pytest_cloudjob.reporting import is_scenario_report
+from pytest_cloudjob.run.job_factory import JobFactory
+from pytest_cloudjob.run.settings import TOKEN_ENV, SettingsError, add_options, resolve
+from pytest_cloudjob.run.signals import sigterm_as_interrupt
+from pytest_cloudjob.run.summary import run_failures, write_summary
+from pytest_cloudjob.run.sweep import sweep
+from pytest_cloudjob.run.target import RUN, CloudRun, TargetError, prepare_or_exit
 from pytest_cloudjob.scenarios.collect import (
     DEFAULT_PATTERNS,
     ScenarioFile,
@@ -29,10 +34,6 @@ from pytest_cloudjob.scenarios.collect import (
     looks_like_unmatched_scenario,
     matches,
 )
-from pytest_cloudjob.settings import SettingsError, add_options, resolve
-from pytest_cloudjob.summary import run_failures, write_summary
-from pytest_cloudjob.sweep import sweep
-from pytest_cloudjob.target import RUN, CloudRun, TargetError, prepare_or_exit
 
 PLUGIN = pytest.StashKey["CloudJobPlugin"]()
 CLOUD_FIXTURES = frozenset({"cloud_run", "cloud_context", "cloud_user", "cloud_other_user", "cloud_admin",
@@ -48,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None, None, None]:
     """Before pytest's capture starts: a test's own output is masked even with ``-s`` (cleaned up last)."""
-    from pytest_cloudjob.report_redaction import mask_standard_streams
+    from pytest_cloudjob.redaction.files import mask_standard_streams
 
     early_config.add_cleanup(mask_standard_streams())
     return (yield)
@@ -171,7 +172,7 @@ class CloudJobPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A broken scenario file is a collection error that names file and line, and the other files still
         run (under xdist the controller sees the workers' reports here)."""
-        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+        if report.failed and is_scenario_report(report, self.config):
             self.config.option.continue_on_collection_errors = True
 
     @pytest.hookimpl(optionalhook=True)
@@ -289,13 +290,13 @@ def _configured_user(run: CloudRun, name: str, what: str, env: str) -> User:
 @pytest.fixture(scope="session")
 def cloud_other_user(cloud_run: CloudRun) -> User:
     """A second regular user, for isolation checks; skips when ``CLOUDJOB_OTHER_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "other", "second regular user", "CLOUDJOB_OTHER_TOKEN")
+    return _configured_user(cloud_run, "other", "second regular user", TOKEN_ENV["other"])
 
 
 @pytest.fixture(scope="session")
 def cloud_admin(cloud_run: CloudRun) -> User:
     """The admin user; skips when ``CLOUDJOB_ADMIN_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "admin", "admin user", "CLOUDJOB_ADMIN_TOKEN")
+    return _configured_user(cloud_run, "admin", "admin user", TOKEN_ENV["admin"])
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import User
-from pytest_cloudjob.job_factory import JobFactory
-from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.run.job_factory import JobFactory
+from pytest_cloudjob.run.target import CloudRun
 
 
 def _fail_here(message: str) -> None:

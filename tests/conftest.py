@@ -10,9 +10,9 @@ import pytest
 
 from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
+from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
-from pytest_cloudjob.settings import SETTINGS, TOKEN_ENV
 
 # Every variable the plugin reads, from its own tables: a setting added there is cleared here too.
 CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values())))
@@ -82,3 +82,12 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No CLOUDJOB_* variable of the developer's shell reaches a run under test."""
     for name in CLOUDJOB_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def against(reference_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch) -> RunningCloud:
+    """Runs under test target the session's reference cloud by URL, with its three tokens in the environment."""
+    monkeypatch.setenv(SETTINGS["url"].env, reference_cloud.url)
+    for role, env in TOKEN_ENV.items():
+        monkeypatch.setenv(env, reference_cloud.tokens[role])
+    return reference_cloud

@@ -34,7 +34,6 @@ from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
 from urllib3.util import Timeout
 
-from pytest_cloudjob import reporting
 from pytest_cloudjob.api.deadline import (
     MIN_ATTEMPT_SECONDS,
     attempt_timeout,
@@ -45,7 +44,7 @@ from pytest_cloudjob.api.deadline import (
     leave,
 )
 from pytest_cloudjob.api.errors import CloudApiError, excerpt
-from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, record_text
+from pytest_cloudjob.api.records import RECORD_BODY_BYTES, CallRecord, notify_call, record_text
 from pytest_cloudjob.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.transport import CloudAdapter, ResponseTooLargeError
 from pytest_cloudjob.api.urls import checked_path, fill, join, segment
@@ -345,7 +344,7 @@ class Api:
     def _notify(self, record: CallRecord) -> None:
         for listener in list(self.listeners):
             listener(record)
-        reporting.notify_call(record)
+        notify_call(record)
 
 
 def decode_json(response: requests.Response, method: str) -> Any:

@@ -35,6 +35,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
 from pytest_cloudjob.api.deadline import WATCHDOG, Watch, current_deadline
+from pytest_cloudjob.errors import CloudJobError
 
 #: How many (origin, settings) pool lookups one adapter remembers; past that it forgets them all and starts over.
 MAX_REMEMBERED_POOLS = 64
@@ -42,7 +43,7 @@ MAX_REMEMBERED_POOLS = 64
 READ_CHUNK_BYTES = 64 * 1024
 
 
-class ResponseTooLargeError(requests.RequestException):
+class ResponseTooLargeError(requests.RequestException, CloudJobError):
     """A response body above the client's limit; the rest of it was never read."""
 
     def __init__(self, limit: int, status: int, *, declared: int | None = None, read: int = 0,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import register_secret
+from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV, check_token
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
-from pytest_cloudjob.settings import TOKEN_ENV, check_token
 
-URL_ENV = "CLOUDJOB_URL"
+URL_ENV = SETTINGS["url"].env
 #: The run id every job of the load is tagged with (``process_id``), the same in every worker.
 RUN_ID_ENV = "CLOUDJOB_LOAD_RUN_ID"
 #: Arguments for the embedded cloud (e.g. ``--break create-id-race``), split on spaces.

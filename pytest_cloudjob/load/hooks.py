@@ -22,11 +22,14 @@ from pytest_cloudjob.load.sweep import sweep_run
 from pytest_cloudjob.load.tally import REPORT_KEY
 from pytest_cloudjob.load.users import LoadRun, ScenarioUser
 from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.run.settings import SETTINGS
 
 #: Seconds a user may take to finish the scenario it is running when the run stops: a scenario cut
 #: halfway is no verdict, and its jobs would be left to the sweep.
 DEFAULT_STOP_TIMEOUT = 30.0
 logger = logging.getLogger("pytest_cloudjob.load")
+# The options the load run shares with a pytest run take their names and defaults from the one table.
+PLATFORMS, SLOW, PCVL, TIMEOUT = (SETTINGS[key] for key in ("platforms", "slow_platform", "pcvl_version", "timeout"))
 _fired = [0]  # request events this process fired
 
 
@@ -34,19 +37,21 @@ def add_options(parser: Any, **_: Any) -> None:
     parser.add_argument("--cloud-scenarios", action="append", default=None, metavar="PATH",
                        help="scenario file or folder (repeatable); default scenarios")
     parser.add_argument("--cloud-mark", default="", metavar="EXPR", help="pytest -m expression over the scenarios' marks")
-    parser.add_argument("--cloud-platform", action="append", default=None, metavar="NAME",
-                       help="platform to run each scenario on (repeatable); default CLOUDJOB_PLATFORMS or sim:qa")
-    parser.add_argument("--cloud-slow-platform", default=os.environ.get("CLOUDJOB_SLOW_PLATFORM", "sim:slow"))
-    parser.add_argument("--cloud-pcvl-version", default=os.environ.get("CLOUDJOB_PCVL_VERSION", "0.12.0"))
-    parser.add_argument("--cloud-timeout", type=float, default=60.0, help="a wait's deadline, seconds; default 60")
+    parser.add_argument(PLATFORMS.option, action="append", default=None, metavar="NAME",
+                       help="platform to run each scenario on (repeatable); "
+                            f"default {PLATFORMS.env} or {','.join(PLATFORMS.default)}")
+    parser.add_argument(SLOW.option, default=os.environ.get(SLOW.env, SLOW.default))
+    parser.add_argument(PCVL.option, default=os.environ.get(PCVL.env, PCVL.default))
+    parser.add_argument(TIMEOUT.option, type=float, default=TIMEOUT.default,
+                        help=f"a wait's deadline, seconds; default {TIMEOUT.default:g}")
     parser.add_argument("--cloud-weight", action="append", default=None, metavar="KEY=N",
                        help="weight of a mark or a scenario name (repeatable); default 1")
     parser.add_argument("--cloud-weights", default=None, metavar="FILE", help="YAML mapping of mark or name to weight")
-    parser.add_argument("--cloud-url", default=os.environ.get(URL_ENV, ""), include_in_web_ui=False,
+    parser.add_argument(SETTINGS["url"].option, default=os.environ.get(URL_ENV, ""), include_in_web_ui=False,
                        help="the cloud's URL; default CLOUDJOB_URL, else the embedded reference cloud")
     parser.add_argument("--cloud-run-id", default=os.environ.get(RUN_ID_ENV, ""), include_in_web_ui=False,
                        help="the process_id of every job (the master's goes to its workers)")
-    parser.add_argument("--cloud-no-sweep", action="store_true", default=False, help="no leak sweep at the end")
+    parser.add_argument(SETTINGS["no_sweep"].option, action="store_true", default=False, help="no leak sweep at the end")
     parser.add_argument("--max-error-rate", type=float, default=0.0, metavar="RATIO",
                        help="fail the run above this ratio of failures to requests; default 0")
     parser.add_argument("--max-p95", action="append", default=None, metavar="CALL=DURATION",

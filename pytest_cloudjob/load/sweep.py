@@ -9,31 +9,18 @@ being cancelled, each as small as the leaks it finds.
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
-from pytest_cloudjob import protocol, reporting
+from pytest_cloudjob import protocol
 from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.errors import CloudApiError
+from pytest_cloudjob.api.records import SilentReporter, reporting_to
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.sweep import NOT_LEAKING_STATUSES, SWEEP_DEADLINE, ListedJob
+from pytest_cloudjob.run.sweep import NOT_LEAKING_STATUSES, SWEEP_DEADLINE, ListedJob
 
 #: The statuses a leaked job can be in, listed one by one.
 LEAKING_STATUSES = tuple(sorted(protocol.ALL_STATUSES - NOT_LEAKING_STATUSES))
 
-
-class _Silent:
-    """No steps, attachments or call reports for the sweep's calls: they belong to no scenario."""
-
-    def step(self, title: str, summarise: bool = False) -> AbstractContextManager[None]:
-        return nullcontext()
-
-    def attach_text(self, name: str, text: str) -> None:
-        pass
-
-    def on_call(self, record: Any) -> None:
-        pass
 
 
 @dataclass
@@ -48,7 +35,7 @@ def sweep_run(url: str, admin_token: str, run_id: str, deadline: float = SWEEP_D
     result = SweepResult()
     context = CloudContext(url, connect_timeout=5.0, read_timeout=10.0, retry=RetryPolicy(attempts=4))
     try:
-        with reporting.reporting_to(_Silent()), calls_end_by(time.monotonic() + deadline):
+        with reporting_to(SilentReporter()), calls_end_by(time.monotonic() + deadline):
             api = context.api
             for status in LEAKING_STATUSES:
                 data = api.call_json("GET", "admin_jobs", admin_token, query={"process_id": run_id, "status": status},

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children, StoppingError
 from pytest_cloudjob.mutation.probe import OUTPUT_ENV
+from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
 
@@ -22,7 +23,6 @@ from pytest_cloudjob.server.process import CloudStartError, start_reference_clou
 #: installed (pytest-cloudjob[physics]); without it they are left out of the default catalogue, not survivors.
 PHYSICS_INSTALLED = importlib.util.find_spec("perceval") is not None
 
-TOKEN_ENV = {"CLOUDJOB_TOKEN": "user", "CLOUDJOB_OTHER_TOKEN": "other", "CLOUDJOB_ADMIN_TOKEN": "admin"}
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
     children.add(cloud.process)
     try:
         probe = folder / "outcomes.jsonl"
-        env = {**os.environ, "CLOUDJOB_URL": cloud.url, OUTPUT_ENV: str(probe),
-               **{env: cloud.tokens[account] for env, account in TOKEN_ENV.items()}}
+        env = {**os.environ, SETTINGS["url"].env: cloud.url, OUTPUT_ENV: str(probe),
+               **{env: cloud.tokens[account] for account, env in TOKEN_ENV.items()}}
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
                    "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}",
                    *(["-x"] if settings.first_failure_only else []), *settings.pytest_args,

@@ -11,18 +11,19 @@ import allure
 import pytest
 
 from pytest_cloudjob import __version__, reporting
+from pytest_cloudjob.redaction.files import redact_folder
+from pytest_cloudjob.reporting import is_scenario_report
 from pytest_cloudjob.reporting.allure_folder import LostWrites
 from pytest_cloudjob.reporting.allure_report import (
     AllureReporter,
     item_labels,
-    redact_folder,
     report_bad_scenario_file,
     target_epic,
     write_run_files,
 )
 from pytest_cloudjob.reporting.allure_typed import dynamic_description, dynamic_label, dynamic_title
 from pytest_cloudjob.reporting.allure_writer import RedactingWriterSwap
-from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.run.target import CloudRun
 
 
 class AllureCloudPlugin:
@@ -83,7 +84,7 @@ class AllureCloudPlugin:
         self.reporter.in_test = False
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if self.is_worker or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+        if self.is_worker or not report.failed or not is_scenario_report(report, self.config):
             return  # under xdist the controller gets each worker's failed collection once
         report_bad_scenario_file(report.nodeid, str(report.longrepr), self.epic)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,11 +25,11 @@ from allure_commons.model2 import Label, Status, StatusDetails, TestResult
 from allure_commons.types import AttachmentType, LabelType
 
 from pytest_cloudjob.api.client import CallRecord
-from pytest_cloudjob.redaction import redact, redact_data
+from pytest_cloudjob.redaction import redact
 from pytest_cloudjob.reporting.allure_categories import CATEGORIES, write_categories
 from pytest_cloudjob.reporting.allure_typed import now, step_context, uuid4
 
-__all__ = ["CATEGORIES", "AllureReporter", "item_labels", "redact_folder", "report_bad_scenario_file", "target_epic",
+__all__ = ["CATEGORIES", "AllureReporter", "item_labels", "report_bad_scenario_file", "target_epic",
            "write_run_files"]
 
 EMBEDDED_EPIC = "embedded reference cloud"
@@ -174,40 +173,6 @@ def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:
                         labels=[Label(LabelType.EPIC, epic), Label(LabelType.FEATURE, nodeid),
                                 Label(LabelType.SEVERITY, "critical"), Label(LabelType.FRAMEWORK, "pytest-cloudjob")])
     allure_commons.plugin_manager.hook.report_result(result=result)
-
-
-def redact_folder(report_dir: Path, removed: list[Path] | None = None) -> int:
-    """Mask secrets in every text file of the results folder; return how many files had to change.
-
-    A file the disk will not let us rewrite (full, read-only) is removed rather than left holding a secret,
-    and named in ``removed``; the rewrite goes through a ``.tmp`` file so a failed one never truncates it."""
-    changed = 0
-    for path in report_dir.iterdir() if report_dir.is_dir() else ():
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        masked = redact(text)
-        if masked == text:
-            continue
-        if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
-            with suppress(ValueError):
-                masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
-        temporary = path.with_name(path.name + ".tmp")
-        try:
-            temporary.write_text(masked, encoding="utf-8")
-            os.replace(temporary, path)
-        except OSError:
-            with suppress(OSError):
-                temporary.unlink(missing_ok=True)
-            with suppress(OSError):
-                path.unlink()
-            if removed is not None:
-                removed.append(path)
-        changed += 1
-    return changed
 
 
 def item_labels(item: pytest.Item, epic: str) -> tuple[list[tuple[str, str]], dict[str, str]]:

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.run.target import RUN, prepare_or_exit
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.matchers import closest
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
 from pytest_cloudjob.server.platforms import default_platforms
-from pytest_cloudjob.target import RUN, prepare_or_exit
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
 #: A ``platforms:`` name this close to a known one, and not known itself, is taken for a typo.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob.api.errors import excerpt
+from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.scenarios import placeholders
 
 TYPES: dict[str, Callable[[Any], bool]] = {
@@ -35,7 +36,7 @@ _SPEC_REF = {"$ref": "#/$defs/spec"}
 Problem = tuple[int | None, str]  # (line or None for "the line of the spec"), message
 
 
-class MatcherTypo(ValueError):
+class MatcherTypo(CloudJobError, ValueError):
     """A spec that only a misspelt matcher explains; the runner reports it as a harness error."""
 
 

@@ -17,21 +17,21 @@ from typing import Any, NoReturn
 import pytest
 import requests
 
-from pytest_cloudjob import reporting
+from pytest_cloudjob.api import records as reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
-from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
+from pytest_cloudjob.run.job_factory import CleanupWarning, JobFactory
+from pytest_cloudjob.run.settings import TOKEN_ENV
 from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.request import send
 from pytest_cloudjob.scenarios.steps import COMMON
-from pytest_cloudjob.settings import TOKEN_ENV
 
 MAX_PROBLEM_LINES = 20
 MAX_JOB_LINES = 5
@@ -39,7 +39,7 @@ DEFAULT_EVENTUALLY_INTERVAL = 0.5
 _NOT_SHOWN_IN_TITLE = ("expect", "expect_error", "require", "description", "save", "eventually", "max_time")
 
 
-class StepFailure(AssertionError):
+class StepFailure(CloudJobError, AssertionError):
     """A step's expectation was not met: the cloud broke a promise."""
 
 

@@ -75,17 +75,24 @@ class _DroppedConnection(Exception):
     """Raised after the response has started, so the server closes the connection mid-answer."""
 
 
-def create_app(config: CloudConfig) -> ASGIApp:
-    """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
-    accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
-    simulator = Simulator(config.simulation_budget)
-    computing: dict[str, asyncio.Task[None]] = {}  # job id -> its results being computed (once per job)
+class _Cloud:
+    """One reference cloud's state, and the checks every route makes: who calls, which job, which platform."""
 
-    async def compute_results(job: StoredJob) -> None:
+    def __init__(self, config: CloudConfig) -> None:
+        self.config = config
+        self.accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
+        self.simulator = Simulator(config.simulation_budget)
+        self.computing: dict[str, asyncio.Task[None]] = {}  # job id -> its results being computed (once per job)
+        self.store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished,
+                              defects=config.defects, on_created=self.start_results)
+        self.breakage = Breakage(config.defects, self.store, config.platforms)  # every --break defect is applied there
+
+    async def compute_results(self, job: StoredJob) -> None:
+        store = self.store
         request = {"payload": job.payload, "seed": store.seed, "job_key": job.rerun_of or job.job_id,
                    "details": job.platform.details(), "defects": sorted(store.defects)}
         try:
-            job.results_text = await simulator.results(request)
+            job.results_text = await self.simulator.results(request)
         except SimulationFailed as failed:
             job.failure = (failed.code, failed.message)
         except asyncio.CancelledError:
@@ -94,61 +101,60 @@ def create_app(config: CloudConfig) -> ASGIApp:
             job.failure = (SIMULATION_FAILED, f"the simulation failed: {type(exc).__name__}")
         finally:
             job.ready_at = store.clock()
-            computing.pop(job.job_id, None)
+            self.computing.pop(job.job_id, None)
 
-    def start_results(job: StoredJob) -> None:
+    def start_results(self, job: StoredJob) -> None:
         if job.simulated and job.canceled_at is None:
-            computing[job.job_id] = asyncio.get_running_loop().create_task(compute_results(job))
+            self.computing[job.job_id] = asyncio.get_running_loop().create_task(self.compute_results(job))
 
-    def stop_results(job: StoredJob) -> None:
-        task = computing.get(job.job_id)
+    def stop_results(self, job: StoredJob) -> None:
+        task = self.computing.get(job.job_id)
         if task is not None and job.canceled_at is not None:
             task.cancel()
 
-    store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished, defects=config.defects,
-                     on_created=start_results)
-    faults = config.faults
-    broken = config.defects
-    breakage = Breakage(broken, store, config.platforms)  # every --break defect is applied there
-
-    def account_of(request: Request) -> Account:
+    def account_of(self, request: Request) -> Account:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        account = accounts.get(token.strip()) if scheme.lower() == "bearer" else None
-        if account is None and (served_as := breakage.fallback_account(request.url.path, bool(header))):
+        account = self.accounts.get(token.strip()) if scheme.lower() == "bearer" else None
+        if account is None and (served_as := self.breakage.fallback_account(request.url.path, bool(header))):
             account = Account(served_as, served_as == "admin")
         if account is None:
             raise ApiError(401, "missing or invalid bearer token")
         return account
 
-    def admin_of(request: Request) -> Account:
-        account = account_of(request)
-        if not account.is_admin and not breakage.admin_open(request.url.path):
+    def admin_of(self, request: Request) -> Account:
+        account = self.account_of(request)
+        if not account.is_admin and not self.breakage.admin_open(request.url.path):
             raise ApiError(403, "this call needs an admin token")
         return account
 
-    def job_for(request: Request, account: Account) -> StoredJob:
-        see_all = account.is_admin or breakage.tenant_open(request.url.path)
-        job = store.get(request.path_params["job_id"], None if see_all else account.name)
+    def job_for(self, request: Request, account: Account) -> StoredJob:
+        see_all = account.is_admin or self.breakage.tenant_open(request.url.path)
+        job = self.store.get(request.path_params["job_id"], None if see_all else account.name)
         if job is None:
             raise ApiError(404, "no such job")
         return job
 
-    def platform_named(name: str) -> PlatformModel:
-        platform = config.platforms.get(name)
+    def platform_named(self, name: str) -> PlatformModel:
+        platform = self.config.platforms.get(name)
         if platform is None:
-            raise ApiError(404, f"unknown platform {name!r}; known: {', '.join(sorted(config.platforms))}")
+            raise ApiError(404, f"unknown platform {name!r}; known: {', '.join(sorted(self.config.platforms))}")
         return platform
 
+
+def _job_routes(cloud: _Cloud) -> list[Route]:
+    """A regular user's calls on jobs: create, read, status, results, cancel, rerun."""
+    store, breakage = cloud.store, cloud.breakage
+
     async def create_job(request: Request) -> Response:
-        account = account_of(request)
+        account = cloud.account_of(request)
         try:
             body = breakage.create_body(await json_object(request))
         except BodyError:
             breakage.bad_body()
             raise
         name = check_create_body(body)
-        platform = config.platforms.get(name) or breakage.unknown_platform(name) or platform_named(name)
+        platform = cloud.config.platforms.get(name) or breakage.unknown_platform(name) or cloud.platform_named(name)
         # reading a Perceval experiment takes milliseconds: off the event loop, like the results below
         beyond_limits, simulated = await run_in_threadpool(assess, body["payload"], platform.details())
         if beyond_limits:
@@ -157,41 +163,70 @@ def create_app(config: CloudConfig) -> ASGIApp:
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:
-        return JSONResponse(breakage.record(job_for(request, account_of(request)).record(store.clock())))
+        return JSONResponse(breakage.record(cloud.job_for(request, cloud.account_of(request)).record(store.clock())))
 
     async def job_status(request: Request) -> Response:
-        job = job_for(request, account_of(request))
+        job = cloud.job_for(request, cloud.account_of(request))
         return JSONResponse(breakage.status(job, job.status_body(store.clock())))
 
     async def job_result(request: Request) -> Response:
-        job = job_for(request, account_of(request))
+        job = cloud.job_for(request, cloud.account_of(request))
         results = breakage.results(job, store.results(job))  # simulated ones are computed before completion
         return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
-        job = job_for(request, account_of(request))
+        job = cloud.job_for(request, cloud.account_of(request))
         before, after = breakage.cancel(job)
-        stop_results(job)
+        cloud.stop_results(job)
         if before in protocol.TERMINAL_STATUSES and not breakage.accepts_ended_cancel(before):
             raise ApiError(400, f"job already ended ({before})")
         return JSONResponse({"job_id": job.job_id, "status": after})
 
     async def rerun_job(request: Request) -> Response:
-        job = job_for(request, account_of(request))
+        job = cloud.job_for(request, cloud.account_of(request))
         status = job.status_at(store.clock())
         if not breakage.rerun_allowed(status):
             raise ApiError(400, f"only error or canceled jobs can be rerun; this one is {status}")
         return JSONResponse({"job_id": breakage.rerun(job)})
 
+    return [
+        Route("/api/job", create_job, methods=["POST"]),
+        Route("/api/job/status/{job_id}", job_status, methods=["GET"]),
+        Route("/api/job/result/{job_id}", job_result, methods=["GET"]),
+        Route("/api/job/cancel/{job_id}", cancel_job, methods=["POST"]),
+        Route("/api/job/rerun/{job_id}", rerun_job, methods=["POST"]),
+        Route("/api/job/{job_id}", read_job, methods=["GET"]),
+    ]
+
+
+def _platform_routes(cloud: _Cloud) -> list[Route]:
+    """A platform's details (on the new path and Perceval's older one) and the caller's queue."""
+
     async def platform_details(request: Request) -> Response:
-        account_of(request)
+        cloud.account_of(request)
         name = request.path_params["name"]
-        known = config.platforms.get(name)
-        details = breakage.platform_details(request.url.path, name, known.details() if known else None)
-        return JSONResponse(details if details is not None else platform_named(name).details())
+        known = cloud.config.platforms.get(name)
+        details = cloud.breakage.platform_details(request.url.path, name, known.details() if known else None)
+        return JSONResponse(details if details is not None else cloud.platform_named(name).details())
+
+    async def availability(request: Request) -> Response:
+        account = cloud.account_of(request)
+        return JSONResponse({"max_jobs_in_queue": cloud.config.max_jobs_in_queue,
+                             "num_jobs_in_queue": cloud.store.active_count(account.name)})
+
+    return [
+        Route("/api/platforms/{name}/processor", platform_details, methods=["GET"]),
+        Route("/api/platform/{name}", platform_details, methods=["GET"]),
+        Route("/api/jobs/availability", availability, methods=["GET"]),
+    ]
+
+
+def _admin_routes(cloud: _Cloud) -> list[Route]:
+    """The admin's calls: the listing with its filters, and cancel-many."""
+    store, breakage = cloud.store, cloud.breakage
 
     async def admin_jobs(request: Request) -> Response:
-        admin_of(request)
+        cloud.admin_of(request)
         query = request.query_params
         unknown = set(query) - set(protocol.LIST_FILTERS)
         if unknown:
@@ -204,7 +239,7 @@ def create_app(config: CloudConfig) -> ASGIApp:
         return JSONResponse(breakage.listing(store.select(**filters)))
 
     async def admin_cancel(request: Request) -> Response:
-        admin_of(request)
+        cloud.admin_of(request)
         body = await json_object(request)
         ids = body.get("job_ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -212,42 +247,42 @@ def create_app(config: CloudConfig) -> ASGIApp:
         outcomes = breakage.cancel_many(ids)
         for job_id in ids:
             if (job := store.jobs.get(job_id)) is not None:
-                stop_results(job)
+                cloud.stop_results(job)
         return JSONResponse({"results": outcomes})
 
-    async def availability(request: Request) -> Response:
-        account = account_of(request)
-        return JSONResponse({"max_jobs_in_queue": config.max_jobs_in_queue,
-                             "num_jobs_in_queue": store.active_count(account.name)})
+    return [
+        Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
+        Route("/api/admin/jobs/cancel", admin_cancel, methods=["POST"]),
+    ]
+
+
+def _service_routes(cloud: _Cloud) -> list[Route]:
+    """Outside the protocol: ``/health`` (jobs, defects, physics, simulations) and the OpenAPI document."""
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
     async def health(request: Request) -> Response:
+        store, simulator = cloud.store, cloud.simulator
         return JSONResponse({"status": "ok", "jobs": len(store.jobs), "evicted": store.evicted,
-                             "defects": sorted(broken), "physics": physics_status(),
+                             "defects": sorted(cloud.config.defects), "physics": physics_status(),
                              "simulations": simulator.simulations, "simulating": simulator.busy})
 
-    routes = [
+    return [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/api/job", create_job, methods=["POST"]),
-        Route("/api/job/status/{job_id}", job_status, methods=["GET"]),
-        Route("/api/job/result/{job_id}", job_result, methods=["GET"]),
-        Route("/api/job/cancel/{job_id}", cancel_job, methods=["POST"]),
-        Route("/api/job/rerun/{job_id}", rerun_job, methods=["POST"]),
-        Route("/api/job/{job_id}", read_job, methods=["GET"]),
-        Route("/api/platforms/{name}/processor", platform_details, methods=["GET"]),
-        Route("/api/platform/{name}", platform_details, methods=["GET"]),
-        Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
-        Route("/api/admin/jobs/cancel", admin_cancel, methods=["POST"]),
-        Route("/api/jobs/availability", availability, methods=["GET"]),
     ]
+
+
+def create_app(config: CloudConfig) -> ASGIApp:
+    """The ASGI application of a reference cloud with ``config``'s accounts, platforms and faults."""
+    cloud = _Cloud(config)
+    routes = [*_service_routes(cloud), *_job_routes(cloud), *_platform_routes(cloud), *_admin_routes(cloud)]
     app = Starlette(routes=routes, exception_handlers={ApiError: _api_error, BodyError: _body_error,
                                                        HTTPException: _http_error, InjectedError: injected_error})
-    app.state.store = store
-    app.state.simulator = simulator  # __main__ kills its worker when the cloud stops
-    return _with_errors_and_faults(app, faults)
+    app.state.store = cloud.store
+    app.state.simulator = cloud.simulator  # __main__ kills its worker when the cloud stops
+    return _with_errors_and_faults(app, config.faults)
 
 
 def _with_errors_and_faults(app: Starlette, faults: Faults) -> ASGIApp:

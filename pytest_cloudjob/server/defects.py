@@ -1,7 +1,7 @@
 """Promises the reference cloud can be told to break, one by one, and faults it must survive.
 
 A QA suite is only worth running if it turns red when the cloud misbehaves: starting the reference cloud
-with ``--break NAME`` breaks exactly one promise of DESIGN.md §2–3, so a mutation run
+with ``--break NAME`` breaks exactly one promise of docs/protocol.md, so a mutation run
 (``python -m pytest_cloudjob.mutation``) can count which broken promises a suite notices. Transient
 profiles are the opposite: faults a conforming cloud may show (503 bursts, dropped reads, slow answers,
 slow jobs) under which a suite must stay green. How each defect is applied lives in ``breakage.py``.
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Defect:
-    """One broken promise: its name for ``--break``, the promise it breaks, and where DESIGN.md states it."""
+    """One broken promise: its name for ``--break``, the promise it breaks (docs/protocol.md), and a short
+    tag of the rule it concerns (``row``, shown by ``--list``)."""
 
     name: str
     promise: str

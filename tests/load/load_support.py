@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_cloudjob.run.settings import TOKEN_ENV
 from pytest_cloudjob.server.process import RunningCloud
-from pytest_cloudjob.settings import TOKEN_ENV
 
 SHIPPED = Path(__file__).parents[2] / "scenarios"
 #: Far above what a run of a few seconds takes to start, run, sweep and stop: only a hang reaches it.

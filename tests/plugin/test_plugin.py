@@ -20,16 +20,6 @@ LIFECYCLE = """
 """
 
 
-@pytest.fixture
-def against(reference_cloud, monkeypatch):
-    """Point inner sessions at the outer reference cloud, with its tokens in the environment."""
-    monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", reference_cloud.tokens["user"])
-    monkeypatch.setenv("CLOUDJOB_OTHER_TOKEN", reference_cloud.tokens["other"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", reference_cloud.tokens["admin"])
-    return reference_cloud
-
-
 
 
 def run_id_of(result) -> str:

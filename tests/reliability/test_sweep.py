@@ -11,9 +11,9 @@ import pytest
 from _support import FakeCloud, artefacts, assert_nowhere, run_id_in
 
 from pytest_cloudjob import CloudContext, Job
-from pytest_cloudjob.settings import CloudSettings
-from pytest_cloudjob.sweep import sweep
-from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.run.settings import CloudSettings
+from pytest_cloudjob.run.sweep import sweep
+from pytest_cloudjob.run.target import CloudRun
 
 RUN_TIMEOUT = 60
 TOKEN = "fake-cloud-user-token-0123456789"

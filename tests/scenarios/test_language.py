@@ -13,7 +13,7 @@ import pytest
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.durations import parse_duration
-from pytest_cloudjob.job_factory import CleanupWarning
+from pytest_cloudjob.run.job_factory import CleanupWarning
 from pytest_cloudjob.scenarios import matchers, steps
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents

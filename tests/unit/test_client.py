@@ -467,7 +467,7 @@ def test_extra_keywords_far_from_any_field_stay_accepted():
 
 
 def test_the_job_factory_inherits_the_typo_check(context, user):
-    from pytest_cloudjob.job_factory import JobFactory
+    from pytest_cloudjob.run.job_factory import JobFactory
     factory = JobFactory(context, user, None, platform_name="sim:qa", pcvl_version="0.12.0", process_id="run")
     with pytest.raises(TypeError, match="did you mean 'platform_name'"):
         factory(platfrom_name="qpu:qa")

@@ -112,7 +112,7 @@ def test_a_skip_keeps_its_tuple_and_a_failure_its_crash_line():
     import pytest
     from _pytest._code.code import ExceptionChainRepr
 
-    from pytest_cloudjob.report_redaction import redact_longrepr
+    from pytest_cloudjob.redaction.files import redact_longrepr
 
     assert redact_longrepr(("t.py", 3, f"Skipped: Bearer {SECRET}")) == ("t.py", 3, "Skipped: Bearer ***")
     try:
@@ -158,7 +158,7 @@ def test_secret_variable_names_by_default_and_added_names():
 def test_the_masking_stream_masks_a_token_cut_across_writes_and_keeps_partial_lines_for_flush():
     import io
 
-    from pytest_cloudjob.report_redaction import MaskingStream
+    from pytest_cloudjob.redaction.files import MaskingStream
 
     target = io.StringIO()
     stream = MaskingStream(target)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.api.client import Api, CloudContext, calls_end_by, decode_json
+from pytest_cloudjob.api.client import CloudContext, calls_end_by, decode_json
 from pytest_cloudjob.api.cloud_objects.cloud_base import ACloudObject
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.api.cloud_objects.job_fields import (
@@ -28,8 +28,8 @@ from pytest_cloudjob.api.cloud_objects.job_fields import (
     split_record,
 )
 from pytest_cloudjob.api.errors import CloudApiError, JobNotCreatedError, excerpt
+from pytest_cloudjob.api.records import attach_text, reported, step
 from pytest_cloudjob.api.waiting import PollingPolicy, ResultsNotReadyError, StatusHistory, wait_for
-from pytest_cloudjob.reporting import attach_text, reported, step
 
 _process_id = str(uuid.uuid4())
 
@@ -79,12 +79,15 @@ class Job(ACloudObject):
         "parameters": {},
         "max_shots": 1000,
     }
+    # The seed's defaults, written once: the constructor, the job factory and the settings read them here.
     DEFAULT_PLATFORM_NAME = "sim:qa"
+    DEFAULT_JOB_NAME = "qa_job"
+    DEFAULT_PCVL_VERSION = "0.12.0"
 
-    platform_name: str = "sim:qa"
-    job_name: str = "qa_job"
+    platform_name: str = DEFAULT_PLATFORM_NAME
+    job_name: str = DEFAULT_JOB_NAME
     payload: dict[str, Any]
-    pcvl_version: str = "0.12.0"
+    pcvl_version: str = DEFAULT_PCVL_VERSION
     process_id: str = ""
     job_id = ""
     #: The status in the record this job was built from (``list_all``, ``from_record``); ``None`` for a job
@@ -97,9 +100,9 @@ class Job(ACloudObject):
     def __init__(
         self,
         platform_name: str = DEFAULT_PLATFORM_NAME,
-        job_name: str = "qa_job",
+        job_name: str = DEFAULT_JOB_NAME,
         payload: dict[str, Any] | None = None,
-        pcvl_version: str = "0.12.0",
+        pcvl_version: str = DEFAULT_PCVL_VERSION,
         process_id: str | None = None,
         job_id: str = "",
         **_: Any,
@@ -134,14 +137,6 @@ class Job(ACloudObject):
     @classmethod
     def get_endpoint(cls) -> str:
         return "job"
-
-    @classmethod
-    def get_api(cls, context: CloudContext) -> Api:
-        return context.api
-
-    @classmethod
-    def get_token_method(cls) -> str:
-        return "get_token"
 
     # -- one job --------------------------------------------------------------------------------
     def to_create_body(self, create_dict: dict[str, Any] | None = None) -> dict[str, Any]:

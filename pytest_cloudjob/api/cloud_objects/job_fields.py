@@ -6,16 +6,19 @@ must not quietly become an extra while the job is made on the default platform.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import keyword
 from collections.abc import Mapping
 from typing import Any
 
 from pytest_cloudjob.api.errors import CloudApiError, UnknownJobFieldError, excerpt
+from pytest_cloudjob.text import nearest
 
 #: The seed constructor's fields: a keyword close to one of these is taken for a typo.
 FIELDS = ("platform_name", "job_name", "payload", "pcvl_version", "process_id", "job_id")
+#: The scenario language's names of seed fields (``create: {platform: ...}``): given to ``Job()`` they would
+#: be kept as an extra while the job is made on the default platform, so they are refused with the real name.
+ALIASES = {"platform": "platform_name"}
 #: Instance attributes of every ``Job`` that no record field may replace.
 OWN_ATTRIBUTES = frozenset({"history", "extra", "status"})
 
@@ -23,9 +26,9 @@ OWN_ATTRIBUTES = frozenset({"history", "extra", "status"})
 def refuse_typo(key: str) -> None:
     """Raise :class:`UnknownJobFieldError` if ``key`` looks like a misspelt field; other extras are welcome."""
     __tracebackhide__ = True
-    close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.8) if isinstance(key, str) else []
+    close = ALIASES.get(key) or (nearest(key, FIELDS, cutoff=0.8) if isinstance(key, str) else None)
     if close:
-        raise UnknownJobFieldError(f"Job() got an unexpected keyword argument {key!r}: did you mean {close[0]!r}? "
+        raise UnknownJobFieldError(f"Job() got an unexpected keyword argument {key!r}: did you mean {close!r}? "
                                    f"(the fields are {', '.join(FIELDS)}; other extra keywords are kept as they are)")
 
 

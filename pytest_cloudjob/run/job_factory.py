@@ -30,7 +30,7 @@ class JobFactory:
         self.context = context
         self.user = user
         self.admin = admin
-        self.defaults: dict[str, Any] = {"platform_name": platform_name, "job_name": "qa_job",
+        self.defaults: dict[str, Any] = {"platform_name": platform_name, "job_name": Job.DEFAULT_JOB_NAME,
                                          "pcvl_version": pcvl_version, "process_id": process_id}
         self.jobs: list[Job] = []
 

@@ -17,9 +17,9 @@ from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.run.settings import CloudSettings
+from pytest_cloudjob.run.tally import RunStats
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
-from pytest_cloudjob.settings import CloudSettings
-from pytest_cloudjob.stats import RunStats
 
 
 class TargetError(CloudJobError):

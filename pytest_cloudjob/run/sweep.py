@@ -8,17 +8,17 @@ sweep belongs to no test (under Allure, after Ctrl-C, there is no current test t
 from __future__ import annotations
 
 import time
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_cloudjob import protocol, reporting
+from pytest_cloudjob import protocol
 from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.errors import CloudApiError
+from pytest_cloudjob.api.records import SilentReporter, reporting_to
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.stats import JobTrace
-from pytest_cloudjob.target import CloudRun
+from pytest_cloudjob.run.tally import JobTrace
+from pytest_cloudjob.run.target import CloudRun
 
 #: Statuses of a job that has ended, or that the cloud has already been asked to end.
 NOT_LEAKING_STATUSES = protocol.TERMINAL_STATUSES | {protocol.CANCEL_REQUESTED}
@@ -45,18 +45,6 @@ class ListedJob:
             return None
         return cls(job_id, str(record.get("platform_name", "?")), str(record.get("status", "?")))
 
-
-class _Silent:
-    """A reporter that reports nothing, installed while the sweep calls the cloud."""
-
-    def step(self, title: str, summarise: bool = False) -> AbstractContextManager[None]:
-        return nullcontext()
-
-    def attach_text(self, name: str, text: str) -> None:
-        pass
-
-    def on_call(self, record: Any) -> None:
-        pass
 
 
 class _Clock:
@@ -88,7 +76,7 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
                            retry=RetryPolicy(attempts=4))
     try:
-        with reporting.reporting_to(_Silent()), calls_end_by(clock.end):
+        with reporting_to(SilentReporter()), calls_end_by(clock.end):
             _sweep(run, context, admin, clock)
     except CloudApiError as exc:
         run.sweep_error = redact(f"the leak sweep could not complete: {exc}")

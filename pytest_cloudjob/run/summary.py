@@ -10,8 +10,8 @@ from collections import Counter
 from typing import Any
 
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.target import CloudRun
-from pytest_cloudjob.thresholds import threshold_failures
+from pytest_cloudjob.run.target import CloudRun
+from pytest_cloudjob.run.thresholds import threshold_failures
 
 _EMPTY_ROW = {"created": 0, "completed": 0, "failed": 0, "canceled": 0, "unended": 0, "p50": None, "p95": None,
               "calls_per_job": 0.0}

@@ -8,7 +8,6 @@ named by its variable, never shown.
 """
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import json
 import math
@@ -22,9 +21,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pytest_cloudjob.api.cloud_objects.cloud_job import Job
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import add_secret_names, redact, register_secret
+from pytest_cloudjob.text import nearest
 
 TOKEN_ENV = {"user": "CLOUDJOB_TOKEN", "other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}
 
@@ -41,34 +42,33 @@ class Setting:
     kind: str = "text"  # "text", "list" (repeatable option, args ini, comma-separated env) or "flag"
 
 
-SETTINGS: dict[str, Setting] = {
-    "url": Setting("--cloud-url", "CLOUDJOB_URL", "cloud_url", None,
-                   "URL of the cloud to verify; absent: start the embedded reference cloud on 127.0.0.1"),
-    "platforms": Setting("--cloud-platform", "CLOUDJOB_PLATFORMS", "cloud_platforms", ("sim:qa",),
-                         "platform to run each cloud test on (repeatable; env: comma separated); default sim:qa",
-                         "list"),
-    "slow_platform": Setting("--cloud-slow-platform", "CLOUDJOB_SLOW_PLATFORM", "cloud_slow_platform", "sim:slow",
-                             "a platform whose jobs run long enough to cancel them; default sim:slow"),
-    "timeout": Setting("--cloud-timeout", "CLOUDJOB_TIMEOUT", "cloud_timeout", 60.0,
-                       "default deadline to wait for a job, in seconds or as 30s, 2m, 500ms; default 60"),
-    "call_timeout": Setting("--cloud-call-timeout", "CLOUDJOB_CALL_TIMEOUT", "cloud_call_timeout", 60.0,
-                            "total deadline of each call to the cloud (connect, answer, whole body, retries), in "
-                            "seconds or as 30s, 2m; default 60"),
-    "pcvl_version": Setting("--cloud-pcvl-version", "CLOUDJOB_PCVL_VERSION", "cloud_pcvl_version", "0.12.0",
-                            "pcvl_version sent with every job; default 0.12.0"),
-    "no_sweep": Setting("--cloud-no-sweep", "CLOUDJOB_NO_SWEEP", "cloud_no_sweep", False,
-                        "accept a run against a URL without the end-of-run leak sweep (no admin token)", "flag"),
-    "max_p95": Setting("--cloud-max-p95", "CLOUDJOB_MAX_P95", "cloud_max_p95", (),
-                       "fail the run if PLATFORM's p95 time to finish exceeds DURATION: PLATFORM=DURATION, "
-                       "e.g. sim:qa=5s (repeatable; env: comma separated)", "list"),
-    "max_status_calls": Setting("--cloud-max-status-calls", "CLOUDJOB_MAX_STATUS_CALLS", "cloud_max_status_calls", (),
-                                "fail the run if PLATFORM's status calls per job exceed N: PLATFORM=N "
-                                "(repeatable; env: comma separated)", "list"),
-    "secret_env": Setting("--cloud-secret-env", "CLOUDJOB_SECRET_ENV", "cloud_secret_env", (),
-                          "an environment variable whose value is a secret, masked in every report: a NAME or a "
-                          "glob such as QA_*, added to the default names (repeatable; env: comma separated)",
-                          "list"),
-}
+def _setting(key: str, default: Any, help: str, kind: str = "text", *, option: str | None = None) -> Setting:
+    """A setting named after its key everywhere: ``--cloud-x``, ``CLOUDJOB_X``, ``cloud_x`` (one exception: the
+    repeatable ``--cloud-platform``, one platform per use)."""
+    return Setting(option or "--cloud-" + key.replace("_", "-"), "CLOUDJOB_" + key.upper(), "cloud_" + key,
+                   default, help, kind)
+
+
+_PLATFORM = Job.DEFAULT_PLATFORM_NAME
+SETTINGS: dict[str, Setting] = {s.ini.removeprefix("cloud_"): s for s in (
+    _setting("url", None, "URL of the cloud to verify; absent: start the embedded reference cloud on 127.0.0.1"),
+    _setting("platforms", (_PLATFORM,), "platform to run each cloud test on (repeatable; env: comma separated); "
+             f"default {_PLATFORM}", "list", option="--cloud-platform"),
+    _setting("slow_platform", "sim:slow", "a platform whose jobs run long enough to cancel them; default sim:slow"),
+    _setting("timeout", 60.0, "default deadline to wait for a job, in seconds or as 30s, 2m, 500ms; default 60"),
+    _setting("call_timeout", 60.0, "total deadline of each call to the cloud (connect, answer, whole body, "
+             "retries), in seconds or as 30s, 2m; default 60"),
+    _setting("pcvl_version", Job.DEFAULT_PCVL_VERSION,
+             f"pcvl_version sent with every job; default {Job.DEFAULT_PCVL_VERSION}"),
+    _setting("no_sweep", False, "accept a run against a URL without the end-of-run leak sweep (no admin token)",
+             "flag"),
+    _setting("max_p95", (), "fail the run if PLATFORM's p95 time to finish exceeds DURATION: PLATFORM=DURATION, "
+             "e.g. sim:qa=5s (repeatable; env: comma separated)", "list"),
+    _setting("max_status_calls", (), "fail the run if PLATFORM's status calls per job exceed N: PLATFORM=N "
+             "(repeatable; env: comma separated)", "list"),
+    _setting("secret_env", (), "an environment variable whose value is a secret, masked in every report: a NAME "
+             "or a glob such as QA_*, added to the default names (repeatable; env: comma separated)", "list"),
+)}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 
@@ -228,8 +228,8 @@ def _thresholds(config: pytest.Config, name: str, environ: Mapping[str, str], pl
             raise SettingsError(f"{where}: expected PLATFORM={'DURATION' if unit == 'duration' else 'N'} "
                                 f"(e.g. {example}), got {item!r} ({s.option} / {s.env} / {s.ini})") from None
         if platform not in platforms:
-            close = difflib.get_close_matches(platform, platforms, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = nearest(platform, platforms)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise SettingsError(f"{where}: threshold for {platform!r}, which is not a platform of this run "
                                 f"({', '.join(platforms)}){hint} ({s.option} / {s.env} / {s.ini})")
         out[platform] = number

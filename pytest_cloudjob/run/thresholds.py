@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_cloudjob.settings import CloudSettings
+from pytest_cloudjob.run.settings import CloudSettings
 
 
 def threshold_failures(settings: CloudSettings, rows: Mapping[str, Mapping[str, Any]]) -> list[str]:

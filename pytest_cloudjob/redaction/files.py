@@ -1,5 +1,6 @@
 """Redaction of pytest's own objects before anyone shows them: reports, warnings, internal errors, the
-``--debug`` trace file, and the process's standard streams (a test's output with capture off).
+``--debug`` trace file, the process's standard streams (a test's output with capture off), and the last
+pass over an Allure results folder (:func:`redact_folder`).
 
 Each object keeps its type (a skip's ``longrepr`` stays pytest's ``(path, line, reason)`` tuple, a
 failure stays an exception representation with its crash line), because pytest's summaries, junit XML
@@ -9,14 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.redaction import redact, redact_data
 
 _MAX_DEPTH = 12
 
@@ -181,3 +186,37 @@ def mask_standard_streams() -> Callable[[], None]:
                 setattr(sys, name, masking.wrapped)
 
     return uninstall
+
+
+def redact_folder(report_dir: Path, removed: list[Path] | None = None) -> int:
+    """Mask secrets in every text file of the results folder; return how many files had to change.
+
+    A file the disk will not let us rewrite (full, read-only) is removed rather than left holding a secret,
+    and named in ``removed``; the rewrite goes through a ``.tmp`` file so a failed one never truncates it."""
+    changed = 0
+    for path in report_dir.iterdir() if report_dir.is_dir() else ():
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        masked = redact(text)
+        if masked == text:
+            continue
+        if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
+            with suppress(ValueError):
+                masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            temporary.write_text(masked, encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError:
+            with suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.unlink()
+            if removed is not None:
+                removed.append(path)
+        changed += 1
+    return changed
