@@ -83,6 +83,7 @@ class _Cloud:
         self.accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
         self.simulator = Simulator(config.simulation_budget)
         self.computing: dict[str, asyncio.Task[None]] = {}  # job id -> its results being computed (once per job)
+        self.creates_in_flight = 0  # creates being served now: more than one only with concurrent clients
         self.store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished,
                               defects=config.defects, on_created=self.start_results)
         self.breakage = Breakage(config.defects, self.store, config.platforms)  # every --break defect is applied there
@@ -147,6 +148,13 @@ def _job_routes(cloud: _Cloud) -> list[Route]:
     store, breakage = cloud.store, cloud.breakage
 
     async def create_job(request: Request) -> Response:
+        cloud.creates_in_flight += 1
+        try:
+            return await _create_job(request)
+        finally:
+            cloud.creates_in_flight -= 1
+
+    async def _create_job(request: Request) -> Response:
         account = cloud.account_of(request)
         try:
             body = breakage.create_body(await json_object(request))
@@ -159,7 +167,7 @@ def _job_routes(cloud: _Cloud) -> list[Route]:
         beyond_limits, simulated = await run_in_threadpool(assess, body["payload"], platform.details())
         if beyond_limits:
             raise ApiError(400, beyond_limits)
-        job = store.create(account.name, platform, body, simulated=simulated)
+        job = store.create(account.name, platform, body, simulated=simulated, concurrent=cloud.creates_in_flight > 1)
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:

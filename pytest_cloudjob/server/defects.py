@@ -146,11 +146,11 @@ def check_defects(names: list[str] | tuple[str, ...]) -> frozenset[str]:
 
 # -- load-only: promises that only concurrent users can see broken ---------------------------------------
 # Caught by a load run (python -m pytest_cloudjob.load, docs/load.md), missed by a plain serial run: one
-# client never creates two jobs in the same millisecond. Kept out of CATALOGUE, as the physics defects are
+# client never has two creates in progress at once. Kept out of CATALOGUE, as the physics defects are
 # left out where Perceval is missing, so the plain suite's mutation score is not asked to kill them.
 LOAD_ONLY: dict[str, Defect] = {d.name: d for d in (
-    Defect("create-id-race", "two creates, even in the same millisecond, get two ids", "§2 create: 200 {job_id} new job"),
-    Defect("list-same-millisecond", "the admin listing holds every job, those created in the same millisecond too",
+    Defect("create-id-race", "two creates, even served at the same moment, get two ids", "§2 create: 200 {job_id} new job"),
+    Defect("list-same-millisecond", "the admin listing holds every job, those created at the same moment too",
            "§2 list all; §6 listings"),
 )}
 DEFECTS.update({d.name: d.promise for d in LOAD_ONLY.values()})

@@ -23,9 +23,6 @@ from pytest_cloudjob.server.platforms import COMMANDS, PlatformModel
 from pytest_cloudjob.server.results import invented_results
 
 CANCEL_DELAY = 0.05  # seconds a running job spends in cancel_requested
-#: Load-only defects (defects.LOAD_ONLY): creates this close together come from concurrent clients only
-#: (a serial client's next create comes a round trip later, >= 1 ms on loopback).
-CONCURRENT_WINDOW = 0.00025
 
 
 @dataclass
@@ -46,6 +43,7 @@ class StoredJob:
     cancel_requested_at: float | None = None
     results_text: str | None = field(default=None, repr=False)
     simulated: bool = False  # results come from the simulation worker, and the job ends once they are ready
+    concurrent: bool = False  # created while another create was being served (what the load-only defects need)
     ready_at: float | None = None  # when a simulated job's results (or its failure) came back
     failure: tuple[str, str] | None = None  # (failure_code, status_message) of a simulation that failed
 
@@ -141,27 +139,29 @@ class JobStore:
         self._next_eviction_at = max_finished + 1  # jobs stored before the next eviction sweep
         # per one-at-a-time platform: min-heap of the `concurrency` latest slot ends scheduled so far
         self._latest_ends: dict[str, list[float]] = {}
-        self._last_create = (-1.0, "")  # load-only defect create-id-race: the last create's time and id
+        self._last_id = ""  # load-only defect create-id-race: the id the last create got
 
     # -- creating ----------------------------------------------------------------------------------------
     def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None,
-               simulated: bool = False) -> StoredJob:
-        """Store a new job; ``simulated``: its results come from a simulation (server/results.py ``assess``)."""
+               simulated: bool = False, concurrent: bool = False) -> StoredJob:
+        """Store a new job; ``simulated``: its results come from a simulation (server/results.py ``assess``);
+        ``concurrent``: another create was being served meanwhile, which only concurrent clients can cause."""
         now = self.clock()
         start = now + platform.queue_delay
         if platform.concurrency is not None:
             start = self._next_start(platform, start)
         known = {"platform_name", "job_name", "pcvl_version", "process_id", "payload"}
         job_id = str(uuid.uuid4())
-        if "create-id-race" in self.defects and now - self._last_create[0] < CONCURRENT_WINDOW:
-            job_id = self._last_create[1]  # an unlocked id allocator: the second create overwrites the first
-        self._last_create = (now, job_id)
+        if "create-id-race" in self.defects and concurrent and self._last_id:
+            job_id = self._last_id  # an unlocked id allocator: concurrent creates share one id, the last overwrites
+        self._last_id = job_id
         job = StoredJob(
             job_id=job_id, owner=owner, platform=platform,
             job_name=body.get("job_name") or "job", pcvl_version=body.get("pcvl_version") or "",
             process_id=body.get("process_id") or "", payload=body["payload"],
             extra={k: v for k, v in body.items() if k not in known and k not in _RESERVED},
             created_at=now, start_at=start, end_at=start + platform.run_time, rerun_of=rerun_of, simulated=simulated,
+            concurrent=concurrent,
         )
         self.jobs[job.job_id] = job
         if self.on_created is not None:
@@ -202,7 +202,6 @@ class JobStore:
         """Records of the jobs matching every filter given, in creation order."""
         now = self.clock()
         out = []
-        previous = -1.0  # load-only defect list-same-millisecond: a job created just after the last listed is dropped
         for job in self.jobs.values():
             if platform_name is not None and job.platform.name != platform_name:
                 continue
@@ -212,10 +211,8 @@ class JobStore:
                 continue
             if status is not None and job.status_at(now) != status:
                 continue
-            if "list-same-millisecond" in self.defects:
-                if job.created_at - previous < CONCURRENT_WINDOW:
-                    continue
-                previous = job.created_at
+            if job.concurrent and "list-same-millisecond" in self.defects:
+                continue  # load-only defect: a job created alongside another create is left out of listings
             out.append(job.record(now))
         return out
 
