@@ -30,7 +30,7 @@ from pytest_cloudjob.load.mix import Choice, build_mix, parse_weights
 from pytest_cloudjob.load.tally import Tally
 from pytest_cloudjob.redaction import redact
 from pytest_cloudjob.scenarios.harness import HarnessError
-from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.settings import TOKEN_ENV
 
 #: The Locust name of each endpoint of the client's path table: the protocol call it is.
@@ -148,8 +148,9 @@ class ScenarioUser(User):
         started = time.perf_counter()
         failure: str | None = None
         try:
-            ScenarioRunner(choice.scenario, choice.platform, self.cloud, users, run.run_id, run.slow_platform,
-                           run.pcvl_version, run.timeout).run()
+            setup = ScenarioSetup(context=self.cloud, users=users, run_id=run.run_id, slow_platform=run.slow_platform,
+                                  pcvl_version=run.pcvl_version, timeout=run.timeout)
+            ScenarioRunner(choice.scenario, choice.platform, setup).run()
         except StepFailure as exc:
             failure = str(exc)
         except HarnessError as exc:

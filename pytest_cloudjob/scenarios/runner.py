@@ -11,7 +11,8 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pytest
@@ -43,23 +44,35 @@ class StepFailure(AssertionError):
     """A step's expectation was not met: the cloud broke a promise."""
 
 
+@dataclass(frozen=True)
+class ScenarioSetup:
+    """What a scenario run needs from the pytest run (or a load run): one typed value, not eight positionals."""
+
+    context: CloudContext
+    users: Mapping[str, User | None]
+    run_id: str
+    slow_platform: str
+    pcvl_version: str
+    #: The default ``wait`` timeout in seconds (``--cloud-timeout``).
+    timeout: float
+
+
 class ScenarioRunner:
-    def __init__(self, scenario: Scenario, platform: str, context: CloudContext, users: dict[str, User | None],
-                 run_id: str, slow_platform: str, pcvl_version: str, timeout: float) -> None:
+    def __init__(self, scenario: Scenario, platform: str, setup: ScenarioSetup) -> None:
         self.scenario = scenario
         self.platform = platform
-        self.context = context
-        self.users = users
-        self.run_id = run_id
-        self.slow_platform = slow_platform
-        self.timeout = timeout
+        self.context = setup.context
+        self.users = setup.users
+        self.run_id = setup.run_id
+        self.slow_platform = setup.slow_platform
+        self.timeout = setup.timeout
         self.saved: dict[str, Any] = {}  # a Job, a list of Jobs, or a value saved from an answer
         self.calls: list[CallRecord] = []
-        default_user = users.get("user")
+        default_user = self.users.get("user")
         if default_user is None:
             raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
-        self.factory = JobFactory(context, default_user, users.get("admin"), platform_name=platform,
-                                  pcvl_version=pcvl_version, process_id=run_id)
+        self.factory = JobFactory(self.context, default_user, self.users.get("admin"), platform_name=platform,
+                                  pcvl_version=setup.pcvl_version, process_id=setup.run_id)
 
     # -- values ------------------------------------------------------------------------------------------
     def render(self, value: Any) -> Any:

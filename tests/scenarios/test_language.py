@@ -18,7 +18,7 @@ from pytest_cloudjob.scenarios import matchers, steps
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import parse_scenario
-from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.server.process import start_reference_cloud
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,7 +259,9 @@ def _run(scenario, cloud, admin_token=None):
     context = CloudContext(cloud.url)
     users = {"user": User(cloud.tokens["user"], name="user"), "other": None,
              "admin": User(admin_token or cloud.tokens["admin"], is_admin=True, name="admin")}
-    runner = ScenarioRunner(scenario, "sim:qa", context, users, "run-test-language", "sim:slow", "0.13", 30.0)
+    setup = ScenarioSetup(context=context, users=users, run_id="run-test-language", slow_platform="sim:slow", pcvl_version="0.13",
+                          timeout=30.0)
+    runner = ScenarioRunner(scenario, "sim:qa", setup)
     try:
         runner.run()
     finally:
