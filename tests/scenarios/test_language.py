@@ -314,6 +314,23 @@ def test_a_misspelt_matcher_found_at_run_time_is_a_harness_error(tmp_path, cloud
         _run(scenario, cloud)
 
 
+def test_an_eventually_step_validates_its_filled_expectation_once_not_on_every_attempt(tmp_path, cloud, monkeypatch):
+    from pytest_cloudjob.scenarios import runner as runner_module
+    validated = []
+    real = runner_module.validate_spec
+    monkeypatch.setattr(runner_module, "validate_spec", lambda spec, *a: validated.append(spec) or real(spec, *a))
+    scenario, = load(tmp_path, """
+        name: x
+        vars: {code: 299}
+        steps:
+          - request: {path: /health, expect: {status: "{vars.code}"}, eventually: {timeout: 5s, interval: 50ms}}
+        """)
+    with pytest.raises(StepFailure, match=r"still failing after (\d+) attempts") as info:
+        _run(scenario, cloud)
+    attempts = int(re.search(r"after (\d+) attempts", str(info.value)).group(1))
+    assert attempts > 1 and validated == [{"status": 299}]
+
+
 def test_an_unset_env_variable_is_a_harness_error_and_secrets_are_masked(tmp_path, cloud, monkeypatch):
     scenario, = load(tmp_path, """
         name: x
