@@ -22,6 +22,7 @@ from pytest_cloudjob import reporting
 from pytest_cloudjob.api.client import CallRecord, CloudContext
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
+from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
@@ -30,6 +31,7 @@ from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
 from pytest_cloudjob.scenarios.steps import COMMON, Handler
+from pytest_cloudjob.scenarios.steps.base import DURATION, EVENTUALLY
 from pytest_cloudjob.settings import TOKEN_ENV
 
 MAX_PROBLEM_LINES = 20
@@ -66,6 +68,7 @@ class ScenarioRunner:
         self.timeout = setup.timeout
         self.saved: dict[str, Any] = {}  # a Job, a list of Jobs, or a value saved from an answer
         self.calls: list[CallRecord] = []
+        self.durations_of: dict[int, dict[str, float]] = {}  # step index -> its durations in seconds
         self.validated: set[tuple[int, str]] = set()  # (step index, key) of the expectations validated once filled
         default_user = self.users.get("user")
         if default_user is None:
@@ -135,6 +138,32 @@ class ScenarioRunner:
                                           f"{problem}; nothing was sent"))
         return args
 
+    def durations(self, step: Step) -> dict[str, float]:
+        """The step's durations in seconds: parsed at load; in a step built in code, where a placeholder may
+        stand for one, filled, parsed and checked (never infinite) once, the first time they are needed."""
+        if step.index not in self.durations_of:
+            self.durations_of[step.index] = step.seconds or self._filled_durations(step)
+        return self.durations_of[step.index]
+
+    def _filled_durations(self, step: Step) -> dict[str, float]:
+        seconds: dict[str, float] = {}
+        for key, value in step.args.items():
+            kind = step.spec.arg(key).type if key in step.spec.arg_names | COMMON.keys() else None
+            if kind is EVENTUALLY and isinstance(value, dict):
+                seconds[key] = self._seconds(step, f"{key}.timeout", value["timeout"])
+                seconds[f"{key}.interval"] = self._seconds(step, f"{key}.interval", value.get("interval", 0.5))
+            elif kind is EVENTUALLY or kind is DURATION:
+                seconds[key] = self._seconds(step, key, value)
+        return seconds
+
+    def _seconds(self, step: Step, key: str, value: Any) -> float:
+        filled = self.render(value)
+        seconds = parse_duration(filled)
+        if seconds is None:
+            raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: '{key}' must be {DURATION_WORDS}, "
+                                      f"got {short(filled, 60)}"))
+        return seconds
+
     def actor(self, step: Step) -> User:
         name = step.args.get("as", self.scenario.user)
         if name == "anonymous":
@@ -190,8 +219,9 @@ class ScenarioRunner:
 
     def run_step(self, step: Step) -> Any:
         """Run ``step`` (again and again within its ``eventually:`` time), then check its ``max_time:``."""
-        limit = step.seconds.get("eventually")
-        interval = step.seconds.get("eventually.interval", DEFAULT_EVENTUALLY_INTERVAL)
+        durations = self.durations(step)
+        limit = durations.get("eventually")
+        interval = durations.get("eventually.interval", DEFAULT_EVENTUALLY_INTERVAL)
         started = time.monotonic()
         attempts = 0
         while True:
@@ -208,7 +238,7 @@ class ScenarioRunner:
                                       f"{time.monotonic() - started:.1f}s; eventually: {limit:g}s)") from None
                 time.sleep(interval)
         elapsed = time.monotonic() - started
-        max_time = step.seconds.get("max_time")
+        max_time = durations.get("max_time")
         if max_time is not None and elapsed > max_time:
             self.fail(step, [f"took {elapsed * 1000:.0f} ms; max_time is {max_time * 1000:.0f} ms"], first_call)
         self.save(step, actual, first_call)

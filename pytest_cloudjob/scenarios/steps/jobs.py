@@ -78,7 +78,7 @@ def _cancel(runner: ScenarioRunner, step: Step, actor: User) -> Any:
 
 
 def _wait(runner: ScenarioRunner, step: Step, actor: User) -> Any:
-    timeout = step.seconds.get("timeout") or runner.timeout
+    timeout = runner.durations(step).get("timeout") or runner.timeout
     return _each(runner, step, lambda job: job.wait_until(runner.context, actor, step.args["until"], timeout))
 
 
