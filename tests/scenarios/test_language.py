@@ -331,6 +331,22 @@ def test_an_eventually_step_validates_its_filled_expectation_once_not_on_every_a
     assert attempts > 1 and validated == [{"status": 299}]
 
 
+def test_a_path_the_client_refuses_at_run_time_is_a_harness_error_naming_the_step(tmp_path, cloud, monkeypatch):
+    # Past the scenario's own check (as a path the client's URL check alone refuses would be), the client's
+    # origin guard still refuses it before anything is sent: that is the scenario's mistake, never the cloud's.
+    monkeypatch.setattr(ScenarioRunner, "filled", lambda self, step, keys: self.render(
+        {k: v for k, v in step.args.items() if k in keys}))
+    scenario, = load(tmp_path, """
+        name: x
+        vars: {target: "//127.0.0.1:9/stolen"}
+        steps:
+          - request: {path: "{vars.target}", expect: {status: 200}}
+        """)
+    with pytest.raises(HarnessError, match=r"^\S*x\.scenario\.yaml:4: step 1 \(request\): GET '//127\.0\.0\.1:9/stolen' "
+                                           r"refused, not sent: it starts with '//'"):
+        _run(scenario, cloud)
+
+
 def test_an_unset_env_variable_is_a_harness_error_and_secrets_are_masked(tmp_path, cloud, monkeypatch):
     scenario, = load(tmp_path, """
         name: x
