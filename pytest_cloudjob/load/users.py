@@ -29,9 +29,9 @@ from pytest_cloudjob.load.cloud import RUN_ID_ENV, URL_ENV, tokens
 from pytest_cloudjob.load.mix import Choice, build_mix, parse_weights
 from pytest_cloudjob.load.tally import Tally
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
+from pytest_cloudjob.run.settings import TOKEN_ENV
 from pytest_cloudjob.scenarios.harness import HarnessError
-from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 
 #: The Locust name of each endpoint of the client's path table: the protocol call it is.
 CALL_NAMES = {"job_create": "create", "job_status": "status", "job_result": "results", "job_read": "read",
@@ -61,8 +61,8 @@ class LoadRun:
 
     @classmethod
     def from_options(cls, options: Any) -> LoadRun:
-        given = os.environ.get(SETTINGS["platforms"].env, ",".join(SETTINGS["platforms"].default))
-        platforms = options.cloud_platform or [p.strip() for p in given.split(",") if p.strip()]
+        platforms = options.cloud_platform or [p.strip() for p in
+                                               os.environ.get("CLOUDJOB_PLATFORMS", "sim:qa").split(",") if p.strip()]
         weights = parse_weights(options.cloud_weight or [], options.cloud_weights)
         choices, left_out = build_mix(options.cloud_scenarios or ["scenarios"], options.cloud_mark or "",
                                       platforms, weights)
@@ -148,8 +148,9 @@ class ScenarioUser(User):
         started = time.perf_counter()
         failure: str | None = None
         try:
-            ScenarioRunner(choice.scenario, choice.platform, self.cloud, users, run.run_id, run.slow_platform,
-                           run.pcvl_version, run.timeout).run()
+            setup = ScenarioSetup(context=self.cloud, users=users, run_id=run.run_id, slow_platform=run.slow_platform,
+                                  pcvl_version=run.pcvl_version, timeout=run.timeout)
+            ScenarioRunner(choice.scenario, choice.platform, setup).run()
         except StepFailure as exc:
             failure = str(exc)
         except HarnessError as exc:

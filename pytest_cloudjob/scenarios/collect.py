@@ -16,7 +16,7 @@ from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.matchers import closest
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
-from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.server.platforms import default_platforms
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
@@ -118,8 +118,10 @@ class ScenarioItem(pytest.Item):
         run = self.config.stash[RUN]
         prepare_or_exit(run)
         users = {name: run.user(name) for name in ("user", "other", "admin")}
-        ScenarioRunner(self.scenario, self.platform, run.shared_context(), users, run.run_id,
-                       run.settings.slow_platform, run.settings.pcvl_version, run.settings.timeout).run()
+        setup = ScenarioSetup(context=run.shared_context(), users=users, run_id=run.run_id,
+                              slow_platform=run.settings.slow_platform, pcvl_version=run.settings.pcvl_version,
+                              timeout=run.settings.timeout)
+        ScenarioRunner(self.scenario, self.platform, setup).run()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """The step's own failure, without the harness's traceback: ``file:line`` first."""

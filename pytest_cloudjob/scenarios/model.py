@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from pytest_cloudjob.scenarios import placeholders
 from pytest_cloudjob.scenarios.loader import STEPS_FILE_WORDS, LineDict, LineList, ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.matchers import closest, is_matcher, validate_spec
-from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepSpec
+from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepKind
 
 SCENARIO_KEYS = ("name", "description", "platforms", "user", "vars", "parametrize", "marks", "steps", "severity")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
@@ -22,8 +22,6 @@ MAX_ROWS = 100
 #: Steps of one scenario once its ``include:`` steps are expanded: 10 files that each include the next 10
 #: times expand to 10^10 steps, so the count is bounded as it grows (a documented limit, far above real use).
 MAX_STEPS = 10_000
-#: Arguments whose value must be known at load time (a placeholder cannot stand for them).
-_TYPED_NOW = ("job", "jobs", "save", "count", "as", "eventually", "max_time", "timeout", "until")
 
 
 @dataclass
@@ -33,13 +31,15 @@ class Step:
     args: dict[str, Any]
     line: int
     path: Path = Path()
+    #: Its durations in seconds, parsed once at load (:meth:`StepKind.seconds`).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
         return f"step {self.index} ({self.kind})"
 
     @property
-    def spec(self) -> StepSpec:
+    def spec(self) -> StepKind:
         return STEPS[self.kind]
 
 
@@ -264,19 +264,20 @@ class _StepParser:
                 self.saved[save] = "jobs" if many else "job"
             else:
                 self.saved.update({name: "value" for name in save})
-        self.steps.append(Step(index=index, kind=kind, args=dict(args), line=line, path=chain[-1]))
+        self.steps.append(Step(index=index, kind=kind, args=dict(args), line=line, path=chain[-1],
+                               seconds=spec.seconds(args)))
 
     def jobs(self) -> list[str]:
         return [name for name, kind in self.saved.items() if kind != "value"]
 
-    def check_args(self, c: _Checker, where: str, spec: StepSpec, args: LineDict) -> None:
+    def check_args(self, c: _Checker, where: str, spec: StepKind, args: LineDict) -> None:
         allowed = spec.arg_names if spec.kind == "include" else spec.arg_names | set(COMMON)
         c.keys(args, allowed, where)
         for name in spec.required:
             if name not in args:
                 c.fail(args.line, f"{where}: '{name}' is required: {spec.arg(name).type.words}")
         for key, value in args.items():
-            if isinstance(value, str) and placeholders.whole(value) and key not in _TYPED_NOW:
+            if isinstance(value, str) and placeholders.whole(value) and not spec.arg(key).typed_now:
                 continue  # its type is known once filled
             problem = spec.arg(key).type.problem(key, value)
             if problem:
@@ -285,7 +286,7 @@ class _StepParser:
             if first in args and second in args:
                 c.fail(args.line_of(second), f"{where}: use '{first}' or '{second}', not both")
 
-    def check_expectations(self, c: _Checker, where: str, spec: StepSpec, args: LineDict) -> None:
+    def check_expectations(self, c: _Checker, where: str, spec: StepKind, args: LineDict) -> None:
         problems: list[tuple[int | None, str]]
         for key in ("expect", "require"):
             if key not in args:

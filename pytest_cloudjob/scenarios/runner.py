@@ -11,14 +11,15 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import pytest
 import requests
 
 from pytest_cloudjob.api import records as reporting
-from pytest_cloudjob.api.client import CallRecord, CloudContext, decode_json
+from pytest_cloudjob.api.client import CallRecord, CloudContext
 from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, excerpt
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
@@ -30,8 +31,8 @@ from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
-from pytest_cloudjob.scenarios.request import send
-from pytest_cloudjob.scenarios.steps import COMMON
+from pytest_cloudjob.scenarios.steps import COMMON, Handler
+from pytest_cloudjob.scenarios.steps.base import DURATION, EVENTUALLY
 
 MAX_PROBLEM_LINES = 20
 MAX_JOB_LINES = 5
@@ -43,23 +44,37 @@ class StepFailure(CloudJobError, AssertionError):
     """A step's expectation was not met: the cloud broke a promise."""
 
 
+@dataclass(frozen=True)
+class ScenarioSetup:
+    """What a scenario run needs from the pytest run (or a load run): one typed value, not eight positionals."""
+
+    context: CloudContext
+    users: Mapping[str, User | None]
+    run_id: str
+    slow_platform: str
+    pcvl_version: str
+    #: The default ``wait`` timeout in seconds (``--cloud-timeout``).
+    timeout: float
+
+
 class ScenarioRunner:
-    def __init__(self, scenario: Scenario, platform: str, context: CloudContext, users: dict[str, User | None],
-                 run_id: str, slow_platform: str, pcvl_version: str, timeout: float) -> None:
+    def __init__(self, scenario: Scenario, platform: str, setup: ScenarioSetup) -> None:
         self.scenario = scenario
         self.platform = platform
-        self.context = context
-        self.users = users
-        self.run_id = run_id
-        self.slow_platform = slow_platform
-        self.timeout = timeout
+        self.context = setup.context
+        self.users = setup.users
+        self.run_id = setup.run_id
+        self.slow_platform = setup.slow_platform
+        self.timeout = setup.timeout
         self.saved: dict[str, Any] = {}  # a Job, a list of Jobs, or a value saved from an answer
         self.calls: list[CallRecord] = []
-        default_user = users.get("user")
+        self.durations_of: dict[int, dict[str, float]] = {}  # step index -> its durations in seconds
+        self.validated: set[tuple[int, str]] = set()  # (step index, key) of the expectations validated once filled
+        default_user = self.users.get("user")
         if default_user is None:
             raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
-        self.factory = JobFactory(context, default_user, users.get("admin"), platform_name=platform,
-                                  pcvl_version=pcvl_version, process_id=run_id)
+        self.factory = JobFactory(self.context, default_user, self.users.get("admin"), platform_name=platform,
+                                  pcvl_version=setup.pcvl_version, process_id=setup.run_id)
 
     # -- values ------------------------------------------------------------------------------------------
     def render(self, value: Any) -> Any:
@@ -123,10 +138,25 @@ class ScenarioRunner:
                                           f"{problem}; nothing was sent"))
         return args
 
-    def seconds(self, step: Step, key: str, value: Any) -> float | None:
-        """A duration argument in seconds (``None`` when absent), checked once filled: never infinite."""
-        if value is None:
-            return None
+    def durations(self, step: Step) -> dict[str, float]:
+        """The step's durations in seconds: parsed at load; in a step built in code, where a placeholder may
+        stand for one, filled, parsed and checked (never infinite) once, the first time they are needed."""
+        if step.index not in self.durations_of:
+            self.durations_of[step.index] = step.seconds or self._filled_durations(step)
+        return self.durations_of[step.index]
+
+    def _filled_durations(self, step: Step) -> dict[str, float]:
+        seconds: dict[str, float] = {}
+        for key, value in step.args.items():
+            kind = step.spec.arg(key).type if key in step.spec.arg_names | COMMON.keys() else None
+            if kind is EVENTUALLY and isinstance(value, dict):
+                seconds[key] = self._seconds(step, f"{key}.timeout", value["timeout"])
+                seconds[f"{key}.interval"] = self._seconds(step, f"{key}.interval", value.get("interval", 0.5))
+            elif kind is EVENTUALLY or kind is DURATION:
+                seconds[key] = self._seconds(step, key, value)
+        return seconds
+
+    def _seconds(self, step: Step, key: str, value: Any) -> float:
         filled = self.render(value)
         seconds = parse_duration(filled)
         if seconds is None:
@@ -146,8 +176,12 @@ class ScenarioRunner:
             _skip(f"{step.path}:{step.line}: {step.title} needs the '{name}' user: set {env}")
         return user
 
-    def jobs_of(self, step: Step, key: str = "job") -> list[Job]:
-        return _as_list(self.saved[step.args[key]])
+    def jobs_of(self, step: Step) -> list[Job]:
+        """The jobs of the step's ``job``: the saved one, or each of a saved list."""
+        return self.saved_jobs(step.args["job"])
+
+    def saved_jobs(self, name: str) -> list[Job]:
+        return _as_list(self.saved[name])
 
     # -- running -------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -185,12 +219,9 @@ class ScenarioRunner:
 
     def run_step(self, step: Step) -> Any:
         """Run ``step`` (again and again within its ``eventually:`` time), then check its ``max_time:``."""
-        eventually = step.args.get("eventually")
-        if isinstance(eventually, dict):
-            limit = self.seconds(step, "eventually.timeout", eventually["timeout"])
-            interval = self.seconds(step, "eventually.interval", eventually.get("interval", 0.5))
-        else:
-            limit, interval = self.seconds(step, "eventually", eventually), DEFAULT_EVENTUALLY_INTERVAL
+        durations = self.durations(step)
+        limit = durations.get("eventually")
+        interval = durations.get("eventually.interval", DEFAULT_EVENTUALLY_INTERVAL)
         started = time.monotonic()
         attempts = 0
         while True:
@@ -200,14 +231,14 @@ class ScenarioRunner:
                 actual = self.run_once(step, first_call)
                 break
             except StepFailure as failure:
-                if limit is None or time.monotonic() - started + (interval or 0) > limit:
+                if limit is None or time.monotonic() - started + interval > limit:
                     if limit is None:
                         raise
                     raise StepFailure(f"{failure}\n  (still failing after {attempts} attempts in "
                                       f"{time.monotonic() - started:.1f}s; eventually: {limit:g}s)") from None
-                time.sleep(interval or DEFAULT_EVENTUALLY_INTERVAL)
+                time.sleep(interval)
         elapsed = time.monotonic() - started
-        max_time = self.seconds(step, "max_time", step.args.get("max_time"))
+        max_time = durations.get("max_time")
         if max_time is not None and elapsed > max_time:
             self.fail(step, [f"took {elapsed * 1000:.0f} ms; max_time is {max_time * 1000:.0f} ms"], first_call)
         self.save(step, actual, first_call)
@@ -218,13 +249,13 @@ class ScenarioRunner:
         expect_error = step.args.get("expect_error")
         try:
             with reporting.expecting_error(expect_error is not None):
-                actual = getattr(self, f"step_{step.kind}")(step, actor)
+                actual = self.handler(step)(self, step, actor)
         except CloudApiError as exc:
             if not isinstance(expect_error, dict):
                 self.fail(step, [f"the call failed: {exc}"], first_call)
             self.check_error(step, exc, expect_error, first_call)
             return None
-        except HarnessError:
+        except (HarnessError, StepFailure):  # already a verdict with its step's header: never wrapped twice
             raise
         except UnsafeRequestPathError as exc:  # the client's own origin guard: the scenario's mistake, nothing sent
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
@@ -235,22 +266,35 @@ class ScenarioRunner:
                              f"{short(actual)}"], first_call)
         context = self.distribution_context(step, actor) if step.kind == "results" else None
         if "expect" in step.args:
-            problems = self.check(actual, step.args["expect"], step, context)
+            problems = self.check(actual, step.args["expect"], step, context, "expect")
             if problems:
                 self.fail(step, problems, first_call)
         if "require" in step.args:
-            problems = self.check(actual, step.args["require"], step, context)
+            problems = self.check(actual, step.args["require"], step, context, "require")
             if problems:
                 _skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
                       + "; ".join(problems))
         return actual
 
-    def check(self, actual: Any, spec: Any, step: Step, context: Any = None) -> list[str]:
-        """``check`` of the filled spec; a spec wrong once filled, or a misspelt matcher, is the harness's fault."""
+    @staticmethod
+    def handler(step: Step) -> Handler:
+        run = step.spec.run
+        if run is None:  # an include is expanded by the loader: no step of that kind reaches the runner
+            raise HarnessError(f"{step.path}:{step.line}: {step.title}: a {step.kind} step does not run by itself")
+        return run
+
+    def check(self, actual: Any, spec: Any, step: Step, context: Any = None, key: str = "expect") -> list[str]:
+        """``check`` of the filled spec; a spec wrong once filled, or a misspelt matcher, is the harness's fault.
+
+        It is validated once per step, the first time it is filled: an ``eventually`` step fills it again on
+        every attempt, to the same value (nothing a step saves changes while it repeats)."""
         filled = self.render(spec)
-        wrong = validate_spec(filled)
-        if wrong:
-            raise HarnessError(f"{step.path}:{step.line}: {step.title}: the filled expectation is wrong: {wrong[0][1]}")
+        if (step.index, key) not in self.validated:
+            wrong = validate_spec(filled)
+            if wrong:
+                raise HarnessError(f"{step.path}:{step.line}: {step.title}: the filled expectation is wrong: "
+                                   f"{wrong[0][1]}")
+            self.validated.add((step.index, key))
         try:
             problems = check(actual, filled, step.kind, context)
         except MatcherTypo as exc:
@@ -274,7 +318,8 @@ class ScenarioRunner:
         if "message" in expect_error:
             message = exc.error_message or exc.body
             spec = expect_error["message"]
-            problems += self.check(message, spec if isinstance(spec, dict) else {"contains": spec}, step)
+            problems += self.check(message, spec if isinstance(spec, dict) else {"contains": spec}, step,
+                                   key="expect_error.message")
         if problems:
             self.fail(step, problems, first_call)
 
@@ -326,88 +371,6 @@ class ScenarioRunner:
                 lines.append(f"  ... and {len(jobs) - MAX_JOB_LINES} more jobs")
         raise StepFailure(redact("\n".join(lines)))
 
-    # -- the steps -----------------------------------------------------------------------------------------
-    def step_create(self, step: Step, actor: User) -> Any:
-        args = self.filled(step, [k for k in step.args if k not in ("expect", "expect_error", "require")])
-        count = args.get("count", 1)
-        jobs: list[Job] = []
-        for _ in range(count):
-            if "body" in args or "raw_body" in args:
-                response = self.context.api.call(
-                    "POST", "job_create", actor.get_token(), json_body=args.get("body"),
-                    data=args.get("raw_body", "").encode() if "raw_body" in args else None)
-                data = decode_json(response, "POST")
-                job = self.factory(job_id=str(data.get("job_id", "")) if isinstance(data, dict) else "")
-            else:
-                fields: dict[str, Any] = {"payload": {**Job.DEFAULT_PAYLOAD, **args.get("payload", {})}}
-                for key, name in (("platform", "platform_name"), ("job_name", "job_name"),
-                                  ("pcvl_version", "pcvl_version"), ("process_id", "process_id")):
-                    if key in args:
-                        fields[name] = args[key]
-                job = self.factory(**fields)
-                job.create(self.context, actor, args.get("extra"))
-            jobs.append(job)
-        if isinstance(args.get("save"), str):
-            self.saved[args["save"]] = jobs if count > 1 else jobs[0]
-        bodies = [{"job_id": job.job_id} for job in jobs]
-        return bodies if count > 1 else bodies[0]
-
-    def _each(self, step: Step, call: Callable[[Job], Any]) -> Any:
-        results = [call(job) for job in self.jobs_of(step)]
-        return results if isinstance(self.saved[step.args["job"]], list) else results[0]
-
-    def step_status(self, step: Step, actor: User) -> Any:
-        return self._each(step, lambda job: job.get_status(self.context, actor))
-
-    def step_wait(self, step: Step, actor: User) -> Any:
-        until = step.args["until"]
-        timeout = self.seconds(step, "timeout", step.args.get("timeout")) or self.timeout
-        return self._each(step, lambda job: job.wait_until(self.context, actor, until, timeout))
-
-    def step_results(self, step: Step, actor: User) -> Any:
-        return self._each(step, lambda job: job.get_results(self.context, actor))
-
-    def step_read(self, step: Step, actor: User) -> Any:
-        return self._each(step, lambda job: job.read(self.context, actor))
-
-    def step_cancel(self, step: Step, actor: User) -> Any:
-        return self._each(step, lambda job: job.cancel(self.context, actor))
-
-    def step_rerun(self, step: Step, actor: User) -> Any:
-        new = [job.rerun(self.context, actor) for job in self.jobs_of(step)]
-        self.factory.jobs.extend(new)
-        if isinstance(step.args.get("save"), str):
-            self.saved[step.args["save"]] = new if len(new) > 1 else new[0]
-        return [{"job_id": j.job_id} for j in new] if len(new) > 1 else {"job_id": new[0].job_id}
-
-    def step_platform(self, step: Step, actor: User) -> Any:
-        name = self.filled(step, ["name"]).get("name", self.platform)
-        return Platform(name).details(self.context, actor, legacy=bool(step.args.get("legacy", False)))
-
-    def step_list_all(self, step: Step, actor: User) -> Any:
-        filters = self.filled(step, ["filters"]).get("filters", {})
-        if actor.is_admin:
-            return [_record(job) for job in Job.list_all(self.context, actor, **filters)]
-        # A regular user: skip the client's own admin check so the cloud's refusal is what is tested,
-        # with the same retries as Job.list_all (a transient 503 is not the refusal being tested).
-        return self.context.api.call_json("GET", "admin_jobs", actor.get_token(), query=filters, retry=True)
-
-    def step_cancel_many(self, step: Step, actor: User) -> Any:
-        jobs = [job for name in step.args["jobs"] for job in _as_list(self.saved[name])]
-        if actor.is_admin:
-            return Job.cancel_many(self.context, jobs, actor)
-        return self.context.api.call_json("POST", "admin_cancel", actor.get_token(),
-                                          json_body={"job_ids": [j.job_id for j in jobs]}, retry=True)
-
-    def step_request(self, step: Step, actor: User) -> Any:
-        args = self.filled(step, step.spec.arg_names)
-        answer = send(self.context, actor.get_token(), args)
-        if "expect_error" in step.args and answer["status"] >= 400:
-            raise CloudApiError(args.get("method", "GET"), args["path"], status=answer["status"],
-                                body=answer["text"])
-        answer.pop("text")
-        return answer
-
 
 def _skip(reason: str) -> NoReturn:
     """Skip, reported at the scenario's own location (as a skip mark is), not at this file's line."""
@@ -417,7 +380,3 @@ def _skip(reason: str) -> NoReturn:
 def _as_list(saved: Any) -> list[Any]:
     """A saved name holds one job, or a list when its create step had a ``count``."""
     return saved if isinstance(saved, list) else [saved]
-
-
-def _record(job: Job) -> dict[str, Any]:
-    return job.to_record()

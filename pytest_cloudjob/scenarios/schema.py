@@ -13,14 +13,14 @@ from typing import Any
 
 from pytest_cloudjob.scenarios.matchers import MATCHERS
 from pytest_cloudjob.scenarios.model import SEVERITIES
-from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepSpec
+from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepKind
 
 SCHEMA_PATH = Path(__file__).with_name("scenario.schema.json")
 SCHEMA_ID = "https://pytest-cloudjob.invalid/scenario.schema.json"
 _NAME = {"type": "string", "pattern": NAME_PATTERN}
 
 
-def _arguments(spec: StepSpec) -> dict[str, Any]:
+def _arguments(spec: StepKind) -> dict[str, Any]:
     names = spec.arg_names if spec.kind == "include" else spec.arg_names | set(COMMON)
     arguments: dict[str, Any] = {"type": ["object", "null"], "additionalProperties": False,
                                  "properties": {name: dict(spec.arg(name).type.schema) for name in sorted(names)}}

@@ -24,7 +24,7 @@ from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import parse_scenario
 from pytest_cloudjob.scenarios.paths import path_problem
-from pytest_cloudjob.scenarios.runner import ScenarioRunner
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup
 from pytest_cloudjob.server.process import RunningCloud
 
 #: Each way a filled path could leave the cloud's origin (``{port}``: the attacker's listener).
@@ -158,7 +158,9 @@ def test_nothing_is_sent_for_a_refused_filled_path(tmp_path, cloud, listener, fo
     scenario = parse_scenario(load_documents(path)[0], path, 0)
     context = CloudContext(cloud.url)
     users = {"user": User(cloud.tokens["user"], name="user"), "other": None, "admin": None}
-    runner = ScenarioRunner(scenario, "sim:qa", context, users, "run-origin", "sim:slow", "0.13", 30.0)
+    setup = ScenarioSetup(context=context, users=users, run_id="run-origin", slow_platform="sim:slow", pcvl_version="0.13",
+                          timeout=30.0)
+    runner = ScenarioRunner(scenario, "sim:qa", setup)
     try:
         with pytest.raises(HarnessError, match=r"x\.scenario\.yaml:4: step 1 \(request\): once its placeholders"):
             runner.run()

@@ -25,7 +25,7 @@ from pytest_cloudjob.scenarios import model
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import MAX_STEPS, Scenario, Step, parse_scenario
-from pytest_cloudjob.scenarios.runner import ScenarioRunner
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 
 
@@ -179,7 +179,9 @@ def run(scenario: Scenario, cloud: RunningCloud, runners: list[ScenarioRunner] |
     """Run ``scenario``; its runner (and so the calls it made) is appended to ``runners``."""
     context = CloudContext(cloud.url)
     users = {"user": User(cloud.tokens["user"], name="user"), "other": None, "admin": None}
-    runner = ScenarioRunner(scenario, "sim:qa", context, users, "run-bounds", "sim:slow", "0.13", 30.0)
+    setup = ScenarioSetup(context=context, users=users, run_id="run-bounds", slow_platform="sim:slow", pcvl_version="0.13",
+                          timeout=30.0)
+    runner = ScenarioRunner(scenario, "sim:qa", setup)
     if runners is not None:
         runners.append(runner)
     try:

@@ -18,7 +18,7 @@ from pytest_cloudjob.scenarios import matchers, steps
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.model import parse_scenario
-from pytest_cloudjob.scenarios.runner import ScenarioRunner, StepFailure
+from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.server.process import start_reference_cloud
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -259,7 +259,9 @@ def _run(scenario, cloud, admin_token=None):
     context = CloudContext(cloud.url)
     users = {"user": User(cloud.tokens["user"], name="user"), "other": None,
              "admin": User(admin_token or cloud.tokens["admin"], is_admin=True, name="admin")}
-    runner = ScenarioRunner(scenario, "sim:qa", context, users, "run-test-language", "sim:slow", "0.13", 30.0)
+    setup = ScenarioSetup(context=context, users=users, run_id="run-test-language", slow_platform="sim:slow", pcvl_version="0.13",
+                          timeout=30.0)
+    runner = ScenarioRunner(scenario, "sim:qa", setup)
     try:
         runner.run()
     finally:
@@ -309,6 +311,39 @@ def test_a_misspelt_matcher_found_at_run_time_is_a_harness_error(tmp_path, cloud
           - request: {path: /health, expect: {body: {status: {one_off: [ok]}}}}
         """)
     with pytest.raises(HarnessError, match=r"x.scenario.yaml:3: .*unknown matcher 'one_off' \(did you mean 'one_of'"):
+        _run(scenario, cloud)
+
+
+def test_an_eventually_step_validates_its_filled_expectation_once_not_on_every_attempt(tmp_path, cloud, monkeypatch):
+    from pytest_cloudjob.scenarios import runner as runner_module
+    validated = []
+    real = runner_module.validate_spec
+    monkeypatch.setattr(runner_module, "validate_spec", lambda spec, *a: validated.append(spec) or real(spec, *a))
+    scenario, = load(tmp_path, """
+        name: x
+        vars: {code: 299}
+        steps:
+          - request: {path: /health, expect: {status: "{vars.code}"}, eventually: {timeout: 5s, interval: 50ms}}
+        """)
+    with pytest.raises(StepFailure, match=r"still failing after (\d+) attempts") as info:
+        _run(scenario, cloud)
+    attempts = int(re.search(r"after (\d+) attempts", str(info.value)).group(1))
+    assert attempts > 1 and validated == [{"status": 299}]
+
+
+def test_a_path_the_client_refuses_at_run_time_is_a_harness_error_naming_the_step(tmp_path, cloud, monkeypatch):
+    # Past the scenario's own check (as a path the client's URL check alone refuses would be), the client's
+    # origin guard still refuses it before anything is sent: that is the scenario's mistake, never the cloud's.
+    monkeypatch.setattr(ScenarioRunner, "filled", lambda self, step, keys: self.render(
+        {k: v for k, v in step.args.items() if k in keys}))
+    scenario, = load(tmp_path, """
+        name: x
+        vars: {target: "//127.0.0.1:9/stolen"}
+        steps:
+          - request: {path: "{vars.target}", expect: {status: 200}}
+        """)
+    with pytest.raises(HarnessError, match=r"^\S*x\.scenario\.yaml:4: step 1 \(request\): GET '//127\.0\.0\.1:9/stolen' "
+                                           r"refused, not sent: it starts with '//'"):
         _run(scenario, cloud)
 
 

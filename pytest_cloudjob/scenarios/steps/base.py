@@ -1,19 +1,25 @@
-"""The step vocabulary as one table: each step kind, its arguments, their types and what ``expect:`` sees.
+"""What a step kind is made of: argument types (words, JSON Schema, check), arguments, and :class:`StepKind`.
 
-The loader's argument checks, the JSON Schema and the docs' step table are all derived from :data:`STEPS`,
-so a limit such as ``count <= 100`` is written once, here.
+Each kind lives in one module of this package (its shape, its load rules and its behaviour together); the
+loader's argument checks, the JSON Schema and the docs' step table are all derived from them, so a limit
+such as ``count <= 100`` is written once.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.durations import DURATION_PATTERN, DURATION_WORDS, MAX_DURATION_SECONDS, parse_duration
 from pytest_cloudjob.scenarios.matchers import closest, short
 from pytest_cloudjob.scenarios.paths import path_problem
+
+if TYPE_CHECKING:
+    from pytest_cloudjob.api.cloud_objects import User
+    from pytest_cloudjob.scenarios.model import Step
+    from pytest_cloudjob.scenarios.runner import ScenarioRunner
 
 NAME_PATTERN = r"^[A-Za-z_][\w-]*$"
 ACTORS = ("user", "other", "admin", "anonymous", "wrong-token")
@@ -154,11 +160,20 @@ class Arg:
     name: str
     type: ArgType
     doc: str = ""
+    #: Its value must be known at load time (a whole placeholder cannot stand for it): it names jobs,
+    #: bounds a loop, picks the caller or is a duration parsed once, when the scenario is loaded.
+    typed_now: bool = False
+    #: The client's name for it when that differs (``platform`` is a job's ``platform_name``).
+    field: str = ""
+
+
+#: What a step does when it runs: ``(runner, step, actor) -> the answer expect: checks``.
+Handler = Callable[["ScenarioRunner", "Step", "User"], Any]
 
 
 @dataclass(frozen=True)
-class StepSpec:
-    """One step kind: its arguments (beyond the common ones), what is required, and its answer."""
+class StepKind:
+    """One step kind: its arguments (beyond the common ones), what is required, its answer, and what it does."""
 
     kind: str
     args: tuple[Arg, ...]
@@ -170,6 +185,8 @@ class StepSpec:
     #: Whether repeating it is harmless (``eventually:`` polls it).
     repeatable: bool = True
     names_jobs: bool = False
+    #: Its behaviour; ``None`` only for ``include``, which the loader expands in its place.
+    run: Handler | None = None
     arg_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -178,72 +195,41 @@ class StepSpec:
     def arg(self, name: str) -> Arg:
         return {a.name: a for a in self.args}.get(name) or COMMON[name]
 
+    def seconds(self, args: Mapping[str, Any]) -> dict[str, float]:
+        """Its duration arguments in seconds, parsed once at load (their values were checked already):
+        ``eventually`` (and ``eventually.interval`` when written as a mapping), ``max_time``, ``timeout``."""
+        out: dict[str, float] = {}
+        for key, value in args.items():
+            kind = self.arg(key).type if key in self.arg_names or key in COMMON else None
+            if kind is EVENTUALLY and isinstance(value, dict):
+                out[key], out[f"{key}.interval"] = _seconds(value["timeout"]), _seconds(value.get("interval", 0.5))
+            elif kind is EVENTUALLY or kind is DURATION:
+                out[key] = _seconds(value)
+        return out
+
+
+def _seconds(value: Any) -> float:
+    seconds = parse_duration(value)
+    assert seconds is not None, "checked by the loader before it is parsed"
+    return seconds
+
 
 STATUS_FIELDS = ("status", "progress", "progress_message", "status_message", "failure_code", "creation_datetime",
                  "start_time", "duration")
-_JOB = Arg("job", JOB, "a saved job, or a saved list: each of its jobs")
+JOB_ARG = Arg("job", JOB, "a saved job, or a saved list: each of its jobs", typed_now=True)
 COMMON: dict[str, Arg] = {a.name: a for a in (
-    Arg("as", ACTOR, "who calls: `user`, `other`, `admin`, `anonymous` (no token), `wrong-token`"),
+    Arg("as", ACTOR, "who calls: `user`, `other`, `admin`, `anonymous` (no token), `wrong-token`", typed_now=True),
     Arg("expect", SPEC, "the answer must match"),
     Arg("expect_error", EXPECT_ERROR, "the call must fail so: `{status: 403, message: ...}`"),
     Arg("require", SPEC, "a precondition: unmet, the scenario is skipped as not conclusive"),
     Arg("description", STRING, "free text"),
-    Arg("save", SAVE_FIELDS, "save fields of the answer for later placeholders: `{name: path.0.field}`"),
-    Arg("eventually", EVENTUALLY, "repeat the step until its expectation holds, within this time"),
-    Arg("max_time", DURATION, "the step must take at most this long (with `eventually`, until it held)"),
+    Arg("save", SAVE_FIELDS, "save fields of the answer for later placeholders: `{name: path.0.field}`",
+        typed_now=True),
+    Arg("eventually", EVENTUALLY, "repeat the step until its expectation holds, within this time", typed_now=True),
+    Arg("max_time", DURATION, "the step must take at most this long (with `eventually`, until it held)",
+        typed_now=True),
 )}
 COMMON_EXCLUSIVE = (("expect", "expect_error"),)
 
-STEPS: dict[str, StepSpec] = {s.kind: s for s in (
-    StepSpec("create", (
-        Arg("payload", MAPPING, "merged over the default payload"),
-        Arg("platform", STRING), Arg("job_name", STRING), Arg("pcvl_version", STRING), Arg("process_id", STRING),
-        Arg("extra", MAPPING, "more body fields"),
-        Arg("body", ANY, "send exactly this JSON"),
-        Arg("raw_body", STRING, "send this text"),
-        Arg("count", COUNT, "create this many"),
-        Arg("save", SAVE_JOB, "a name for the job, a list with `count`; or fields"),
-    ), "`{job_id}` (a list with `count`)", exclusive=(("body", "raw_body"),), scalar_fields=("job_id",),
-        repeatable=False, names_jobs=True),
-    StepSpec("status", (_JOB,), "the status body", ("job",), scalar_fields=STATUS_FIELDS),
-    StepSpec("wait", (_JOB, Arg("until", STATUSES, "a status or a list"),
-                      Arg("timeout", DURATION, "default `--cloud-timeout`")),
-             "the final status body", ("job", "until"), scalar_fields=STATUS_FIELDS),
-    StepSpec("results", (_JOB,), '`{results: "<JSON text>"}`', ("job",), scalar_fields=("results",)),
-    StepSpec("read", (_JOB,), "the job record", ("job",)),
-    StepSpec("cancel", (_JOB,), "the cancel answer", ("job",)),
-    StepSpec("rerun", (_JOB, Arg("save", SAVE_JOB, "a name for the new job, or fields")),
-             "`{job_id}` of the new job", ("job",), scalar_fields=("job_id",), repeatable=False, names_jobs=True),
-    StepSpec("platform", (Arg("name", STRING, "default `{platform}`"), Arg("legacy", BOOLEAN, "the older path")),
-             "the platform details"),
-    StepSpec("list_all", (Arg("filters", FILTERS, ", ".join(f"`{f}`" for f in protocol.LIST_FILTERS)),),
-             "the list of job records"),
-    StepSpec("cancel_many", (Arg("jobs", JOBS, "saved names"),), "the outcome per id", ("jobs",)),
-    StepSpec("request", (
-        Arg("method", METHOD, "default GET"), Arg("path", PATH, "below the cloud's URL, e.g. `/health`"),
-        Arg("query", SCALARS), Arg("headers", HEADERS, "more request headers"),
-        Arg("body", ANY, "sent as JSON"), Arg("raw_body", STRING, "sent as text"),
-    ), "`{status, headers, body}`: `body` is the JSON answer (or its text); header names in lower case",
-        ("path",), exclusive=(("body", "raw_body"),), scalar_fields=("status",)),
-    StepSpec("include", (Arg("file", INCLUDE, "a YAML list of steps, inlined here"),),
-             "nothing: its steps run in its place", ("file",)),
-)}
 
-
-def docs_table() -> str:
-    """The docs' step table, from :data:`STEPS`."""
-    rows = ["| step | arguments | what `expect:` is checked against |", "|---|---|---|"]
-    for spec in STEPS.values():
-        words = ", ".join(f"`{a.name}`" + (f" ({a.doc})" if a.doc else "") for a in spec.args)
-        rows.append(f"| `{spec.kind}` | {words} | {spec.answer} |")
-    rows += ["", "Every step (but `include`) also takes:", "",
-             "| argument | meaning |", "|---|---|"]
-    rows += [f"| `{a.name}` | {a.doc} |" for a in COMMON.values()]
-    return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":
-    from pytest_cloudjob.scenarios.matchers import docs_table as matchers_table
-
-    print(docs_table())
-    print(matchers_table())
+StepSpec = StepKind  # the name the schema and the loader knew it by
