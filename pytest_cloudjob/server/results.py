@@ -176,6 +176,8 @@ def simulated_results(payload: dict[str, Any], seed: int, job_key: str, perfs: d
         source = _previous.get("payload", payload)
         _previous["payload"] = payload
     runs = simulate.runs_of(source)
+    if "transmittance-halved" in defects and "Transmittance (%)" in perfs:
+        perfs = {**perfs, "Transmittance (%)": float(perfs["Transmittance (%)"]) / 2}
     noise = simulate.noise_of_perfs(perfs) if perfs else None
     rng = numpy.random.default_rng(simulate.job_rng_seed(seed, job_key))
     answers = [_answer(run, noise, rng, defects, threshold) for run in runs]
@@ -196,8 +198,12 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str], th
 
         experiment = experiment.copy()
         experiment.noise = pcvl.NoiseModel(indistinguishability=0.0)
-    exact = simulate.exact(experiment, noise=noise, use_noise="noise-ignored" not in defects, threshold=threshold)
+    exact = simulate.exact(experiment, noise=noise, use_noise="noise-ignored" not in defects, threshold=threshold,
+                           bound_unlisted=False)
     probs = exact.probs
+    if "vacuum-reported" in defects and exact.vacuum > 0 and (experiment.min_photons_filter or 0) < 1:
+        probs = _with_vacuum(probs, exact.perf, exact.vacuum, experiment.m - len(experiment.heralds))
+        exact = simulate.Exact(probs, min(1.0, exact.perf + exact.vacuum), 0.0, 0.0)
     if "uniform-results" in defects:
         probs = _uniform_like(probs)
     if "swapped-modes" in defects:
@@ -225,6 +231,14 @@ def samples_kept(run: simulate.Run, exact: simulate.Exact, rng: Any) -> int:
     keep = simulate.keep_probability(exact)
     kept = int(rng.binomial(shots, keep)) if keep < 1 else shots
     return kept if run.max_samples is None else min(kept, run.max_samples)
+
+
+def _with_vacuum(probs: dict[str, float], perf: float, vacuum: float, modes: int) -> dict[str, float]:
+    """The distribution with the events that have no photon counted as samples (defect)."""
+    total = perf + vacuum
+    out = {s: p * perf / total for s, p in probs.items()}
+    out["|" + ",".join(["0"] * modes) + ">"] = vacuum / total
+    return out
 
 
 def _occupations(state: str) -> list[int]:

@@ -20,6 +20,8 @@ CAUGHT_BY = {
     "postselection-ignored": (heralded, "sim:qa", 1000, "ideal"),
     "noise-ignored": (lossy, "qpu:qa", 10_000, "noisy"),  # HOM on threshold detectors: one coincidence
     "results-of-another-job": (haar, "sim:qa", 1000, "ideal"),
+    "transmittance-halved": (lossy, "qpu:qa", 10_000, "noisy"),
+    "vacuum-reported": (lossy, "qpu:qa", 10_000, "noisy"),
 }
 # defect -> (shipped scenario, platform) that catches it as shipped (10000 shots, alpha 1e-6)
 CAUGHT_BY_SCENARIO = {
@@ -29,6 +31,8 @@ CAUGHT_BY_SCENARIO = {
     "postselection-ignored": (HERALDED, "sim:qa"),
     "noise-ignored": (LOSS, "qpu:qa"),
     "results-of-another-job": (HAAR, "sim:qa"),
+    "transmittance-halved": (LOSS, "qpu:qa"),  # realistic-size drifts, caught on the QPU platform alone
+    "vacuum-reported": (LOSS, "qpu:qa"),
 }
 
 
