@@ -239,6 +239,45 @@ def scenario_calibration(runs: int, budget: float) -> list[dict[str, object]]:
     return rows
 
 
+def defect_power(runs: int) -> list[tuple[str, int, int]]:
+    """Kill probability on qpu:qa alone of the realistic-size defects, by the shipped loss scenario as shipped
+    (10,000 shots, alpha 1e-6): histograms drawn from each defect's distribution."""
+    import numpy
+
+    from pytest_cloudjob.physics import distribution, simulate, wire
+    from pytest_cloudjob.server.platforms import default_platforms
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "physics"))
+    from physics_jobs import shipped_checks
+
+    check = shipped_checks()["photon loss follows Binomial(n, T) of the advertised transmittance"]
+    platform = default_platforms()["qpu:qa"].details()
+    perfs = dict(platform["perfs"])
+    reference = distribution._references("noisy", 1, distribution.DistributionContext(
+        check.payload, functools.partial(dict, platform)))[0]
+    run = simulate.runs_of(check.payload)[0]
+    shots = int(run.max_shots or 1000)
+    halved = simulate.exact(run.experiment, noise=simulate.noise_of_perfs(
+        {**perfs, "Transmittance (%)": perfs["Transmittance (%)"] / 2}), threshold=True, bound_unlisted=False)
+    honest = simulate.exact(run.experiment, noise=simulate.noise_of_perfs(perfs), threshold=True, bound_unlisted=False)
+    total = honest.perf + honest.vacuum
+    vacuum = {s: p * honest.perf / total for s, p in honest.probs.items()}
+    vacuum["|0,0,0>"] = honest.vacuum / total
+    generator = numpy.random.default_rng(SEED + 3)
+    rows = []
+    for name, probs in (("transmittance-halved", halved.probs), ("vacuum-reported", vacuum)):
+        states = list(probs)
+        weights = numpy.fromiter(probs.values(), dtype=float)
+        weights /= weights.sum()
+        caught = 0
+        for _ in range(runs):
+            counts = generator.multinomial(shots, weights)
+            text = wire.bscount({s: int(c) for s, c in zip(states, counts) if c})
+            caught += int(bool(distribution._check_one(text, reference, 1e-6, 0.0, "r")))
+        rows.append((name, caught, runs))
+    return rows
+
+
 def print_scenario_calibration(jobs: int, budget: float) -> None:
     rows = scenario_calibration(jobs, budget)
     if not rows:
@@ -264,6 +303,10 @@ def main() -> None:
     runs, power_runs, jobs, budget = (200, 20, 20, 2.0) if args.quick else (4000, 200, 1000, 15.0)
     if args.scenarios:
         print_scenario_calibration(jobs, budget * 4)
+        print("\n## Defects of realistic size on qpu:qa, loss scenario as shipped (10,000 shots, alpha 1e-6)\n")
+        print("| defect | caught |\n|---|---:|")
+        for name, killed, total in defect_power(power_runs):
+            print(f"| `{name}` | {killed} / {total} ({killed / total:.2f}) |")
         return
 
     print(f"## Calibration: honest histograms at alpha = 1e-2 ({runs} runs per row, {budget:g} s cap)\n")
