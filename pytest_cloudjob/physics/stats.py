@@ -49,13 +49,18 @@ class Verdict:
     chernoff_threshold: float
     g_pvalue: float
     worst: tuple[Outcome, ...] = field(default=())
+    unlisted: float = 0.0
+
+    def _unlisted_text(self) -> str:
+        return f" + unlisted reference mass {self.unlisted:.2g}" if self.unlisted > 0 else ""
 
     def explain(self) -> str:
         """One paragraph: which test failed, by how much, and the outcomes that made it fail."""
         verdict = "matches" if self.passed else "does NOT match"
         lines = [
             f"distribution {verdict} the reference at alpha={self.alpha:g} over {self.shots} shots: "
-            f"TVD {self.tvd:.4f} (threshold {self.tvd_threshold:.4f} = tolerance {self.tolerance:g} + BHC bound, "
+            f"TVD {self.tvd:.4f} (threshold {self.tvd_threshold:.4f} = tolerance {self.tolerance:g}"
+            f"{self._unlisted_text()} + BHC bound, "
             f"{self.bins} bins), max per-outcome n*kl {_fmt(self.chernoff)} (threshold {self.chernoff_threshold:.2f}), "
             f"diagnostic G-test p-value {self.g_pvalue:.3g}",
         ]
@@ -66,17 +71,25 @@ class Verdict:
 
 
 def compare(counts: Mapping[str, int], expected: Mapping[str, float], *, alpha: float = 1e-6,
-            tolerance: float = 0.0, worst: int = 5) -> Verdict:
+            tolerance: float = 0.0, worst: int = 5, unlisted: float = 0.0) -> Verdict:
     """Test ``counts`` (outcome -> shots) against ``expected`` (outcome -> probability, normalised here).
 
     Under the null hypothesis "the shots are independent draws from a distribution within TVD
     ``tolerance`` of ``expected``" the verdict fails with probability at most ``alpha``.
+
+    ``unlisted`` bounds the mass a truncated reference leaves out (outcomes that can happen, not listed):
+    the true distribution then lies within TVD ``unlisted`` of ``expected``, so it widens the tolerance
+    and an unlisted outcome seen is never taken as impossible.
     """
+    if not 0.0 <= unlisted < 1.0:
+        raise ValueError(f"unlisted must be in [0, 1), got {unlisted}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     reference = normalised(expected)
+    stated = tolerance
+    tolerance += unlisted
     n = sum(counts.values())
     if n <= 0:
         raise ValueError("no shots to compare (the counts are empty or sum to 0)")
@@ -87,8 +100,8 @@ def compare(counts: Mapping[str, int], expected: Mapping[str, float], *, alpha: 
     chernoff_threshold = math.log(4 * len(outcomes) / alpha)
     passed = tvd <= tvd_threshold and chernoff < chernoff_threshold
     ranked = sorted(outcomes, key=lambda o: o.statistic, reverse=True)[:worst]
-    return Verdict(passed, n, alpha, tolerance, tvd, tvd_threshold, bins, chernoff, chernoff_threshold,
-                   g_test_pvalue(counts, reference, n), tuple(o for o in ranked if o.statistic > 0))
+    return Verdict(passed, n, alpha, stated, tvd, tvd_threshold, bins, chernoff, chernoff_threshold,
+                   g_test_pvalue(counts, reference, n), tuple(o for o in ranked if o.statistic > 0), unlisted)
 
 
 def normalised(expected: Mapping[str, float]) -> dict[str, float]:

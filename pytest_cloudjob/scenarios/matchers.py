@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from pytest_cloudjob.api.errors import excerpt
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.scenarios import placeholders
@@ -361,7 +363,11 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
         module = _physics()
         if module is None:  # validated at load time; kept for a module removed since
             raise ImportError(f"the distribution matcher needs {PHYSICS_MODULE}")
-        out.extend(module.check_distribution(actual, spec["distribution"], where, context))
+        found = module.check_distribution(actual, spec["distribution"], where, context)
+        if found and all(getattr(p, "is_inconclusive", False) for p in found):
+            # e.g. a legal post-selection that kept nothing: no verdict on the cloud either way
+            raise pytest.skip.Exception("; ".join(found), _use_item_location=True)
+        out.extend(found)
     if any(key in spec for key in ("includes", "excludes", "every")) and not isinstance(actual, list):
         return out + [f"{where}: expected a list, got {got}"]
     for item_spec in spec.get("includes", []):

@@ -110,6 +110,11 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("noise-ignored", "the noise model (the experiment's or the platform's perfs) is applied",
            "§6 physics is a promise", physics=True),
     Defect("results-of-another-job", "a job is answered with its own results", "§6 physics is a promise", physics=True),
+    # of realistic size on a QPU (issue 20): a drift of the device, or a shot counted as Perceval does not
+    Defect("transmittance-halved", "photons are lost as the platform's advertised transmittance says, not twice as often",
+           "§6 physics is a promise", physics=True),
+    Defect("vacuum-reported", "a shot is an event with at least one photon: no sample without photons",
+           "§6 physics is a promise", physics=True),
 )
 
 #: Every defect by name, in catalogue order.

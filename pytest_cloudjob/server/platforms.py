@@ -10,7 +10,10 @@ MAX_PHOTONS = 6
 # Perceval's own keys, in percent: perceval.utils.noise_model.perf_dict_to_noise reads exactly these, and
 # yields no noise from any other spelling.
 IDEAL_PERFS = {"Transmittance (%)": 100.0, "HOM (%)": 100.0, "g2 (%)": 0.0}
-QPU_PERFS = {"Transmittance (%)": 50.0, "HOM (%)": 92.0, "g2 (%)": 0.0}
+# A QPU stand-in within the figures of a real photonic QPU: lossy, partly distinguishable photons, some
+# multi-photon emission (g2 > 0, where Perceval's default precision leaves outcomes out: issue 20).
+QPU_PERFS = {"Transmittance (%)": 50.0, "HOM (%)": 92.0, "g2 (%)": 2.0}
+QPU_COMMANDS = ("sample_count", "samples")  # a real QPU measures: Perceval's Sampler maps probs to sample_count
 
 
 @dataclass(frozen=True)
@@ -29,16 +32,20 @@ class PlatformModel:
     concurrency: int | None = None
     description: str = ""
     perfs: dict[str, float] = field(default_factory=lambda: dict(IDEAL_PERFS), hash=False)
+    commands: tuple[str, ...] = COMMANDS
+    detector: str | None = None  # "threshold": Perceval's ``specs.detector``; None: photon-number resolving
 
     def details(self) -> dict[str, Any]:
         """The body of the platform-details endpoints (Perceval's ``fetch_platform_details``)."""
+        detector = {"detector": self.detector} if self.detector else {}
         return {
             "id": self.name.replace(":", "-"),
             "name": self.name,
             "type": "simulator" if self.kind == "simulator" else "physical",
             "status": "available",
             "specs": {
-                "available_commands": list(COMMANDS),
+                "available_commands": list(self.commands),
+                **detector,
                 "constraints": {
                     "max_mode_count": MAX_MODES,
                     "max_photon_count": MAX_PHOTONS,
@@ -67,5 +74,7 @@ def default_platforms(run_times: dict[str, float] | None = None) -> dict[str, Pl
                                   "slow simulator: a job runs for minutes, long enough to cancel it"),
         "qpu:qa": PlatformModel("qpu:qa", "qpu", 0.0, times["qpu:qa"], 1,
                                 "a QPU stand-in: one job runs at a time, the others wait; lossy, partly "
-                                "distinguishable photons", dict(QPU_PERFS)),
+                                "distinguishable photons, some multi-photon emission, threshold detectors; "
+                                "a shot is an event with at least one photon", dict(QPU_PERFS), QPU_COMMANDS,
+                                "threshold"),
     }

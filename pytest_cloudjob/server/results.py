@@ -74,6 +74,11 @@ def assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None
     if asked > MAX_SAMPLES:
         return (f"the payload asks for {asked} samples; a samples job may ask for at most {MAX_SAMPLES}, "
                 "all runs together"), True
+    commands = details.get("specs", {}).get("available_commands")
+    for run in runs:  # a QPU measures: it runs no probs (Perceval's client never sends what is not listed)
+        if isinstance(commands, list) and run.command and run.command not in commands:
+            return (f"platform {details.get('name')} does not run command {run.command!r} "
+                    f"(specs.available_commands: {', '.join(map(str, commands))})"), True
     constraints = details.get("specs", {}).get("constraints", {})
     for run in runs:
         modes, photons = simulate.size_of(run.experiment)
@@ -115,8 +120,9 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
     experiment and Perceval is installed, invented otherwise."""
     runs, _ = simulable_runs(payload)
     if runs is not None:
-        perfs = (platform_details() if platform_details else {}).get("perfs", {})
-        return simulated_results(payload, seed, job_key, perfs, defects)
+        details = platform_details() if platform_details else {}
+        return simulated_results(payload, seed, job_key, details.get("perfs", {}), defects,
+                                 threshold=simulate.threshold_detectors(details))
     return invented_results(payload, seed, job_key)
 
 
@@ -157,10 +163,11 @@ def _split(total: int, weights: list[float], rng: random.Random) -> list[int]:
 
 
 def simulated_results(payload: dict[str, Any], seed: int, job_key: str, perfs: dict[str, Any],
-                      defects: frozenset[str] = frozenset()) -> str:
+                      defects: frozenset[str] = frozenset(), *, threshold: bool = False) -> str:
     """Exact SLOS results for every run of the job, sampled with the job's seed, in Perceval's forms.
 
-    ``perfs`` (the platform's, Perceval's keys) give the noise of experiments that carry none.
+    ``perfs`` (the platform's, Perceval's keys) give the noise of experiments that carry none;
+    ``threshold``: the platform's detectors are threshold ones.
     """
     import numpy
 
@@ -169,9 +176,11 @@ def simulated_results(payload: dict[str, Any], seed: int, job_key: str, perfs: d
         source = _previous.get("payload", payload)
         _previous["payload"] = payload
     runs = simulate.runs_of(source)
+    if "transmittance-halved" in defects and "Transmittance (%)" in perfs:
+        perfs = {**perfs, "Transmittance (%)": float(perfs["Transmittance (%)"]) / 2}
     noise = simulate.noise_of_perfs(perfs) if perfs else None
     rng = numpy.random.default_rng(simulate.job_rng_seed(seed, job_key))
-    answers = [_answer(run, noise, rng, defects) for run in runs]
+    answers = [_answer(run, noise, rng, defects, threshold) for run in runs]
     body: dict[str, Any] = dict(answers[0]) if len(answers) == 1 else {
         "results_list": [{**a, "iteration": run.iteration} for a, run in zip(answers, runs)]}
     if payload.get("job_context") is not None:
@@ -179,7 +188,7 @@ def simulated_results(payload: dict[str, Any], seed: int, job_key: str, perfs: d
     return json.dumps(body)
 
 
-def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str]) -> dict[str, Any]:
+def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str], threshold: bool) -> dict[str, Any]:
     experiment = run.experiment
     if "postselection-ignored" in defects:
         experiment = experiment.copy()
@@ -189,8 +198,12 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str]) ->
 
         experiment = experiment.copy()
         experiment.noise = pcvl.NoiseModel(indistinguishability=0.0)
-    exact = simulate.exact(experiment, noise=noise, use_noise="noise-ignored" not in defects)
+    exact = simulate.exact(experiment, noise=noise, use_noise="noise-ignored" not in defects, threshold=threshold,
+                           bound_unlisted=False)
     probs = exact.probs
+    if "vacuum-reported" in defects and exact.vacuum > 0 and (experiment.min_photons_filter or 0) < 1:
+        probs = _with_vacuum(probs, exact.perf, exact.vacuum, experiment.m - len(experiment.heralds))
+        exact = simulate.Exact(probs, min(1.0, exact.perf + exact.vacuum), 0.0, 0.0)
     if "uniform-results" in defects:
         probs = _uniform_like(probs)
     if "swapped-modes" in defects:
@@ -201,16 +214,31 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str]) ->
     perfs = {"physical_perf": exact.perf, "logical_perf": 1.0}
     if run.command == "probs":
         return {"results": wire.bsdistribution(dict(zip(states, weights))), **perfs}
-    shots = run.max_shots if run.max_shots is not None else (run.max_samples or 1000)
-    kept = int(rng.binomial(shots, exact.perf)) if exact.perf < 1 else shots
-    if run.max_samples is not None:
-        kept = min(kept, run.max_samples)
+    kept = samples_kept(run, exact, rng)
     if run.command == "samples":
         kept = min(kept, MAX_SAMPLES)
         picks = rng.choice(len(states), size=kept, p=weights) if states else []
         return {"results": wire.bssamples([states[int(i)] for i in picks]), **perfs}
     counts = rng.multinomial(kept, weights) if states else []
     return {"results": wire.bscount({s: int(c) for s, c in zip(states, counts) if c}), **perfs}
+
+
+def samples_kept(run: simulate.Run, exact: simulate.Exact, rng: Any) -> int:
+    """How many of the run's shots are samples, as Perceval defines them: a shot is an event with at least
+    one photon detected, a sample a shot that passes the experiment's filters (photon count, heralds,
+    post-selection); never more than ``max_samples``. A 1-photon job whose filter is 1 keeps every shot."""
+    shots = run.max_shots if run.max_shots is not None else (run.max_samples or 1000)
+    keep = simulate.keep_probability(exact)
+    kept = int(rng.binomial(shots, keep)) if keep < 1 else shots
+    return kept if run.max_samples is None else min(kept, run.max_samples)
+
+
+def _with_vacuum(probs: dict[str, float], perf: float, vacuum: float, modes: int) -> dict[str, float]:
+    """The distribution with the events that have no photon counted as samples (defect)."""
+    total = perf + vacuum
+    out = {s: p * perf / total for s, p in probs.items()}
+    out["|" + ",".join(["0"] * modes) + ">"] = vacuum / total
+    return out
 
 
 def _occupations(state: str) -> list[int]:

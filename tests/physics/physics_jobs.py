@@ -110,6 +110,13 @@ def sample_count(cloud: RunningCloud, build: Callable[[Any], Any], platform: str
     return raw(cloud, job.id)
 
 
+def platform_details(cloud: RunningCloud, platform: str) -> dict[str, Any]:
+    """The platform's details as Perceval's client reads them."""
+    answer = requests.get(f"{cloud.url}/api/platforms/{platform}/processor",
+                          headers={"Authorization": f"Bearer {cloud.tokens['user']}"}, timeout=10)
+    return dict(answer.json())
+
+
 def create(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa") -> requests.Response:
     body = {"platform_name": platform, "job_name": "physics", "pcvl_version": pcvl.__version__, "payload": payload}
     return requests.post(f"{cloud.url}/api/job", json=body, headers={"Authorization": f"Bearer {cloud.tokens['user']}"},

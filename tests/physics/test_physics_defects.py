@@ -3,7 +3,7 @@ and the very same check passes against the honest cloud: the red is the defect's
 from __future__ import annotations
 
 import pytest
-from physics_jobs import haar, heralded, hom, shipped_checks, submit, v1
+from physics_jobs import haar, heralded, hom, lossy, shipped_checks, submit, v1
 
 from pytest_cloudjob.physics.distribution import DistributionMismatch, assert_distribution, check_distribution
 from pytest_cloudjob.server.defects import CATALOGUE
@@ -11,14 +11,17 @@ from pytest_cloudjob.server.defects import CATALOGUE
 HOM = "Hong-Ou-Mandel on a 50:50 beam splitter - the dip the platform advertises, no distinguishable photons"
 HAAR = "a Haar-random 6-mode interferometer with 3 photons"
 HERALDED = "heralds and postselection are applied"
+LOSS = "photon loss follows Binomial(n, T) of the advertised transmittance"
 # defect -> (experiment, platform, shots, reference) of the check that catches it at 1000 shots where it can
 CAUGHT_BY = {
     "uniform-results": (hom, "sim:qa", 1000, "ideal"),
     "swapped-modes": (haar, "sim:qa", 1000, "ideal"),
     "distinguishable-photons": (hom, "sim:qa", 1000, "ideal"),
     "postselection-ignored": (heralded, "sim:qa", 1000, "ideal"),
-    "noise-ignored": (hom, "qpu:qa", 10_000, "noisy"),
+    "noise-ignored": (lossy, "qpu:qa", 10_000, "noisy"),  # HOM on threshold detectors: one coincidence
     "results-of-another-job": (haar, "sim:qa", 1000, "ideal"),
+    "transmittance-halved": (lossy, "qpu:qa", 10_000, "noisy"),
+    "vacuum-reported": (lossy, "qpu:qa", 10_000, "noisy"),
 }
 # defect -> (shipped scenario, platform) that catches it as shipped (10000 shots, alpha 1e-6)
 CAUGHT_BY_SCENARIO = {
@@ -26,8 +29,10 @@ CAUGHT_BY_SCENARIO = {
     "swapped-modes": (HAAR, "sim:qa"),
     "distinguishable-photons": (HOM, "sim:qa"),
     "postselection-ignored": (HERALDED, "sim:qa"),
-    "noise-ignored": (HOM, "qpu:qa"),
+    "noise-ignored": (LOSS, "qpu:qa"),
     "results-of-another-job": (HAAR, "sim:qa"),
+    "transmittance-halved": (LOSS, "qpu:qa"),  # realistic-size drifts, caught on the QPU platform alone
+    "vacuum-reported": (LOSS, "qpu:qa"),
 }
 
 
