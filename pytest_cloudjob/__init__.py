@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "UnzipError": "pytest_cloudjob.physics.wire",
     "DistributionMismatch": "pytest_cloudjob.physics.distribution",
     "DistributionSpecError": "pytest_cloudjob.physics.distribution",
+    "DistributionInconclusive": "pytest_cloudjob.physics.distribution",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -71,7 +72,7 @@ if TYPE_CHECKING:
         WaitTimeoutError,
     )
     from pytest_cloudjob.errors import CloudJobError
-    from pytest_cloudjob.physics.distribution import DistributionMismatch, DistributionSpecError
+    from pytest_cloudjob.physics.distribution import DistributionInconclusive, DistributionMismatch, DistributionSpecError
     from pytest_cloudjob.physics.simulate import PayloadUnzipError, PhysicsError
     from pytest_cloudjob.physics.wire import ResultsFormatError, UnzipError
     from pytest_cloudjob.reporting.allure_folder import AllureFolderError
