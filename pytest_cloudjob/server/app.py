@@ -83,7 +83,7 @@ class _Cloud:
         self.accounts = {token: Account(name, name == "admin") for name, token in config.tokens.items()}
         self.simulator = Simulator(config.simulation_budget)
         self.computing: dict[str, asyncio.Task[None]] = {}  # job id -> its results being computed (once per job)
-        self.creates_in_flight = 0  # creates being served now: more than one only with concurrent clients
+        self.requests_started = 0  # every HTTP request so far: one arriving during a create means concurrent clients
         self.store = JobStore(config.platforms, seed=config.seed, max_finished=config.max_finished,
                               defects=config.defects, on_created=self.start_results)
         self.breakage = Breakage(config.defects, self.store, config.platforms)  # every --break defect is applied there
@@ -148,13 +148,7 @@ def _job_routes(cloud: _Cloud) -> list[Route]:
     store, breakage = cloud.store, cloud.breakage
 
     async def create_job(request: Request) -> Response:
-        cloud.creates_in_flight += 1
-        try:
-            return await _create_job(request)
-        finally:
-            cloud.creates_in_flight -= 1
-
-    async def _create_job(request: Request) -> Response:
+        started = cloud.requests_started
         account = cloud.account_of(request)
         try:
             body = breakage.create_body(await json_object(request))
@@ -167,7 +161,8 @@ def _job_routes(cloud: _Cloud) -> list[Route]:
         beyond_limits, simulated = await run_in_threadpool(assess, body["payload"], platform.details())
         if beyond_limits:
             raise ApiError(400, beyond_limits)
-        job = store.create(account.name, platform, body, simulated=simulated, concurrent=cloud.creates_in_flight > 1)
+        job = store.create(account.name, platform, body, simulated=simulated,
+                           concurrent=cloud.requests_started > started)
         return JSONResponse({"job_id": job.job_id})
 
     async def read_job(request: Request) -> Response:
@@ -290,10 +285,15 @@ def create_app(config: CloudConfig) -> ASGIApp:
                                                        HTTPException: _http_error, InjectedError: injected_error})
     app.state.store = cloud.store
     app.state.simulator = cloud.simulator  # __main__ kills its worker when the cloud stops
-    return _with_errors_and_faults(app, config.faults)
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        cloud.requests_started += 1
+        await app(scope, receive, send)
+    counted.state = app.state  # type: ignore[attr-defined]
+    return _with_errors_and_faults(counted, config.faults)
 
 
-def _with_errors_and_faults(app: Starlette, faults: Faults) -> ASGIApp:
+def _with_errors_and_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
     """Wrap ``app`` so a body announced too large is refused before anything reads it, and faults are
     injected on reads before it sees them."""
 

@@ -151,7 +151,7 @@ def check_defects(names: list[str] | tuple[str, ...]) -> frozenset[str]:
 
 # -- load-only: promises that only concurrent users can see broken ---------------------------------------
 # Caught by a load run (python -m pytest_cloudjob.load, docs/load.md), missed by a plain serial run: one
-# client never has two creates in progress at once. Kept out of CATALOGUE, as the physics defects are
+# client never sends a request while its create is being served. Kept out of CATALOGUE, as the physics defects are
 # left out where Perceval is missing, so the plain suite's mutation score is not asked to kill them.
 LOAD_ONLY: dict[str, Defect] = {d.name: d for d in (
     Defect("create-id-race", "two creates, even served at the same moment, get two ids", "§2 create: 200 {job_id} new job"),

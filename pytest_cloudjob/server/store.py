@@ -43,7 +43,7 @@ class StoredJob:
     cancel_requested_at: float | None = None
     results_text: str | None = field(default=None, repr=False)
     simulated: bool = False  # results come from the simulation worker, and the job ends once they are ready
-    concurrent: bool = False  # created while another create was being served (what the load-only defects need)
+    concurrent: bool = False  # another request arrived while its create was served (load-only defects)
     ready_at: float | None = None  # when a simulated job's results (or its failure) came back
     failure: tuple[str, str] | None = None  # (failure_code, status_message) of a simulation that failed
 
@@ -145,7 +145,7 @@ class JobStore:
     def create(self, owner: str, platform: PlatformModel, body: dict[str, Any], rerun_of: str | None = None,
                simulated: bool = False, concurrent: bool = False) -> StoredJob:
         """Store a new job; ``simulated``: its results come from a simulation (server/results.py ``assess``);
-        ``concurrent``: another create was being served meanwhile, which only concurrent clients can cause."""
+        ``concurrent``: another request arrived while this create was served, which only concurrent clients cause."""
         now = self.clock()
         start = now + platform.queue_delay
         if platform.concurrency is not None:
