@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -172,3 +172,26 @@ def run_id_in(text: str) -> str:
     match = re.search(r"run id: (run-[0-9a-f-]+)", text)
     assert match, text[-3000:]
     return match.group(1)
+
+
+class Hang(AssertionError):
+    """A load or a call still running at its hang guard: the test fails instead of hanging."""
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: float, what: str = "loading") -> Iterator[None]:
+    """Raise :class:`Hang` in the main thread after ``seconds`` of wall time (SIGALRM), where it exists."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Hang(f"still {what} after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

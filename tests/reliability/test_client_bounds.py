@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from _raw_cloud import serve
 
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
 from pytest_cloudjob.api.client import DEFAULT_MAX_RESPONSE_BYTES
@@ -156,43 +157,22 @@ def trickling_cloud() -> Iterator[tuple[str, dict[str, str]]]:
     """Answers every request one byte every 0.3 s (everything, only the body, or a status line whose reason
     never ends, so that what arrived by the deadline parses as ``HTTP/1.1 200``): each read is well inside
     the read timeout, the answer never arrives in time."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    stop = threading.Event()
     mode = {"trickle": "everything"}
     body = json.dumps({"status": "running", "progress": 0.1}).encode()
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
 
-    def answer(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                fast, slow = {"everything": (b"", head + body), "body": (head, body),
-                              "status line": (b"HTTP/1.1 200 ", b"O" * 200)}[mode["trickle"]]
-                conn.sendall(fast)
-                for byte in slow:
-                    if stop.wait(0.3):
-                        return
-                    conn.sendall(bytes([byte]))
-            except OSError:  # the client shut the connection at its deadline
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        fast, slow = {"everything": (b"", head + body), "body": (head, body),
+                      "status line": (b"HTTP/1.1 200 ", b"O" * 200)}[mode["trickle"]]
+        conn.sendall(fast)
+        for byte in slow:
+            if stop.wait(0.3):
                 return
+            conn.sendall(bytes([byte]))
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn = listener.accept()[0]
-            except OSError:
-                continue
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", mode
+    url, stop, _ = serve(answer)
+    yield url, mode
     stop.set()
-    thread.join(5)
-    listener.close()
 
 
 @pytest.mark.parametrize("trickle", ["everything", "body", "status line"])

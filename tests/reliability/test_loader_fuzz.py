@@ -8,13 +8,11 @@ we look for, so each file has a generous bound of 1 s.
 from __future__ import annotations
 
 import re
-import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _support import hang_guard
 from malformed_generator import BASE, Case, generate, write
 
 from pytest_cloudjob.scenarios.loader import MAX_DEPTH, MAX_NODES, ScenarioFormatError, load_documents
@@ -34,33 +32,10 @@ def load_and_parse(path: Path, pure_python: bool = False) -> None:
         parse_scenario(document, path, index)
 
 
-class Hang(Exception):
-    pass
-
-
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Interrupt a load that hangs (an alias bomb walked value by value) so the test fails instead of hanging."""
-    if not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise Hang(f"still loading after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def outcome(path: Path, pure_python: bool = False) -> tuple[BaseException | None, float]:
     start = time.process_time()
     try:
-        with deadline(HANG_SECONDS):
+        with hang_guard(HANG_SECONDS):
             load_and_parse(path, pure_python)
     except Exception as exc:  # what else than a format error comes out is what this test looks for
         return exc, time.process_time() - start

@@ -10,13 +10,12 @@
 """
 from __future__ import annotations
 
-import signal
 import textwrap
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _support import hang_guard
 
 from pytest_cloudjob.api.client import CloudContext
 from pytest_cloudjob.api.cloud_objects import User
@@ -42,21 +41,6 @@ def load_error(folder: Path, text: str) -> str:
     return str(info.value)
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Fail instead of hanging: the unbounded expansion ran for more than 90 s."""
-    def interrupt(signum: int, frame: object) -> None:
-        raise AssertionError(f"still loading after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def fan_out(folder: Path, files: int = 7, width: int = 10) -> None:
     """``f1`` includes ``f2`` ``width`` times, ... the last holds ``width`` steps: width**files steps."""
     for n in range(1, files):
@@ -75,7 +59,7 @@ def test_an_include_fan_out_is_refused_with_its_line_and_each_file_is_read_once(
         return real(path, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(model, "load_documents", counting)
-    with deadline(30):
+    with hang_guard(30):
         message = load_error(tmp_path, """
             name: fan-out
             steps:
