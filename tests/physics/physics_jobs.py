@@ -91,12 +91,12 @@ def raw(cloud: RunningCloud, job_id: str) -> tuple[str, DistributionContext]:
     """The result body's ``results`` text of a job, and the context the distribution check needs (the
     payload as the cloud recorded it, the platform's details)."""
     headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
-    record = requests.get(f"{cloud.url}/api/job/{job_id}", headers=headers, timeout=10).json()
-    body = requests.get(f"{cloud.url}/api/job/result/{job_id}", headers=headers, timeout=10).json()
+    record = requests.get(f"{cloud.url}/api/job/{job_id}", headers=headers, timeout=60).json()
+    body = requests.get(f"{cloud.url}/api/job/result/{job_id}", headers=headers, timeout=60).json()
     platform = record["platform_name"]
 
     def details() -> dict[str, Any]:
-        answer = requests.get(f"{cloud.url}/api/platforms/{platform}/processor", headers=headers, timeout=10)
+        answer = requests.get(f"{cloud.url}/api/platforms/{platform}/processor", headers=headers, timeout=60)
         return dict(answer.json())
 
     return body["results"], DistributionContext(record["payload"], details)
@@ -113,14 +113,14 @@ def sample_count(cloud: RunningCloud, build: Callable[[Any], Any], platform: str
 def platform_details(cloud: RunningCloud, platform: str) -> dict[str, Any]:
     """The platform's details as Perceval's client reads them."""
     answer = requests.get(f"{cloud.url}/api/platforms/{platform}/processor",
-                          headers={"Authorization": f"Bearer {cloud.tokens['user']}"}, timeout=10)
+                          headers={"Authorization": f"Bearer {cloud.tokens['user']}"}, timeout=60)
     return dict(answer.json())
 
 
 def create(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa") -> requests.Response:
     body = {"platform_name": platform, "job_name": "physics", "pcvl_version": pcvl.__version__, "payload": payload}
     return requests.post(f"{cloud.url}/api/job", json=body, headers={"Authorization": f"Bearer {cloud.tokens['user']}"},
-                         timeout=10)
+                         timeout=60)
 
 
 def submit(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa",
@@ -131,7 +131,7 @@ def submit(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa
     job_id = answer.json()["job_id"]
     headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
     deadline = time.monotonic() + timeout
-    while (status := requests.get(f"{cloud.url}/api/job/status/{job_id}", headers=headers, timeout=10).json()["status"]) \
+    while (status := requests.get(f"{cloud.url}/api/job/status/{job_id}", headers=headers, timeout=60).json()["status"]) \
             in ("waiting", "running"):
         assert time.monotonic() < deadline, "the reference cloud did not complete the job in time"
         time.sleep(0.02)

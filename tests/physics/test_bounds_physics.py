@@ -87,7 +87,7 @@ def test_samples_within_the_cap_are_answered(physics_cloud):
 
 
 def test_a_job_s_results_are_computed_once_whoever_reads_them(physics_cloud):
-    before = requests.get(f"{physics_cloud.url}/health", timeout=10).json()["simulations"]
+    before = requests.get(f"{physics_cloud.url}/health", timeout=60).json()["simulations"]
     answer = create(physics_cloud, v1(hom))
     job_id = answer.json()["job_id"]
     headers = {"Authorization": f"Bearer {physics_cloud.tokens['user']}"}
@@ -102,7 +102,7 @@ def test_a_job_s_results_are_computed_once_whoever_reads_them(physics_cloud):
         late = list(pool.map(read, range(8)))
     assert all(code == 200 for code, _ in early + late)
     assert len({text for _, text in late}) == 1 and late[0][1] is not None
-    assert requests.get(f"{physics_cloud.url}/health", timeout=10).json()["simulations"] == before + 1
+    assert requests.get(f"{physics_cloud.url}/health", timeout=60).json()["simulations"] == before + 1
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +138,7 @@ def test_while_it_simulates_other_tenants_are_served_and_sigterm_stops_it_within
         job_id = create(cloud, big_batch(), platform="qpu:qa").json()["job_id"]
         other = create(cloud, {"command": "probs"}, platform="sim:qa")  # no experiment: nothing to simulate
         deadline = time.monotonic() + 60
-        while not requests.get(f"{cloud.url}/health", timeout=10).json()["simulating"]:
+        while not requests.get(f"{cloud.url}/health", timeout=60).json()["simulating"]:
             assert time.monotonic() < deadline, "the simulation never started"
             time.sleep(0.05)
         slowest = 0.0

@@ -20,7 +20,7 @@ RECORDED = Path(__file__).parent / "recorded"
 
 
 def test_health_says_results_are_simulated(physics_cloud):
-    physics = requests.get(f"{physics_cloud.url}/health", timeout=10).json()["physics"]
+    physics = requests.get(f"{physics_cloud.url}/health", timeout=60).json()["physics"]
     assert physics == {"simulated": True, "perceval": pcvl.__version__}
 
 
@@ -133,9 +133,9 @@ def test_seeded_results_replay(physics_cloud):
     first, _ = submit(physics_cloud, payload)
     headers = {"Authorization": f"Bearer {physics_cloud.tokens['user']}"}
     records = requests.get(f"{physics_cloud.url}/api/admin/jobs", headers={
-        "Authorization": f"Bearer {physics_cloud.tokens['admin']}"}, timeout=10).json()
+        "Authorization": f"Bearer {physics_cloud.tokens['admin']}"}, timeout=60).json()
     job_id = next(r["job_id"] for r in reversed(records) if r["payload"] == payload)
-    again = requests.get(f"{physics_cloud.url}/api/job/result/{job_id}", headers=headers, timeout=10).json()["results"]
+    again = requests.get(f"{physics_cloud.url}/api/job/result/{job_id}", headers=headers, timeout=60).json()["results"]
     assert again == first
     other, _ = submit(physics_cloud, payload)
     assert other != first  # another job, another draw

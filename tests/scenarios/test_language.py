@@ -403,7 +403,7 @@ def test_the_documented_examples_run_green(pytester, monkeypatch):
     for path in EXAMPLES.glob("*.yaml"):  # the scenario examples (the .py ones are run by tests/test_docs.py)
         shutil.copy(path, pytester.path / path.name)
     monkeypatch.setenv("QA_JOB_NAME", "qa_from_the_environment")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=9)
     result.stdout.fnmatch_lines(["*counts add up to the shots asked[[]many[]][[]sim:qa[]]*", "*0 leaked*"])
 
@@ -418,18 +418,18 @@ def test_every_documented_feature_has_an_example_shown_in_the_docs():
 
 def test_unknown_platforms_and_undeclared_marks_are_collection_problems(pytester):
     pytester.makefile(".scenario.yaml", typo="name: x\nplatforms: [qpu:qaa]\nsteps:\n  - platform: {}\n")
-    result = pytester.runpytest_subprocess("--collect-only")
+    result = pytester.runpytest_inprocess("--collect-only")
     result.stdout.fnmatch_lines(["*typo.scenario.yaml:2: scenario 'x': unknown platform 'qpu:qaa' "
                                  "(did you mean 'qpu:qa'?)*"])
     (pytester.path / "typo.scenario.yaml").unlink()
     pytester.makefile(".scenario.yaml", marked="name: x\nmarks: [smokee]\nsteps:\n  - platform: {}\n")
-    result = pytester.runpytest_subprocess("--collect-only", "-W", "always")
+    result = pytester.runpytest_inprocess("--collect-only", "-W", "always")
     result.stdout.fnmatch_lines(["*PytestUnknownMarkWarning*marked.scenario.yaml:2*mark 'smokee' is not registered*"])
-    result = pytester.runpytest_subprocess("--collect-only", "--strict-markers")
+    result = pytester.runpytest_inprocess("--collect-only", "--strict-markers")
     result.stdout.fnmatch_lines(["*marked.scenario.yaml:2: scenario 'x': mark 'smokee' is not registered*"])
     assert result.ret != pytest.ExitCode.OK
     pytester.makeini("[pytest]\nmarkers =\n    smokee: a declared mark\n")
-    result = pytester.runpytest_subprocess("--collect-only", "--strict-markers", "-m", "smokee")
+    result = pytester.runpytest_inprocess("--collect-only", "--strict-markers", "-m", "smokee")
     result.stdout.fnmatch_lines(["*1 test collected*"])
 
 
@@ -457,7 +457,7 @@ steps:
   - create: {platform: "{slow_platform}", count: 30, save: jobs}
   - status: {job: jobs, expect: {every: {status: completed, progress: {min: 2}}}}
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=2)
     output = result.stdout.str()
     assert "harness error (the scenario, not the cloud)" in output and "QA_NEVER_SET_ANYWHERE is not set" in output
@@ -483,7 +483,7 @@ def test_a_rerun_of_a_list_saves_a_list(tmp_path):
 def test_the_shipped_suite_collects_clean_under_strict_markers(pytester):
     for path in (ROOT / "scenarios").glob("*.scenario.yaml"):
         shutil.copy(path, pytester.path / path.name)
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "--strict-markers",
+    result = pytester.runpytest_inprocess("--collect-only", "-q", "--strict-markers",
                                            "-W", "error::pytest.PytestUnknownMarkWarning")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
 

@@ -69,7 +69,7 @@ steps:
       job: job
       expect: {status: running, progress: {max: 0.5}}
 """)
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_inprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*broken_cloud_promise.scenario.yaml:5: step 3 (status) failed on sim:qa",
@@ -89,7 +89,7 @@ steps:
   - create: {platform: "{slow_platform}", save: job}
   - wait: {job: job, until: completed, timeout: 300ms}
 """)
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_inprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*slow.scenario.yaml:4: step 2 (wait) failed on sim:qa",
                                  "*still running after 0.3s*expected completed; history: +0.000s *",
@@ -102,7 +102,7 @@ name: expects a refusal
 steps:
   - create: {expect_error: {status: 400}}
 """)
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_inprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*step 1 (create) failed*", "*expected HTTP 400, but the call succeeded*"])
 
@@ -116,7 +116,7 @@ steps:
   - status: {job: job, require: {status: waiting}}
   - cancel: {job: job}
 """)
-    result = pytester.runpytest_subprocess("-rs")
+    result = pytester.runpytest_inprocess("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*not conclusive: step 3 (status) at line 5: its precondition was not reached*"])
 
@@ -124,7 +124,7 @@ steps:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_malformed_file_gives_its_own_clear_error(pytester, name):
     shutil.copy(MALFORMED / f"{name}.scenario.yaml", pytester.path / f"{name}.scenario.yaml")
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_inprocess()
     line, message = EXPECTED[name]
     output = result.stdout.str()
     assert f"{name}.scenario.yaml" in output and line in output and message in output, output
