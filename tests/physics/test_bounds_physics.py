@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -105,7 +106,7 @@ def test_a_job_s_results_are_computed_once_whoever_reads_them(physics_cloud):
 
 
 @pytest.fixture
-def tight_cloud(tmp_path) -> RunningCloud:
+def tight_cloud(tmp_path) -> Iterator[RunningCloud]:
     cloud = start_reference_cloud(tmp_path / "cloud.log", [*QUICK, "--simulation-budget", "0.5"])
     yield cloud
     assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"
