@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.run.settings import configured_users
 from pytest_cloudjob.run.target import RUN, prepare_or_exit
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
@@ -116,7 +117,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         run = self.config.stash[RUN]
         prepare_or_exit(run)
-        users = {name: run.user(name) for name in ("user", "other", "admin")}
+        users = configured_users(run.tokens)
         setup = ScenarioSetup(context=run.shared_context(), users=users, run_id=run.run_id,
                               slow_platform=run.settings.slow_platform, pcvl_version=run.settings.pcvl_version,
                               timeout=run.settings.timeout)
