@@ -37,6 +37,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' raw loopback server
+
+from _raw_cloud import serve
+
 ROOT = Path(__file__).resolve().parents[1]
 BODY_MB = 50
 
@@ -183,38 +187,14 @@ def _chunks_for_ever(conn: socket.socket, stop: threading.Event) -> None:
 
 
 @contextmanager
-def raw_server(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    """A loopback server giving every connection ``answer`` (written to the socket, byte by byte)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(32)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def handle(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                answer(conn, stop)
-            except OSError:
-                pass  # the client gave up
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn = listener.accept()[0]
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+def raw_server(answer: Callable[[socket.socket, threading.Event], object]) -> Iterator[str]:
+    """A loopback server giving every connection ``answer`` (written to the socket, byte by byte): the tests'
+    ``serve`` (tests/_raw_cloud.py), stopped at the end of the block."""
+    url, stop, _ = serve(answer)
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield url
     finally:
         stop.set()
-        thread.join(5)
-        listener.close()
 
 
 @contextmanager
@@ -237,25 +217,15 @@ def big_body_server(chunked: bool, tmp: Path, size_mb: int = BODY_MB) -> Iterato
 def silent_server(answers: int = 0, trickle: float = 0.0) -> Iterator[str]:
     """Accepts connections; answers the first ``answers`` requests with a running status, then nothing
     (or, with ``trickle``, the answer one byte every ``trickle`` seconds: each read well inside its timeout)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    held: list[socket.socket] = []
     answered = 0
     body = json.dumps({"status": "running", "progress": 0.1}).encode()
     response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
-    def serve(conn: socket.socket) -> None:
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        """Each request on the connection (``serve`` has read the first), until the client closes it."""
         nonlocal answered
         conn.settimeout(0.2)
         while not stop.is_set():
-            try:
-                if not conn.recv(65536):
-                    return
-            except OSError:
-                continue
             if answered < answers:
                 answered += 1
                 conn.sendall(response)
@@ -263,30 +233,17 @@ def silent_server(answers: int = 0, trickle: float = 0.0) -> Iterator[str]:
                 for byte in response:
                     if stop.wait(trickle):
                         return
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
+                    conn.sendall(bytes([byte]))
+            while not stop.is_set():  # the next request
+                try:
+                    if not conn.recv(65536):
                         return
+                    break
+                except OSError:
+                    continue
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn = listener.accept()[0]
-            except OSError:
-                continue
-            held.append(conn)
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
+    with raw_server(answer) as url:
+        yield url
 
 
 def _probe(code: Path, script: str, *args: str, limit_s: float = 300) -> dict:

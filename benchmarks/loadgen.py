@@ -61,7 +61,7 @@ def run_load(url: str, token: str, connections: int, paths: list[str], *, method
         requests.append(head.encode() + payload)
 
     async def main() -> LoadResult:
-        budget, errors, keep = [max_requests], [0], []
+        budget, errors, keep = [max_requests], [0], list[bytes]()
         started = time.perf_counter()
         deadline = started + max_seconds
         counts = await asyncio.gather(*(

@@ -70,7 +70,7 @@ def calibration(runs: int, budget: float) -> list[dict[str, object]]:
     """Honest histograms at alpha = 1e-2: rejections of our check and of the asymptotic G-test."""
     alpha = 1e-2
     draw = sampler(SEED)
-    rows = []
+    rows: list[dict[str, object]] = []
     for k, shots in ((2, 1000), (10, 1000), (30, 1000), (100, 1000), (100, 100), (30, 10_000)):
         reference = spread(k) if k > 2 else {"|2,0>": 0.5, "|0,2>": 0.5}
         deadline = time.monotonic() + budget
@@ -102,7 +102,7 @@ def power(runs: int, budget: float) -> list[dict[str, object]]:
     """The fraction of histograms caught at alpha = 1e-6 for each true TVD, k and shot count."""
     alpha = 1e-6
     draw = sampler(SEED + 1)
-    rows = []
+    rows: list[dict[str, object]] = []
     for k in (10, 30, 100):
         reference = spread(k)
         uniform_tvd = 0.5 * sum(abs(p - 1 / k) for p in reference.values())
@@ -197,7 +197,7 @@ def scenario_calibration(runs: int, budget: float) -> list[dict[str, object]]:
 
     alpha = 1e-2
     generator = numpy.random.default_rng(SEED + 2)
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, check in shipped_checks().items():
         for platform_name in ("sim:qa", "qpu:qa"):
             platform = default_platforms()[platform_name].details()

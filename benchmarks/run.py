@@ -112,9 +112,9 @@ def _floor_rows(c: RunningCloud, ca_bundle: Path | None, job_id: str, headers: d
     timeout = urllib3.Timeout(connect=5, read=30)
     if split.scheme == "https":
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            split.hostname, split.port, context=ssl.create_default_context(cafile=str(ca_bundle)))
+            split.hostname or "", split.port, context=ssl.create_default_context(cafile=str(ca_bundle)))
     else:
-        conn = http.client.HTTPConnection(split.hostname, split.port)
+        conn = http.client.HTTPConnection(split.hostname or "", split.port)
 
     def bare() -> object:
         conn.request("GET", path, headers=headers)

@@ -52,38 +52,40 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:
-    from pytest_cloudjob.api.client import CloudContext, RetryPolicy
-    from pytest_cloudjob.api.cloud_objects.cloud_job import Job
-    from pytest_cloudjob.api.cloud_objects.cloud_platform import Platform
-    from pytest_cloudjob.api.cloud_objects.cloud_user import User
-    from pytest_cloudjob.api.errors import (
-        CloudApiError,
-        JobNotCreatedError,
-        UnknownJobFieldError,
-        UnsafeRequestPathError,
-    )
-    from pytest_cloudjob.api.transport import ResponseTooLargeError
-    from pytest_cloudjob.api.waiting import (
-        IllegalTransitionError,
-        JobWaitError,
-        PollingPolicy,
-        ResultsNotReadyError,
-        UnexpectedEndError,
-        WaitTimeoutError,
-    )
-    from pytest_cloudjob.errors import CloudJobError
-    from pytest_cloudjob.physics.distribution import DistributionInconclusive, DistributionMismatch, DistributionSpecError
-    from pytest_cloudjob.physics.simulate import PayloadUnzipError, PhysicsError
-    from pytest_cloudjob.physics.wire import ResultsFormatError, UnzipError
-    from pytest_cloudjob.reporting.allure_folder import AllureFolderError
-    from pytest_cloudjob.run.job_factory import CleanupError
-    from pytest_cloudjob.run.settings import SettingsError
-    from pytest_cloudjob.run.target import TargetError
-    from pytest_cloudjob.scenarios.harness import HarnessError
-    from pytest_cloudjob.scenarios.loader import ScenarioFormatError
-    from pytest_cloudjob.scenarios.matchers import MatcherTypo
-    from pytest_cloudjob.scenarios.runner import StepFailure
-    from pytest_cloudjob.server.process import CloudStartError
+    # `X as X` is an explicit re-export: `from pytest_cloudjob import Job` passes a user's strict mypy
+    from pytest_cloudjob.api.client import CloudContext as CloudContext
+    from pytest_cloudjob.api.client import RetryPolicy as RetryPolicy
+    from pytest_cloudjob.api.cloud_objects.cloud_job import Job as Job
+    from pytest_cloudjob.api.cloud_objects.cloud_platform import Platform as Platform
+    from pytest_cloudjob.api.cloud_objects.cloud_user import User as User
+    from pytest_cloudjob.api.errors import CloudApiError as CloudApiError
+    from pytest_cloudjob.api.errors import JobNotCreatedError as JobNotCreatedError
+    from pytest_cloudjob.api.errors import UnknownJobFieldError as UnknownJobFieldError
+    from pytest_cloudjob.api.errors import UnsafeRequestPathError as UnsafeRequestPathError
+    from pytest_cloudjob.api.transport import ResponseTooLargeError as ResponseTooLargeError
+    from pytest_cloudjob.api.waiting import IllegalTransitionError as IllegalTransitionError
+    from pytest_cloudjob.api.waiting import JobWaitError as JobWaitError
+    from pytest_cloudjob.api.waiting import PollingPolicy as PollingPolicy
+    from pytest_cloudjob.api.waiting import ResultsNotReadyError as ResultsNotReadyError
+    from pytest_cloudjob.api.waiting import UnexpectedEndError as UnexpectedEndError
+    from pytest_cloudjob.api.waiting import WaitTimeoutError as WaitTimeoutError
+    from pytest_cloudjob.errors import CloudJobError as CloudJobError
+    from pytest_cloudjob.physics.distribution import DistributionInconclusive as DistributionInconclusive
+    from pytest_cloudjob.physics.distribution import DistributionMismatch as DistributionMismatch
+    from pytest_cloudjob.physics.distribution import DistributionSpecError as DistributionSpecError
+    from pytest_cloudjob.physics.simulate import PayloadUnzipError as PayloadUnzipError
+    from pytest_cloudjob.physics.simulate import PhysicsError as PhysicsError
+    from pytest_cloudjob.physics.wire import ResultsFormatError as ResultsFormatError
+    from pytest_cloudjob.physics.wire import UnzipError as UnzipError
+    from pytest_cloudjob.reporting.allure_folder import AllureFolderError as AllureFolderError
+    from pytest_cloudjob.run.job_factory import CleanupError as CleanupError
+    from pytest_cloudjob.run.settings import SettingsError as SettingsError
+    from pytest_cloudjob.run.target import TargetError as TargetError
+    from pytest_cloudjob.scenarios.harness import HarnessError as HarnessError
+    from pytest_cloudjob.scenarios.loader import ScenarioFormatError as ScenarioFormatError
+    from pytest_cloudjob.scenarios.matchers import MatcherTypo as MatcherTypo
+    from pytest_cloudjob.scenarios.runner import StepFailure as StepFailure
+    from pytest_cloudjob.server.process import CloudStartError as CloudStartError
 
 
 def __getattr__(name: str) -> Any:

@@ -21,7 +21,7 @@ from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
 from pytest_cloudjob.reporting import is_scenario_report
 from pytest_cloudjob.run.job_factory import JobFactory
-from pytest_cloudjob.run.settings import TOKEN_ENV, SettingsError, add_options, resolve
+from pytest_cloudjob.run.settings import SettingsError, add_options, resolve
 from pytest_cloudjob.run.signals import sigterm_as_interrupt
 from pytest_cloudjob.run.summary import run_failures, write_summary
 from pytest_cloudjob.run.sweep import sweep
@@ -280,23 +280,16 @@ def cloud_user(cloud_run: CloudRun) -> User:
     return user
 
 
-def _configured_user(run: CloudRun, name: str, what: str, env: str) -> User:
-    user = run.user(name)
-    if user is None:
-        pytest.skip(f"no {what}: set {env} (or '{name}' in --cloud-token-file)")
-    return user
-
-
 @pytest.fixture(scope="session")
 def cloud_other_user(cloud_run: CloudRun) -> User:
     """A second regular user, for isolation checks; skips when ``CLOUDJOB_OTHER_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "other", "second regular user", TOKEN_ENV["other"])
+    return cloud_run.user_or_skip("other", "second regular user")
 
 
 @pytest.fixture(scope="session")
 def cloud_admin(cloud_run: CloudRun) -> User:
     """The admin user; skips when ``CLOUDJOB_ADMIN_TOKEN`` is not set."""
-    return _configured_user(cloud_run, "admin", "admin user", TOKEN_ENV["admin"])
+    return cloud_run.user_or_skip("admin", "admin user")
 
 
 @pytest.fixture

@@ -56,8 +56,8 @@ def root_exports(package: Path) -> dict[str, str]:
     """The package root's lazy ``_EXPORTS`` table: public name -> module it comes from."""
     tree = ast.parse((package / "__init__.py").read_text())
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "_EXPORTS" and node.value is not None:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "_EXPORTS" \
+                and node.value is not None:
             value = ast.literal_eval(node.value)
             assert isinstance(value, dict)
             return value
@@ -90,7 +90,7 @@ def imports_of(package: Path) -> list[Edge]:
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                   and node.func.attr == "import_module" and node.args and isinstance(node.args[0], ast.Constant)):
                 found = [str(node.args[0].value)]
-            edges += [Edge(importer, name, node.lineno) for name in found
+            edges += [Edge(importer, name, getattr(node, "lineno", 0)) for name in found
                       if name == top or name.startswith(top + ".")]
     return edges
 

@@ -130,9 +130,12 @@ def reported(title: str) -> Callable[[F], F]:
     return decorate
 
 
+R = TypeVar("R", bound=StepReporter)
+
+
 @contextmanager
-def reporting_to(reporter: StepReporter) -> Iterator[StepReporter]:
-    """Install ``reporter`` for the duration of a block (tests and benchmarks)."""
+def reporting_to(reporter: R) -> Iterator[R]:
+    """Install ``reporter`` for the duration of a block (tests and benchmarks); ``as`` gives it back, typed."""
     previous = _reporter
     set_reporter(reporter)
     try:

@@ -29,7 +29,7 @@ from pytest_cloudjob.load.cloud import RUN_ID_ENV, URL_ENV, tokens
 from pytest_cloudjob.load.mix import Choice, build_mix, parse_weights
 from pytest_cloudjob.load.tally import Tally
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.run.settings import TOKEN_ENV
+from pytest_cloudjob.run.settings import TOKEN_ENV, configured_user, configured_users
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 
@@ -71,8 +71,7 @@ class LoadRun:
                    options.cloud_slow_platform, options.cloud_pcvl_version, options.cloud_timeout)
 
     def user(self, name: str) -> CloudUser | None:
-        token = self.tokens.get(name)
-        return CloudUser(token=token, is_admin=name == "admin", name=name) if token else None
+        return configured_user(self.tokens, name)
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -143,7 +142,7 @@ class ScenarioUser(User):
         run = self.current_run(self.environment)
         choice = random.choices(run.choices, weights=[c.weight for c in run.choices])[0]
         self.platform = choice.platform
-        users = {name: run.user(name) for name in ("user", "other", "admin")}
+        users = configured_users(run.tokens)
         assert self.cloud is not None
         started = time.perf_counter()
         failure: str | None = None

@@ -22,12 +22,25 @@ from urllib.parse import urlsplit
 import pytest
 
 from pytest_cloudjob.api.cloud_objects.cloud_job import Job
+from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import add_secret_names, redact, register_secret
 from pytest_cloudjob.text import nearest
 
 TOKEN_ENV = {"user": "CLOUDJOB_TOKEN", "other": "CLOUDJOB_OTHER_TOKEN", "admin": "CLOUDJOB_ADMIN_TOKEN"}
+
+
+def configured_user(tokens: Mapping[str, str], name: str) -> User | None:
+    """The user ``name`` (a key of ``TOKEN_ENV``) of a run's ``tokens``, or ``None`` when its token is not set.
+    The one place a token becomes a ``User``: the pytest run (``CloudRun``) and the load run read theirs here."""
+    token = tokens.get(name)
+    return User(token=token, is_admin=name == "admin", name=name) if token else None
+
+
+def configured_users(tokens: Mapping[str, str]) -> dict[str, User | None]:
+    """Every user a run can have (``TOKEN_ENV``'s keys), ``None`` where its token is not set: a scenario's users."""
+    return {name: configured_user(tokens, name) for name in TOKEN_ENV}
 
 
 @dataclass(frozen=True)

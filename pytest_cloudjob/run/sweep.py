@@ -17,7 +17,7 @@ from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.records import SilentReporter, reporting_to
 from pytest_cloudjob.redaction import redact
-from pytest_cloudjob.run.tally import JobTrace
+from pytest_cloudjob.run.job_traces import JobTrace
 from pytest_cloudjob.run.target import CloudRun
 
 #: Statuses of a job that has ended, or that the cloud has already been asked to end.

@@ -17,8 +17,8 @@ from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact, register_secret
-from pytest_cloudjob.run.settings import CloudSettings
-from pytest_cloudjob.run.tally import RunStats
+from pytest_cloudjob.run.job_traces import RunStats
+from pytest_cloudjob.run.settings import TOKEN_ENV, CloudSettings, configured_user
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
 
 
@@ -81,8 +81,14 @@ class CloudRun:
         return self._shared
 
     def user(self, name: str) -> User | None:
-        token = self.tokens.get(name)
-        return User(token=token, is_admin=name == "admin", name=name) if token else None
+        return configured_user(self.tokens, name)
+
+    def user_or_skip(self, name: str, what: str) -> User:
+        """The configured user ``name``, or a skip of the test that asked for it, saying what to set."""
+        user = self.user(name)
+        if user is None:
+            pytest.skip(f"no {what}: set {TOKEN_ENV[name]} (or '{name}' in --cloud-token-file)")
+        return user
 
     def worker_info(self) -> dict[str, Any]:
         """What an xdist worker needs to join this run (tokens travel over the workers' private channel)."""

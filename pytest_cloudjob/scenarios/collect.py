@@ -2,7 +2,6 @@
 ids and failures that read in one go."""
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +10,14 @@ from typing import Any
 import pytest
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.run.settings import configured_users
 from pytest_cloudjob.run.target import RUN, prepare_or_exit
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
-from pytest_cloudjob.scenarios.matchers import closest
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.server.platforms import default_platforms
+from pytest_cloudjob.text import closest
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml")
 #: A ``platforms:`` name this close to a known one, and not known itself, is taken for a typo.
@@ -43,11 +43,11 @@ class ScenarioFile(pytest.File):
             seen[scenario.name] = scenario.line
             self.check_marks(scenario)
             for name in scenario.platforms:
-                near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=PLATFORM_TYPO)
-                if name not in known and near:
+                hint = closest(name, sorted(known), PLATFORM_TYPO)
+                if name not in known and hint:
                     raise self.CollectError(
                         f"{self.path}:{scenario.platforms_line}: scenario {scenario.name!r}: unknown platform "
-                        f"{name!r} (did you mean {near[0]!r}?); known: {', '.join(sorted(known))}")
+                        f"{name!r}{hint}; known: {', '.join(sorted(known))}")
             chosen = [p for p in configured if not scenario.platforms or p in scenario.platforms]
             for one in scenario.expanded():
                 if not chosen:
@@ -117,7 +117,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         run = self.config.stash[RUN]
         prepare_or_exit(run)
-        users = {name: run.user(name) for name in ("user", "other", "admin")}
+        users = configured_users(run.tokens)
         setup = ScenarioSetup(context=run.shared_context(), users=users, run_id=run.run_id,
                               slow_platform=run.settings.slow_platform, pcvl_version=run.settings.pcvl_version,
                               timeout=run.settings.timeout)

@@ -5,7 +5,6 @@ Each check says, in one line, what it wanted and what came.
 """
 from __future__ import annotations
 
-import difflib
 import importlib
 import json
 import math
@@ -19,6 +18,7 @@ import pytest
 from pytest_cloudjob.api.errors import excerpt
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.scenarios import placeholders
+from pytest_cloudjob.text import closest, nearest
 
 TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -49,12 +49,6 @@ def is_number(value: Any) -> bool:
 def short(value: Any, limit: int = 160) -> str:
     """``value`` as JSON (a string quoted) on one line, cut by :func:`excerpt` (the package's one truncation)."""
     return excerpt(repr(value) if isinstance(value, str) else json.dumps(value, default=str), limit)
-
-
-def closest(name: Any, choices: Any) -> str:
-    """`` (did you mean 'x'?)`` for the choice nearest to ``name``, or nothing."""
-    match = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _parses(text: str) -> bool:
@@ -225,8 +219,7 @@ def misspelt_matcher(key: Any) -> str | None:
     """The matcher ``key`` is a near miss of (``one_off`` -> ``one_of``), or ``None``."""
     if not isinstance(key, str) or key in MATCHER_KEYS:
         return None
-    match = difflib.get_close_matches(key, list(MATCHER_KEYS), n=1, cutoff=NEAR_MISS)
-    return match[0] if match else None
+    return nearest(key, MATCHER_KEYS, NEAR_MISS)
 
 
 def _is_placeholder(value: Any) -> bool:

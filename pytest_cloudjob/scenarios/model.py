@@ -12,8 +12,9 @@ from typing import Any, NoReturn
 
 from pytest_cloudjob.scenarios import placeholders
 from pytest_cloudjob.scenarios.loader import STEPS_FILE_WORDS, LineDict, LineList, ScenarioFormatError, load_documents
-from pytest_cloudjob.scenarios.matchers import closest, is_matcher, validate_spec
+from pytest_cloudjob.scenarios.matchers import is_matcher, validate_spec
 from pytest_cloudjob.scenarios.steps import ACTORS, COMMON, COMMON_EXCLUSIVE, NAME_PATTERN, STEPS, StepKind
+from pytest_cloudjob.text import closest
 
 SCENARIO_KEYS = ("name", "description", "platforms", "user", "vars", "parametrize", "marks", "steps", "severity")
 SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")

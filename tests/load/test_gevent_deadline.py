@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from _raw_cloud import serve
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("gevent") is None,
                                 reason="the load tests need Locust (and gevent): pip install 'pytest-cloudjob[load]'")
@@ -46,39 +47,18 @@ CLIENT = textwrap.dedent("""
 @pytest.fixture
 def trickling_cloud() -> Iterator[str]:
     """Answers every request one byte every 0.3 s, each read well inside the client's read timeout."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(32)
-    listener.settimeout(0.2)
-    stop = threading.Event()
     body = json.dumps({"status": "running", "progress": 0.1}).encode()
     answer_bytes = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
 
-    def answer(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                for byte in answer_bytes:
-                    if stop.wait(0.3):
-                        return
-                    conn.sendall(bytes([byte]))
-            except OSError:  # the client shut the connection at its deadline
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        for byte in answer_bytes:  # serve() ends it quietly when the client shuts the connection at its deadline
+            if stop.wait(0.3):
                 return
+            conn.sendall(bytes([byte]))
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn = listener.accept()[0]
-            except OSError:
-                continue
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    url, stop, _ = serve(answer)
+    yield url
     stop.set()
-    thread.join(5)
-    listener.close()
 
 
 def test_the_deadline_watchdog_cuts_a_trickling_answer_for_every_greenlet_under_gevent(trickling_cloud: str) -> None:

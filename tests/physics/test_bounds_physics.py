@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -112,7 +113,7 @@ def _simulations_are_computed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def tight_cloud(tmp_path) -> RunningCloud:
+def tight_cloud(tmp_path) -> Iterator[RunningCloud]:
     cloud = start_reference_cloud(tmp_path / "cloud.log", [*QUICK, "--simulation-budget", "0.5"])
     yield cloud
     assert cloud.stop() == 0, f"reference cloud did not stop cleanly; log: {cloud.log_path}"

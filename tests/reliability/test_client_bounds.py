@@ -29,29 +29,10 @@ SLACK = 3.0
 
 @pytest.fixture
 def silent_cloud() -> Iterator[str]:
-    """Accepts TCP connections and never sends a byte."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    """Accepts TCP connections and never sends a byte (each held open until the test ends)."""
+    url, stop, _ = serve(lambda conn, stop: stop.wait())
+    yield url
     stop.set()
-    thread.join(5)
-    for conn in held:
-        conn.close()
-    listener.close()
 
 
 class _Cloud(ThreadingHTTPServer):

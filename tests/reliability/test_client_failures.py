@@ -24,12 +24,6 @@ FAILING_JOBS = """
 """
 
 
-@pytest.fixture(autouse=True)
-def embedded_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CLOUDJOB_URL", "CLOUDJOB_TOKEN", "CLOUDJOB_OTHER_TOKEN", "CLOUDJOB_ADMIN_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def test_failures_of_python_tests_name_the_clouds_reason_without_the_plugins_source(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(FAILING_JOBS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

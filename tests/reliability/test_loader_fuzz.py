@@ -202,7 +202,7 @@ def test_bad_files_are_collection_errors_with_their_line_and_the_good_one_still_
     families = ["billion-laughs alias bomb", "recursive alias", "deep nesting", "huge number", "invalid UTF-8",
                 "control character", "tab in indentation", "duplicate key", "unknown step", "unsupported or wrong YAML tag",
                 "truncated YAML", "wrong type or value", "file over the size limit"]
-    first = {}
+    first: dict[str, tuple[Path, Case]] = {}
     for path, case in corpus.items():
         first.setdefault(case.family, (path, case))
     wanted = [first[family][1].name for family in families]

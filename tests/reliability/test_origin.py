@@ -17,6 +17,7 @@ import pytest
 
 from pytest_cloudjob import CloudApiError, CloudContext, CloudJobError, Job, User
 from pytest_cloudjob.api.errors import UnsafeRequestPathError
+from pytest_cloudjob.api.records import CallRecord
 from pytest_cloudjob.api.urls import checked_path, join, segment
 from pytest_cloudjob.server.process import RunningCloud
 
@@ -163,7 +164,7 @@ def test_a_hostile_job_id_goes_to_the_cloud_as_one_segment(reference_cloud: Runn
     trap, _ = listeners
     user = User(reference_cloud.tokens["user"])
     admin = User(reference_cloud.tokens["admin"], is_admin=True)
-    calls = []
+    calls: list[CallRecord] = []
     with CloudContext(reference_cloud.url, call_timeout=10) as context:
         context.api.listeners.append(calls.append)
         for job_id in hostile_ids(trap.port):

@@ -52,7 +52,7 @@ def fan_out(folder: Path, files: int = 7, width: int = 10) -> None:
 def test_an_include_fan_out_is_refused_with_its_line_and_each_file_is_read_once(tmp_path, monkeypatch):
     fan_out(tmp_path)
     reads: list[Path] = []
-    real = model.load_documents
+    real = load_documents  # the function the model imported
 
     def counting(path: Path, **kwargs: object) -> list[object]:
         reads.append(path)
@@ -83,8 +83,12 @@ def test_a_scenario_of_exactly_the_limit_loads(tmp_path):
 def test_documents_of_one_file_share_the_steps_files_read(tmp_path, monkeypatch):
     (tmp_path / "shared.steps.yaml").write_text("- platform: {}\n")
     reads: list[Path] = []
-    real = model.load_documents
-    monkeypatch.setattr(model, "load_documents", lambda path, **kw: reads.append(path) or real(path, **kw))
+    real = load_documents  # the function the model imported
+
+    def spy(path, **kw):
+        reads.append(path)
+        return real(path, **kw)
+    monkeypatch.setattr(model, "load_documents", spy)
     scenarios = load(tmp_path, "\n---\n".join(f"name: s{i}\nsteps:\n  - include: shared.steps.yaml" for i in range(20)))
     assert len(scenarios) == 20 and len(reads) == 1
 

@@ -65,12 +65,6 @@ def inner(pytester, monkeypatch):
     return marker
 
 
-def against(monkeypatch, cloud) -> None:
-    monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", cloud.tokens["user"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", cloud.tokens["admin"])
-
-
 def interrupt(pytester, marker, how: int, *args: str, group: bool = False) -> tuple[int, str, set[int], float]:
     """Start the run, wait for its job, send ``how`` (to the whole process group with ``group``); returns
     the exit code, stdout+stderr, the processes the run had started, and the seconds from signal to exit."""
@@ -107,8 +101,7 @@ def jobs_of(cloud, admin, run_id: str) -> list[Job]:
 
 
 def test_ctrl_c_with_allure_sweeps_every_job_prints_the_summary_and_exits_2(pytester, inner, reference_cloud, admin,
-                                                                              monkeypatch):
-    against(monkeypatch, reference_cloud)
+                                                                              against):
     code, output, children, took = interrupt(pytester, inner, signal.SIGINT, "--alluredir=allure-results",
                                              "--junitxml=junit.xml")
     assert code == pytest.ExitCode.INTERRUPTED, output
@@ -121,8 +114,7 @@ def test_ctrl_c_with_allure_sweeps_every_job_prints_the_summary_and_exits_2(pyte
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "xdist"])
-def test_sigterm_ends_the_run_as_ctrl_c_does(pytester, inner, reference_cloud, admin, monkeypatch, xdist):
-    against(monkeypatch, reference_cloud)
+def test_sigterm_ends_the_run_as_ctrl_c_does(pytester, inner, reference_cloud, admin, against, xdist):
     code, output, children, took = interrupt(pytester, inner, signal.SIGTERM, "--junitxml=junit.xml", *xdist)
     assert code == pytest.ExitCode.INTERRUPTED, output
     assert "----- cloudjob -----" in output.replace("-" * 10, "-----")  # the summary was printed
@@ -152,10 +144,9 @@ def test_a_killed_run_leaves_no_embedded_cloud_running(pytester, inner):
 
 
 def test_a_killed_run_names_its_run_id_first_and_leaves_no_token_behind(pytester, inner, reference_cloud, admin,
-                                                                        monkeypatch):
+                                                                        against):
     """SIGKILL (an OOM kill, a CI hard timeout) cannot be handled: the run id printed before the tests is
     how an admin finds what the run left, and what the run had written holds no token."""
-    against(monkeypatch, reference_cloud)
     code, output, children, _ = interrupt(pytester, inner, signal.SIGKILL, "--debug=debug.log",
                                           "--junitxml=junit.xml")
     assert code == -signal.SIGKILL

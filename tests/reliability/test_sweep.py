@@ -114,11 +114,8 @@ def test_no_admin_token_with_a_url_stops_the_run_unless_the_sweep_is_declined(py
     assert fake_cloud.listings == 0
 
 
-def test_a_crashed_workers_job_is_still_swept_and_counted(pytester, reference_cloud, admin, monkeypatch):
+def test_a_crashed_workers_job_is_still_swept_and_counted(pytester, reference_cloud, admin, against):
     """The worker's statistics die with it; the run id finds its job, the summary counts it."""
-    monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", reference_cloud.tokens["user"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", reference_cloud.tokens["admin"])
     pytester.makepyfile("""
         import os
         from pytest_cloudjob import Job

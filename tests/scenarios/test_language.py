@@ -240,7 +240,7 @@ def test_the_distribution_matcher_delegates_to_the_physics_module(tmp_path, monk
           - wait: {job: job, until: completed}
           - results: {job: job, expect: {results: {distribution: {reference: ideal, alpha: 0.000001}}}}
         """)[0]
-    import fake_physics
+    import fake_physics  # type: ignore[import-not-found]  # written to tmp_path above
 
     _run(return_scenario, cloud)
     (actual, spec, command, platform), = fake_physics.seen
@@ -317,8 +317,12 @@ def test_a_misspelt_matcher_found_at_run_time_is_a_harness_error(tmp_path, cloud
 def test_an_eventually_step_validates_its_filled_expectation_once_not_on_every_attempt(tmp_path, cloud, monkeypatch):
     from pytest_cloudjob.scenarios import runner as runner_module
     validated = []
-    real = runner_module.validate_spec
-    monkeypatch.setattr(runner_module, "validate_spec", lambda spec, *a: validated.append(spec) or real(spec, *a))
+    real = matchers.validate_spec  # the function the runner imported
+
+    def spy(spec, *a):
+        validated.append(spec)
+        return real(spec, *a)
+    monkeypatch.setattr(runner_module, "validate_spec", spy)
     scenario, = load(tmp_path, """
         name: x
         vars: {code: 299}
@@ -327,7 +331,9 @@ def test_an_eventually_step_validates_its_filled_expectation_once_not_on_every_a
         """)
     with pytest.raises(StepFailure, match=r"still failing after (\d+) attempts") as info:
         _run(scenario, cloud)
-    attempts = int(re.search(r"after (\d+) attempts", str(info.value)).group(1))
+    match = re.search(r"after (\d+) attempts", str(info.value))
+    assert match, info.value
+    attempts = int(match.group(1))
     assert attempts > 1 and validated == [{"status": 299}]
 
 

@@ -5,6 +5,7 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -65,7 +66,7 @@ def test_a_misspelt_step_is_rejected_and_a_correct_one_accepted(validator):
 
 
 def test_a_misspelt_matcher_where_the_protocol_has_no_object_is_rejected_as_the_loader_does(validator):
-    step = {"status": {"job": "job", "expect": {"status": {"one_off": ["waiting", "running"]}}}}
+    step: dict[str, Any] = {"status": {"job": "job", "expect": {"status": {"one_off": ["waiting", "running"]}}}}
     assert not validator.is_valid({"name": "x", "steps": [{"create": {"save": "job"}}, step]})
     step["status"]["expect"]["status"] = {"one_of": ["waiting", "running"]}
     assert validator.is_valid({"name": "x", "steps": [{"create": {"save": "job"}}, step]})

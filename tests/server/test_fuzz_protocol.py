@@ -84,7 +84,7 @@ def test_fuzzed_requests_never_get_a_5xx_and_answers_match_the_description(cloud
 
             @FUZZ_SETTINGS
             @given(case=operation.as_strategy(mode))
-            def send(case: schemathesis.Case) -> None:
+            def send(case) -> None:  # a schemathesis.Case
                 job_id = next(job_ids)
                 if job_id is not None and "job_id" in (case.path_parameters or {}):
                     case.path_parameters["job_id"] = job_id  # a real job, so calls go past the 404

@@ -127,7 +127,7 @@ def test_cancel_of_an_ended_job_is_refused_with_400(ctx, user):
     job.wait_until(ctx, user, "completed", timeout=10)
     with pytest.raises(CloudApiError) as info:
         job.cancel(ctx, user)
-    assert info.value.status == 400 and "already ended (completed)" in info.value.error_message
+    assert info.value.status == 400 and "already ended (completed)" in (info.value.error_message or "")
 
 
 def test_rerun_of_a_job_that_did_not_fail_is_refused_with_400(ctx, user):
@@ -153,7 +153,7 @@ def test_unknown_platform_is_404_for_details_and_create(ctx, user):
         Platform("qpu:nowhere").details(ctx, user)
     with pytest.raises(CloudApiError) as info:
         new_job(ctx, user, "qpu:nowhere")
-    assert info.value.status == 404 and "unknown platform 'qpu:nowhere'" in info.value.error_message
+    assert info.value.status == 404 and "unknown platform 'qpu:nowhere'" in (info.value.error_message or "")
 
 
 # --- auth, roles, isolation ------------------------------------------------------------------------------
@@ -331,7 +331,9 @@ def _complete(answer: bytes) -> bool:
 
 def _rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    match = re.search(r"VmRSS:\s+(\d+)", status)
+    assert match, status
+    return int(match.group(1))
 
 
 def test_a_body_announced_too_large_is_refused_413_before_it_is_sent(reference_cloud, user):

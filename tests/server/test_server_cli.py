@@ -12,12 +12,12 @@ import requests
 
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
 from pytest_cloudjob.api.client import RetryPolicy
-from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
+from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
 
 
 @pytest.fixture
 def start(tmp_path):
-    started = []
+    started: list[RunningCloud] = []
 
     def _start(*args: str):
         cloud = start_reference_cloud(tmp_path / f"cloud{len(started)}.log", list(args))

@@ -29,7 +29,8 @@ def store(clock) -> JobStore:
 
 
 def statuses_over(job, start, stop, step=0.01):
-    seen, t = [], start
+    seen: list[str] = []
+    t = start
     while t <= stop:
         status = job.status_at(t)
         if not seen or seen[-1] != status:

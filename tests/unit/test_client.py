@@ -13,7 +13,8 @@ from responses import matchers
 from pytest_cloudjob import CloudApiError, CloudContext, Job, User
 from pytest_cloudjob.api.client import RetryPolicy, parse_retry_after
 from pytest_cloudjob.api.cloud_objects import Platform
-from pytest_cloudjob.api.cloud_objects.cloud_job import FIELDS, default_process_id, set_default_process_id
+from pytest_cloudjob.api.cloud_objects.cloud_job import default_process_id, set_default_process_id
+from pytest_cloudjob.api.cloud_objects.job_fields import FIELDS
 
 URL = "http://cloud.test"
 TOKEN = "tok-user-5f1c9a7e"
@@ -79,7 +80,7 @@ def test_a_given_payload_is_copied_not_aliased():
 
 def test_extra_record_fields_become_attributes():
     job = Job(job_id="x", status="running", owner="user")
-    assert (job.status, job.owner) == ("running", "user")
+    assert (job.status, job.owner) == ("running", "user")  # type: ignore[attr-defined]  # an extra field is an attribute at run time
 
 
 def test_process_id_is_one_per_process_and_can_be_set():
@@ -393,7 +394,7 @@ def test_a_body_at_the_limit_is_read(user, declared):
 def test_max_response_bytes_must_be_a_positive_integer():
     for bad in (0, -1, 1.5, True, "4MiB"):
         with pytest.raises(ValueError, match="max_response_bytes"):
-            CloudContext(URL, max_response_bytes=bad)
+            CloudContext(URL, max_response_bytes=bad)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_call_records_keep_small_bodies_whole_and_large_ones_as_an_excerpt(user, rsps):
@@ -456,13 +457,13 @@ def test_a_context_closes_its_connections_when_used_as_a_context_manager(user, r
 def test_a_misspelt_field_is_an_error_with_a_suggestion(typo, field):
     from pytest_cloudjob import CloudJobError
     with pytest.raises(TypeError, match=f"unexpected keyword argument '{typo}': did you mean '{field}'") as info:
-        Job(**{typo: "qpu:qa"})
+        Job(**{typo: "qpu:qa"})  # type: ignore[arg-type]  # a misspelt keyword on purpose
     assert isinstance(info.value, CloudJobError)
 
 
 def test_extra_keywords_far_from_any_field_stay_accepted():
     job = Job(job_group_name="g", owner="me", priority=3)
-    assert (job.job_group_name, job.owner, job.priority) == ("g", "me", 3)
+    assert (job.job_group_name, job.owner, job.priority) == ("g", "me", 3)  # type: ignore[attr-defined]  # an extra field is an attribute at run time
     assert job.extra == {"job_group_name": "g", "owner": "me", "priority": 3}
 
 
@@ -504,7 +505,7 @@ def test_from_record_reads_any_record_without_breaking_the_job(record):
 def test_from_record_maps_known_fields_and_keeps_the_rest():
     job = Job.from_record({"id": 5, "status": 3, "platform_name": "qpu:qa", "owner": "u", "self": "s",
                            "create": "c", "payload": {"command": "probs"}})
-    assert (job.job_id, job.platform_name, job.status, job.owner) == ("5", "qpu:qa", "3", "u")
+    assert (job.job_id, job.platform_name, job.status, job.owner) == ("5", "qpu:qa", "3", "u")  # type: ignore[attr-defined]  # an extra field is an attribute at run time
     assert job.payload == {"command": "probs"} and job.extra["create"] == "c" and job.extra["self"] == "s"
     assert job.to_record()["create"] == "c" and job.to_record()["status"] == "3"
 

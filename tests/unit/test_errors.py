@@ -18,7 +18,7 @@ PUBLIC_FROM_THE_SERVER = {"pytest_cloudjob.server.process"}
 
 def exceptions_defined() -> dict[str, type[BaseException]]:
     """``module.Name`` -> class, for every exception class our public modules define (not warnings)."""
-    found = {}
+    found: dict[str, type[BaseException]] = {}
     for info in pkgutil.walk_packages(pytest_cloudjob.__path__, "pytest_cloudjob."):
         name = info.name
         if name.endswith("__main__") or (name.startswith(PRIVATE) and name not in PUBLIC_FROM_THE_SERVER):

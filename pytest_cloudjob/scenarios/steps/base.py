@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.durations import DURATION_PATTERN, DURATION_WORDS, MAX_DURATION_SECONDS, parse_duration
-from pytest_cloudjob.scenarios.matchers import closest, short
+from pytest_cloudjob.scenarios.matchers import short
 from pytest_cloudjob.scenarios.paths import path_problem
+from pytest_cloudjob.text import closest
 
 if TYPE_CHECKING:
     from pytest_cloudjob.api.cloud_objects import User

@@ -1,5 +1,6 @@
 """A cloud on 127.0.0.1 that writes raw bytes: answers no HTTP server library would send (a trickle, a
-chunked body without end, HTTP/0.9-style garbage), for the client's bounds tests."""
+chunked body without end, HTTP/0.9-style garbage, silence), for the client's bounds tests and benchmarks/bounds.py
+(the gevent test too: it lives in tests/, on the path of every test)."""
 from __future__ import annotations
 
 import socket
@@ -7,7 +8,7 @@ import threading
 from collections.abc import Callable
 
 
-def serve(answer: Callable[[socket.socket, threading.Event], None]) -> tuple[str, threading.Event, list[int]]:
+def serve(answer: Callable[[socket.socket, threading.Event], object]) -> tuple[str, threading.Event, list[int]]:
     """A loopback server giving ``answer`` to every connection; returns its URL, its stop event, a counter."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
