@@ -120,7 +120,7 @@ class ScenarioItem(pytest.Item):
         users = {name: run.user(name) for name in ("user", "other", "admin")}
         setup = ScenarioSetup(context=run.shared_context(), users=users, run_id=run.run_id,
                               slow_platform=run.settings.slow_platform, pcvl_version=run.settings.pcvl_version,
-                              timeout=run.settings.timeout)
+                              timeout=run.settings.timeout, budget=run.budget, test=self.nodeid)
         ScenarioRunner(self.scenario, self.platform, setup).run()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
@@ -173,6 +173,14 @@ def physics_unavailable(scenario: Scenario) -> str | None:
     from pytest_cloudjob.physics.distribution import skip_reason
 
     return next((f"{reason}" for reason in map(skip_reason, specs) if reason), None)
+
+
+def statistical_checks(items: list[pytest.Item]) -> int:
+    """The m of the run's false-alarm budget: the ``distribution`` matchers of the collected scenarios that
+    will run (one per matcher, step and platform; a scenario skipped at collection has none)."""
+    return sum(len(_distributions(step.args.get(key))) for item in items
+               if isinstance(item, ScenarioItem) and item.get_closest_marker("skip") is None
+               for step in item.scenario.steps for key in ("expect", "require"))
 
 
 def _distributions(spec: Any) -> list[Any]:
