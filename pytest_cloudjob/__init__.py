@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "DistributionMismatch": "pytest_cloudjob.physics.distribution",
     "DistributionSpecError": "pytest_cloudjob.physics.distribution",
     "DistributionInconclusive": "pytest_cloudjob.physics.distribution",
+    "ExperimentSpecError": "pytest_cloudjob.physics.compose",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         WaitTimeoutError,
     )
     from pytest_cloudjob.errors import CloudJobError
+    from pytest_cloudjob.physics.compose import ExperimentSpecError
     from pytest_cloudjob.physics.distribution import DistributionInconclusive, DistributionMismatch, DistributionSpecError
     from pytest_cloudjob.physics.simulate import PayloadUnzipError, PhysicsError
     from pytest_cloudjob.physics.wire import ResultsFormatError, UnzipError

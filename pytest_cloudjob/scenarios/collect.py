@@ -165,9 +165,18 @@ def declare_shipped_marks(config: pytest.Config) -> None:
 
 
 def physics_unavailable(scenario: Scenario) -> str | None:
-    """Why a scenario's ``distribution`` checks cannot run here (their reference needs Perceval, not installed):
-    the scenario is skipped with that reason before it makes a job, since the cloud is not at fault."""
+    """Why a scenario's ``distribution`` checks cannot run here (their reference needs Perceval, not installed),
+    or its experiment written as components could not be compiled (the same): the scenario is skipped with
+    that reason before it makes a job, since the cloud is not at fault."""
     specs = [spec for step in scenario.steps for key in ("expect", "require") for spec in _distributions(step.args.get(key))]
+    if any(step.kind == "create" and isinstance(step.args.get("payload"), dict)
+           and isinstance(step.args["payload"].get("experiment"), dict) for step in scenario.steps):
+        # an experiment written as components, left uncompiled: Perceval is missing (scenarios/model.py)
+        from pytest_cloudjob.physics import simulate
+
+        reason = simulate.unavailable_reason()
+        if reason:
+            return f"an experiment written as components needs Perceval to be compiled: {reason}"
     if not specs:
         return None
     from pytest_cloudjob.physics.distribution import skip_reason
