@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "DistributionMismatch": "pytest_cloudjob.physics.distribution",
     "DistributionSpecError": "pytest_cloudjob.physics.distribution",
     "DistributionInconclusive": "pytest_cloudjob.physics.distribution",
+    "ExperimentSpecError": "pytest_cloudjob.physics.compose",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from pytest_cloudjob.api.waiting import UnexpectedEndError as UnexpectedEndError
     from pytest_cloudjob.api.waiting import WaitTimeoutError as WaitTimeoutError
     from pytest_cloudjob.errors import CloudJobError as CloudJobError
+    from pytest_cloudjob.physics.compose import ExperimentSpecError as ExperimentSpecError
     from pytest_cloudjob.physics.distribution import DistributionInconclusive as DistributionInconclusive
     from pytest_cloudjob.physics.distribution import DistributionMismatch as DistributionMismatch
     from pytest_cloudjob.physics.distribution import DistributionSpecError as DistributionSpecError

@@ -33,6 +33,7 @@ from pytest_cloudjob.scenarios.collect import (
     declare_shipped_marks,
     looks_like_unmatched_scenario,
     matches,
+    statistical_checks,
 )
 
 PLUGIN = pytest.StashKey["CloudJobPlugin"]()
@@ -181,9 +182,12 @@ class CloudJobPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        data = getattr(node, "workeroutput", {}).get("cloudjob_jobs")
+        output = getattr(node, "workeroutput", {})
+        data = output.get("cloudjob_jobs")
         if data:
             self.run.stats.merge(data)
+        if output.get("cloudjob_checks"):
+            self.run.budget.merge(output["cloudjob_checks"])
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "cloud_platform" not in metafunc.fixturenames:
@@ -204,6 +208,11 @@ class CloudJobPlugin:
         if self.run.ready or config.getoption("collectonly") or not any(uses_the_cloud(item) for item in items):
             return
         prepare_or_exit(self.run)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Count the run's statistical checks (the m of ``--cloud-alpha``) once the items are final
+        (after -k, -m, deselection); each xdist worker counts the same collection."""
+        self.run.budget.planned = statistical_checks(session.items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
@@ -243,6 +252,7 @@ class CloudJobPlugin:
         run = self.run
         if self.is_worker:
             self.config.workeroutput["cloudjob_jobs"] = run.stats.to_data()  # type: ignore[attr-defined]
+            self.config.workeroutput["cloudjob_checks"] = run.budget.to_data()  # type: ignore[attr-defined]
             return
         if not run.ready:
             return

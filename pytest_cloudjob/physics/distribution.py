@@ -19,7 +19,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
@@ -73,13 +73,31 @@ class SpecProblem(str):
     is_harness_problem = True
 
 
+@dataclass(frozen=True)
+class CheckRecord:
+    """What one ``distribution`` check made of its results, for a run-level budget: its p-value (the smallest
+    alpha at which it fails; ``None`` when not conclusive), the level it was tested at, the spec's own alpha."""
+
+    p_value: float | None
+    level: float
+    own_alpha: float | None
+    passed: bool
+
+
 @dataclass
 class DistributionContext:
     """What a check needs beyond the results to compute ``ideal``/``noisy``: the job's payload as it was
-    sent, and the platform's details (called only for ``noisy``)."""
+    sent, and the platform's details (called only for ``noisy``).
+
+    A run with a false-alarm budget (``--cloud-alpha``) sets ``run_level``, its per-check share alpha/m
+    (``run_level_note`` says so in a failure); each check appends its :class:`CheckRecord` to ``records``.
+    """
 
     payload: dict[str, Any]
     platform_details: Callable[[], dict[str, Any]]
+    run_level: float | None = None
+    run_level_note: str = ""
+    records: list[CheckRecord] = field(default_factory=list)
 
 
 def validate_distribution_spec(spec: Any) -> list[str]:
@@ -138,13 +156,36 @@ def check_distribution(actual: Any, spec: Mapping[str, Any], where: str,
         return [SpecProblem(f"{where}: distribution: {exc}")]
     except CloudJobError as exc:
         return [f"{where}: {exc}"]
-    alpha = float(spec.get("alpha", DEFAULT_ALPHA))
+    alpha, own, note = level_of(spec, context)
     tolerance = float(spec.get("tolerance", 0))
-    out = []
+    out: list[str] = []
+    p_values: list[float] = []
     for index, (results, reference) in enumerate(zip(entries, references)):
         label = where if len(entries) == 1 else f"{where}.results_list[{index}]"
-        out.extend(_check_one(results, reference, alpha / len(entries), tolerance, label))
+        problems, p_value = _check_one(results, reference, alpha / len(entries), tolerance, label, note)
+        out.extend(problems)
+        if p_value is not None:
+            p_values.append(p_value)
+    if context is not None:  # a batch's p-value: Bonferroni over its runs, as its level is shared
+        p_value = min(1.0, len(entries) * min(p_values)) if p_values else None
+        red = any(not getattr(p, "is_inconclusive", False) for p in out)
+        context.records.append(CheckRecord(p_value, alpha, own, not red))
     return out
+
+
+def level_of(spec: Mapping[str, Any], context: DistributionContext | None) -> tuple[float, float | None, str]:
+    """The level a check is tested at, the spec's own ``alpha`` (or ``None``), and a note saying why.
+
+    Without a run budget: the spec's ``alpha``, else 1e-6. With one (``context.run_level``, the run's
+    alpha/m): that share, or the spec's own ``alpha`` where it is smaller (a scenario may be stricter than
+    the run, never looser).
+    """
+    own = float(spec["alpha"]) if spec.get("alpha") is not None else None
+    if context is None or context.run_level is None:
+        return (own if own is not None else DEFAULT_ALPHA), own, ""
+    if own is not None and own < context.run_level:
+        return own, own, f"the scenario's own alpha, stricter than {context.run_level_note}"
+    return context.run_level, own, context.run_level_note
 
 
 def assert_distribution(results_text: Any, reference: str | Mapping[str, float], *, alpha: float = DEFAULT_ALPHA,
@@ -160,24 +201,29 @@ def assert_distribution(results_text: Any, reference: str | Mapping[str, float],
         raise DistributionMismatch("\n".join(problems))
 
 
-def _check_one(results: Any, reference: Reference, alpha: float, tolerance: float, where: str) -> list[str]:
+def _check_one(results: Any, reference: Reference, alpha: float, tolerance: float, where: str,
+               note: str = "") -> tuple[list[str], float | None]:
+    """The problems of one run's results and the check's p-value (0 for a broken promise that no sampling
+    explains, ``None`` when not conclusive)."""
     try:
         histogram = wire.parse_results(results)
     except wire.ResultsFormatError as exc:
-        return [f"{where}: {exc}"]
+        return [f"{where}: {exc}"], 0.0
     if not histogram.values or sum(histogram.values.values()) <= 0:
         if reference.empty_probability >= alpha:  # a post-selection may legally keep nothing of few shots
             return [Inconclusive(f"{where}: not conclusive: the results are empty, as an honest cloud's are with "
                                  f"probability {reference.empty_probability:.3g} (the experiment's filters keep "
-                                 f"{reference.perf:.3g} of the events)")]
+                                 f"{reference.perf:.3g} of the events)")], None
         chance = f" (an honest cloud's are with probability {reference.empty_probability:.3g})" \
             if reference.perf < 1 else ""
-        return [f"{where}: the results are empty{chance}: nothing to compare with the reference"]
+        return [f"{where}: the results are empty{chance}: nothing to compare with the reference"], \
+            reference.empty_probability
     if not histogram.is_counts:
-        return _check_probs(histogram.values, reference, tolerance, where)
+        problems = _check_probs(histogram.values, reference, tolerance, where)
+        return problems, 0.0 if problems else 1.0
     counts = {state: int(v) for state, v in histogram.values.items()}
     verdict = stats.compare(counts, reference.probs, alpha=alpha, tolerance=tolerance, unlisted=reference.unlisted)
-    return [] if verdict.passed else [f"{where}: {verdict.explain()}"]
+    return ([] if verdict.passed else [f"{where}: {verdict.explain(note)}"]), verdict.p_value
 
 
 def _check_probs(probs: Mapping[str, float], reference: Reference, tolerance: float, where: str) -> list[str]:

@@ -11,6 +11,8 @@ number of shots instead, each given half of ``alpha`` (Bonferroni), so P(false a
   ``m`` outcomes, reject when max_i n kl(p_hat_i || p_i) >= ln(4m/alpha). It catches one badly wrong
   outcome (an impossible state seen, a missing peak) that the TVD spreads thin.
 
+Both bounds give a valid p-value (the smallest ``alpha`` at which the verdict would fail), kept in
+:attr:`Verdict.p_value` for a run-level budget (Holm's step-down over the run's checks, docs/physics.md).
 The G-test p-value is printed as a diagnostic only: it decides nothing. Standard library only.
 """
 from __future__ import annotations
@@ -50,19 +52,23 @@ class Verdict:
     g_pvalue: float
     worst: tuple[Outcome, ...] = field(default=())
     unlisted: float = 0.0
+    #: The smallest alpha at which this verdict fails (the two bounds' p-values, Bonferroni): valid for any n.
+    p_value: float = 1.0
 
     def _unlisted_text(self) -> str:
         return f" + unlisted reference mass {self.unlisted:.2g}" if self.unlisted > 0 else ""
 
-    def explain(self) -> str:
-        """One paragraph: which test failed, by how much, and the outcomes that made it fail."""
+    def explain(self, level_note: str = "") -> str:
+        """One paragraph: which test failed, by how much, and the outcomes that made it fail; ``level_note``
+        says where the level tested at came from (a run's budget)."""
         verdict = "matches" if self.passed else "does NOT match"
+        note = f" ({level_note})" if level_note else ""
         lines = [
-            f"distribution {verdict} the reference at alpha={self.alpha:g} over {self.shots} shots: "
+            f"distribution {verdict} the reference at alpha={self.alpha:g}{note} over {self.shots} shots: "
             f"TVD {self.tvd:.4f} (threshold {self.tvd_threshold:.4f} = tolerance {self.tolerance:g}"
             f"{self._unlisted_text()} + BHC bound, "
             f"{self.bins} bins), max per-outcome n*kl {_fmt(self.chernoff)} (threshold {self.chernoff_threshold:.2f}), "
-            f"diagnostic G-test p-value {self.g_pvalue:.3g}",
+            f"diagnostic G-test p-value {self.g_pvalue:.3g}; p-value of the check {self.p_value:.3g}",
         ]
         if self.worst:
             lines.append("worst outcomes (expected count vs seen): " + "; ".join(
@@ -101,7 +107,20 @@ def compare(counts: Mapping[str, int], expected: Mapping[str, float], *, alpha: 
     passed = tvd <= tvd_threshold and chernoff < chernoff_threshold
     ranked = sorted(outcomes, key=lambda o: o.statistic, reverse=True)[:worst]
     return Verdict(passed, n, alpha, stated, tvd, tvd_threshold, bins, chernoff, chernoff_threshold,
-                   g_test_pvalue(counts, reference, n), tuple(o for o in ranked if o.statistic > 0), unlisted)
+                   g_test_pvalue(counts, reference, n), tuple(o for o in ranked if o.statistic > 0), unlisted,
+                   check_pvalue(tvd - tolerance, bins, n, chernoff, len(outcomes)))
+
+
+def check_pvalue(gap: float, bins: int, n: int, chernoff: float, outcomes: int) -> float:
+    """The p-value of :func:`compare`: min(1, 2 * 2^k exp(-2 n gap^2), 4 m exp(-max n kl)).
+
+    Each term is the smallest alpha at which its bound rejects (the TVD test at alpha/2: it rejects when
+    2^k exp(-2 n gap^2) < alpha/2; the Chernoff test at alpha/2 with a union over m outcomes: when
+    2m exp(-t) <= alpha/2), so P(p_value <= a) <= a under the null hypothesis, for every a and n.
+    """
+    p_tvd = 1.0 if gap <= 0 else math.exp(min(0.0, (bins + 1) * math.log(2) - 2 * n * gap * gap))
+    p_chernoff = 0.0 if math.isinf(chernoff) else math.exp(min(0.0, math.log(4 * outcomes) - chernoff))
+    return min(1.0, p_tvd, p_chernoff)
 
 
 def normalised(expected: Mapping[str, float]) -> dict[str, float]:

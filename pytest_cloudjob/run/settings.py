@@ -79,6 +79,9 @@ SETTINGS: dict[str, Setting] = {s.ini.removeprefix("cloud_"): s for s in (
              "e.g. sim:qa=5s (repeatable; env: comma separated)", "list"),
     _setting("max_status_calls", (), "fail the run if PLATFORM's status calls per job exceed N: PLATFORM=N "
              "(repeatable; env: comma separated)", "list"),
+    _setting("alpha", None, "the run's false-alarm budget, shared by every statistical check (distribution) of "
+             "the run: each is tested at ALPHA/m, m counted at collection, and the summary applies Holm's step-down "
+             "(a number strictly between 0 and 1, e.g. 1e-4); absent: each check at its own alpha"),
     _setting("secret_env", (), "an environment variable whose value is a secret, masked in every report: a NAME "
              "or a glob such as QA_*, added to the default names (repeatable; env: comma separated)", "list"),
 )}
@@ -109,6 +112,8 @@ class CloudSettings:
     call_timeout: float = 60.0
     #: Whether the slow platform was chosen by the user (then preflight refuses it if the cloud lacks it).
     slow_platform_given: bool = False
+    #: The run's false-alarm budget (``--cloud-alpha``), or ``None``: each statistical check at its own alpha.
+    alpha: float | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -279,6 +284,21 @@ def _secret_env(config: pytest.Config, environ: Mapping[str, str]) -> None:
             register_secret(secret)
 
 
+def _alpha(config: pytest.Config, environ: Mapping[str, str]) -> float | None:
+    value, where = _raw(config, "alpha", environ)
+    if value is None:
+        return None
+    try:
+        alpha = float(str(value).strip())
+    except ValueError:
+        alpha = math.nan
+    if not 0 < alpha < 1:  # NaN fails too
+        s = SETTINGS["alpha"]
+        raise SettingsError(f"{where}: the run's false-alarm budget must be a number strictly between 0 and 1 "
+                            f"(e.g. 1e-4), got {value!r} ({s.option} / {s.env} / {s.ini})")
+    return alpha
+
+
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
     def warn(message: str) -> None:
@@ -323,4 +343,5 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
                          pcvl_version=str(pcvl_version), tokens=tokens, no_sweep=_flag(config, "no_sweep", environ),
                          max_p95=_thresholds(config, "max_p95", environ, known, "duration"),
                          max_status_calls=_thresholds(config, "max_status_calls", environ, known, "count"),
-                         call_timeout=call_timeout, slow_platform_given=slow_where != "default")
+                         call_timeout=call_timeout, slow_platform_given=slow_where != "default",
+                         alpha=_alpha(config, environ))

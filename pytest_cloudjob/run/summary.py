@@ -1,4 +1,5 @@
-"""The ``cloudjob`` section of the terminal summary: target, per-platform numbers, thresholds, the leak sweep.
+"""The ``cloudjob`` section of the terminal summary: target, per-platform numbers, thresholds, the statistical
+checks against the run's false-alarm budget, the leak sweep.
 
 The columns add up: created = completed + failed + canceled + unended, where canceled includes the jobs
 the clean-up (a factory's teardown, the sweep) cancelled, and the sweep's listing adds the jobs no
@@ -35,6 +36,7 @@ def summary_lines(run: CloudRun) -> list[str]:
                      f"{row['canceled']:>8} {row['unended']:>7} {_seconds(row['p50']):>7} {_seconds(row['p95']):>7} "
                      f"{row['calls_per_job']:>10.1f} {leaks_by_platform.get(platform, 0):>6}")
     lines.extend(f"threshold FAILED: {line}" for line in threshold_failures(run.settings, rows))
+    lines.extend(run.budget.summary_lines())
     lines.extend(f"unknown status {status!r} listed for job {job_id} ({platform}): counted as possibly active"
                  for job_id, platform, status in run.unknown_statuses)
     if run.sweep_skipped:
@@ -60,10 +62,12 @@ def run_failures(run: CloudRun) -> list[str]:
     if run.sweep_error:
         out.append(f"leak sweep: {run.sweep_error}")
     out.extend(threshold_failures(run.settings, run.stats.summary()))
+    out.extend(run.budget.failures())
     return out
 
 
 def write_summary(terminalreporter: Any, run: CloudRun) -> None:
     terminalreporter.write_sep("-", "cloudjob")
     for line in summary_lines(run):
-        terminalreporter.write_line(redact(line), red=line.startswith(("leak sweep: FAILED", "threshold FAILED")))
+        terminalreporter.write_line(redact(line), red=line.startswith(("leak sweep: FAILED", "threshold FAILED",
+                                                                           "statistical checks: FAILED")))

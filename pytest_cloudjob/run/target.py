@@ -17,6 +17,7 @@ from pytest_cloudjob.api.cloud_objects import Job, Platform, User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import redact, register_secret
+from pytest_cloudjob.run.budget import AlphaBudget
 from pytest_cloudjob.run.job_traces import RunStats
 from pytest_cloudjob.run.settings import TOKEN_ENV, CloudSettings, configured_user
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
@@ -66,7 +67,12 @@ class CloudRun:
     unknown_statuses: list[tuple[str, str, str]] = field(default_factory=list)
     #: Why the slow platform cannot be used (it was not given and the cloud does not have the default).
     slow_platform_missing: str = ""
+    #: The run's false-alarm budget and what its statistical checks found (``--cloud-alpha``).
+    budget: AlphaBudget = field(default_factory=AlphaBudget)
     _shared: CloudContext | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.budget.alpha = self.settings.alpha
 
     def context(self) -> CloudContext:
         """A new context on the target (the caller closes it)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pytest_cloudjob.physics import compose
 from pytest_cloudjob.scenarios import placeholders
 from pytest_cloudjob.scenarios.loader import STEPS_FILE_WORDS, LineDict, LineList, ScenarioFormatError, load_documents
 from pytest_cloudjob.scenarios.matchers import is_matcher, validate_spec
@@ -244,6 +245,8 @@ class _StepParser:
             self.include(c, where, args, chain)
             return
         self.check_expectations(c, where, spec, args)
+        if kind == "create":
+            _compile_experiment(c, where, args)
         _check_placeholders(c, where, args, self.saved, self.variables)
         if "job" in spec.arg_names:
             name = args["job"]
@@ -330,6 +333,46 @@ class _StepParser:
             line = getattr(steps, "line", None) or getattr(documents[1] if len(documents) > 1 else None, "line", None)
             included.fail(line, f"{STEPS_FILE_WORDS} (included at {c.path}:{args.line_of('file')})")
         self.parse_list(included, steps, (*chain, target))
+
+
+def _compile_experiment(c: _Checker, where: str, args: LineDict) -> None:
+    """A ``payload.experiment`` written as components (docs/physics.md) becomes Perceval's serialized text
+    now, so the step sends what Perceval sends; a mistake fails the file at its line. Without Perceval it
+    is checked and left as written: the scenario is skipped, with the reason (``collect.physics_unavailable``)."""
+    payload = args.get("payload")
+    if not isinstance(payload, LineDict) or not compose.is_readable(payload.get("experiment")):
+        return
+    experiment = payload["experiment"]
+    line = payload.line_of("experiment")
+    written = _first_placeholder(experiment)
+    if written is not None:
+        c.fail(line, f"{where}: payload.experiment: {written} cannot stand in an experiment written as components: "
+                     "it is compiled when the file loads, before any placeholder is filled")
+    try:
+        checked = compose.plan(experiment, line)
+        if compose_unavailable() is None:
+            payload["experiment"] = compose.serialized_plan(checked)
+    except compose.ExperimentSpecError as exc:
+        c.fail(exc.line or line, f"{where}: payload.{exc.message}" if exc.message.startswith("experiment")
+               else f"{where}: payload.experiment: {exc.message}")
+
+
+def compose_unavailable() -> str | None:
+    """Why an experiment written as components cannot be compiled here (Perceval missing), or ``None``."""
+    from pytest_cloudjob.physics import simulate
+
+    return simulate.unavailable_reason()
+
+
+def _first_placeholder(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = list(value.keys()) + list(value.values())
+    if isinstance(value, list):
+        return next((found for item in value if (found := _first_placeholder(item)) is not None), None)
+    if isinstance(value, str):
+        match = placeholders.PLACEHOLDER.search(value)
+        return match.group(0) if match else None
+    return None
 
 
 def _check_placeholders(c: _Checker, where: str, value: Any, saved: dict[str, str], variables: set[str],

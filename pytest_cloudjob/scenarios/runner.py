@@ -25,6 +25,7 @@ from pytest_cloudjob.api.errors import CloudApiError, UnsafeRequestPathError, ex
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.redaction import is_secret_name, redact, register_secret
+from pytest_cloudjob.run.budget import AlphaBudget, CheckResult
 from pytest_cloudjob.run.job_factory import CleanupWarning, JobFactory
 from pytest_cloudjob.run.settings import TOKEN_ENV
 from pytest_cloudjob.scenarios import matchers, placeholders
@@ -55,6 +56,10 @@ class ScenarioSetup:
     pcvl_version: str
     #: The default ``wait`` timeout in seconds (``--cloud-timeout``).
     timeout: float
+    #: The run's false-alarm budget, where each statistical check records its p-value (``None``: a load run).
+    budget: AlphaBudget | None = None
+    #: The test's node id, naming its checks in the run's summary.
+    test: str = ""
 
 
 class ScenarioRunner:
@@ -66,6 +71,8 @@ class ScenarioRunner:
         self.run_id = setup.run_id
         self.slow_platform = setup.slow_platform
         self.timeout = setup.timeout
+        self.budget = setup.budget
+        self.test = setup.test or f"{scenario.name}[{platform}]"
         self.saved: dict[str, Any] = {}  # a Job, a list of Jobs, or a value saved from an answer
         self.calls: list[CallRecord] = []
         self.durations_of: dict[int, dict[str, float]] = {}  # step index -> its durations in seconds
@@ -297,6 +304,7 @@ class ScenarioRunner:
             self.validated.add((step.index, key))
         try:
             problems = check(actual, filled, step.kind, context)
+            self.record_checks(step, key, context)
         except MatcherTypo as exc:
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
         except ImportError as exc:
@@ -307,6 +315,19 @@ class ScenarioRunner:
         if mistakes:
             raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: {mistakes[0]}"))
         return problems
+
+    def record_checks(self, step: Step, key: str, context: Any) -> None:
+        """Hand what each ``distribution`` check of this step found to the run's budget (then forget it: the
+        context also serves the step's other key)."""
+        records = getattr(context, "records", None)
+        if not records:
+            return
+        if self.budget is not None:
+            for ordinal, record in enumerate(records):
+                where = f"{step.path}:{step.line} {key}" + (f" #{ordinal + 1}" if len(records) > 1 else "")
+                self.budget.record(CheckResult(self.test, where, record.p_value, record.level, record.own_alpha,
+                                               record.passed))
+        records.clear()
 
     def check_error(self, step: Step, exc: CloudApiError, expect_error: dict[str, Any], first_call: int) -> None:
         problems = []
@@ -346,7 +367,8 @@ class ScenarioRunner:
 
         def platform_details() -> dict[str, Any]:
             return Platform(name).details(self.context, actor)
-        return module.DistributionContext(payload=job.payload, platform_details=platform_details)
+        budget = {} if self.budget is None else {"run_level": self.budget.level(), "run_level_note": self.budget.note()}
+        return module.DistributionContext(payload=job.payload, platform_details=platform_details, **budget)
 
     def fail(self, step: Step, problems: list[str], first_call: int) -> NoReturn:
         """Raise the step's failure: ``file:line`` first, what was wrong, the call, the jobs (about 40 lines)."""

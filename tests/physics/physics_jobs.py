@@ -1,6 +1,7 @@
 """Perceval experiments of the physics tests, sent with Perceval's own client, and their results read back."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,6 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
 from pytest_cloudjob.physics.distribution import DistributionContext
 from pytest_cloudjob.server.process import RunningCloud
@@ -158,12 +158,16 @@ class ShippedCheck:
     spec: dict[str, Any]
 
 
-def shipped_checks() -> dict[str, ShippedCheck]:
-    """The create payload and the ``distribution`` spec of each scenario of scenarios/physics.scenario.yaml."""
+def shipped_checks(path: Path = SHIPPED) -> dict[str, ShippedCheck]:
+    """The create payload and the ``distribution`` spec of each scenario of scenarios/physics.scenario.yaml,
+    as the scenario loader reads them: each experiment written as components compiled by Perceval."""
+    from pytest_cloudjob.scenarios.loader import load_documents
+    from pytest_cloudjob.scenarios.model import parse_scenario
+
     out = {}
-    for document in yaml.safe_load_all(SHIPPED.read_text()):
-        steps = document["steps"]
-        payload = next(s["create"]["payload"] for s in steps if "create" in s)
-        spec = next(s["results"]["expect"]["results"]["distribution"] for s in steps if "results" in s)
-        out[document["name"]] = ShippedCheck(document["name"], payload, spec)
+    for index, document in enumerate(load_documents(path)):
+        scenario = parse_scenario(document, path, index)
+        payload = next(s.args["payload"] for s in scenario.steps if s.kind == "create")
+        spec = next(s.args["expect"]["results"]["distribution"] for s in scenario.steps if s.kind == "results")
+        out[scenario.name] = ShippedCheck(scenario.name, json.loads(json.dumps(payload)), dict(spec))
     return out

@@ -4,7 +4,9 @@ the honest reference cloud on an ideal simulator and on a lossy, partly distingu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy
 import pytest
 from physics_jobs import create, experiment, haar, heralded, hom, lossy, pcvl, platform_details, shipped_checks, submit
 
@@ -22,6 +24,31 @@ BUILT_BY = {
 
 def test_every_shipped_physics_scenario_is_known_here():
     assert set(CHECKS) == set(BUILT_BY)
+
+
+#: The `:PCVL:zip:` blobs the shipped scenarios sent before they were written as components (issue 20, item 3).
+BLOBS = json.loads((Path(__file__).parent / "recorded" / "physics_scenario_blobs.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(BLOBS))
+def test_the_experiment_written_as_components_is_the_blob_it_replaced(name):
+    """Same circuit (its unitary), same input, heralds, postselection, photon filter, noise and detectors."""
+    from perceval.serialization import deserialize
+
+    compiled, blob = deserialize(CHECKS[name].payload["experiment"]), deserialize(BLOBS[name])
+    assert (compiled.m, compiled.circuit_size) == (blob.m, blob.circuit_size)
+    assert numpy.allclose(numpy.asarray(compiled.unitary_circuit().compute_unitary()),
+                          numpy.asarray(blob.unitary_circuit().compute_unitary()), atol=1e-12)
+    assert str(compiled.input_state) == str(blob.input_state)
+    assert compiled.heralds == blob.heralds and compiled.in_heralds == blob.in_heralds
+    assert str(compiled.post_select_fn) == str(blob.post_select_fn)
+    assert compiled.min_photons_filter == blob.min_photons_filter
+    assert compiled.noise == blob.noise and compiled.detectors == blob.detectors
+
+
+def test_the_shipped_file_writes_every_experiment_as_components():
+    text = (Path(__file__).parents[2] / "scenarios" / "physics.scenario.yaml").read_text()
+    assert ":PCVL:" not in text.split("---", 1)[1]
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))

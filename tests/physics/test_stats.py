@@ -106,3 +106,18 @@ def test_shots_for_a_sensitivity_grow_as_one_over_tvd_squared():
 def test_bad_arguments_are_named(counts, expected, kwargs, message):
     with pytest.raises(ValueError, match=message):
         stats.compare(counts, expected, **kwargs)
+
+
+def test_the_p_value_is_the_smallest_alpha_at_which_the_check_fails():
+    """A run's budget (docs/physics.md) relies on it: the verdict at any alpha is `p_value < alpha`."""
+    rng = random.Random(11)
+    reference = spread(12)
+    shifted = {s: p * (1.3 if i % 2 else 0.7) for i, (s, p) in enumerate(reference.items())}
+    for probs, shots in ((reference, 300), (shifted, 300), (shifted, 3000), (reference, 5000)):
+        counts = draw(probs, shots, rng)
+        p_value = stats.compare(counts, reference).p_value
+        assert 0.0 <= p_value <= 1.0
+        for alpha in (1e-9, 1e-6, 1e-3, 0.05, 0.5):
+            if not math.isclose(p_value, alpha, rel_tol=1e-9):
+                assert stats.compare(counts, reference, alpha=alpha).passed == (p_value >= alpha), (p_value, alpha)
+    assert stats.compare({"a": 10, "zzz": 1}, {"a": 1.0}).p_value == 0.0  # an impossible outcome seen
