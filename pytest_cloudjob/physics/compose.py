@@ -18,6 +18,7 @@ docs/physics.md ("Experiments written as components") lists every component and 
 from __future__ import annotations
 
 import cmath
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.physics import cache
 from pytest_cloudjob.text import closest
 
 EXPERIMENT_KEYS = ("modes", "circuit", "input", "heralds", "postselect", "min_photons", "noise")
@@ -398,10 +400,17 @@ def compile_plan(checked: Plan) -> Any:
 
 
 def serialized_plan(checked: Plan) -> str:
-    """The payload's ``experiment`` text of a checked plan: Perceval's ``serialize``, a ``:PCVL:zip:`` string."""
+    """The payload's ``experiment`` text of a checked plan: Perceval's ``serialize``, a ``:PCVL:zip:`` string.
+    Kept in the physics cache: loading the shipped physics scenarios again imports no Perceval."""
+    entry = cache.key("compiled", dataclasses.asdict(checked))
+    kept = cache.get(entry)
+    if isinstance(kept, str) and kept.startswith(":PCVL:"):
+        return kept
     from perceval.serialization import serialize
 
-    return str(serialize(compile_plan(checked)))
+    text = str(serialize(compile_plan(checked)))
+    cache.put(entry, text)
+    return text
 
 
 def serialized(spec: Any, line: int | None = None) -> str:
