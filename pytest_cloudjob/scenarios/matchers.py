@@ -190,7 +190,8 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
     MatcherSpec("length", "length: 3 or length: {min: 1}", "a string, list or object whose size matches",
                 {"anyOf": [{"type": "integer", "minimum": 0}, _SPEC_REF]}, _length),
     MatcherSpec("sum", "sum: 1000 or sum: {approx: 1, tolerance: 1e-9}",
-                "the values of a list or object add up to it (a spec: use `approx` for probabilities)",
+                "the values of a list, an object or Perceval's `:PCVL:BSCount:`/`:PCVL:BSDistribution:` text add up to it "
+                "(a spec: use `approx` for probabilities)",
                 _SPEC_REF, lambda arg, spec: validate_spec(arg)),
     MatcherSpec("samples", 'samples: {min: 1, max: "{vars.shots}"}',
                 "Perceval's results (a `:PCVL:BSCount:`/`:PCVL:BSSamples:` text, a mapping state -> count or a list "
@@ -351,6 +352,11 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
                    else [f"{where}: expected something with a length, got {got}"])
     if "sum" in spec:
         values = list(actual.values()) if isinstance(actual, dict) else actual
+        if isinstance(actual, str) and actual.startswith(wire.PREFIX):
+            try:  # Perceval's text forms: a BSCount's counts, a BSDistribution's probabilities
+                values = list(wire.parse_results(actual).values.values())
+            except wire.ResultsFormatError:
+                pass
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             out.append(f"{where}: expected numbers to sum, got {got}")
         else:
