@@ -5,6 +5,7 @@ Each check says, in one line, what it wanted and what came.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import json
@@ -353,10 +354,9 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
     if "sum" in spec:
         values = list(actual.values()) if isinstance(actual, dict) else actual
         if isinstance(actual, str) and actual.startswith(wire.PREFIX):
-            try:  # Perceval's text forms: a BSCount's counts, a BSDistribution's probabilities
+            # Perceval's text forms: a BSCount's counts, a BSDistribution's probabilities
+            with contextlib.suppress(wire.ResultsFormatError):
                 values = list(wire.parse_results(actual).values.values())
-            except wire.ResultsFormatError:
-                pass
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             out.append(f"{where}: expected numbers to sum, got {got}")
         else:
