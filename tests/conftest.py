@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
+from pytest_cloudjob.physics.cache import CACHE_ENV
 from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
@@ -23,6 +25,10 @@ CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN
 # the pytester fixture below sets it again after pytester's own isolation has removed it.
 UNUSED_PLUGINS = "-p no:hypothesispytest -p no:schemathesis -p no:locust -p no:anyio"
 os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {UNUSED_PLUGINS}".strip()
+
+# One physics cache for every process the suite starts (pytest runs, clouds, workers): an experiment is
+# simulated once per suite run, not once per process (docs/physics.md); never the user's own cache.
+os.environ.setdefault(CACHE_ENV, str(Path(tempfile.gettempdir()) / f"pytest-cloudjob-physics-cache-{os.getuid()}"))
 
 
 @pytest.fixture

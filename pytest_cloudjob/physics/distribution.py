@@ -15,6 +15,7 @@ inline reference needs nothing installed. Counts (``sample_count``, ``samples``)
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
-from pytest_cloudjob.physics import stats, wire
+from pytest_cloudjob.physics import cache, stats, wire
 
 DEFAULT_ALPHA = 1e-6
 PROBS_SLACK = 1e-6  # rounding a cloud may do when it writes probabilities as text
@@ -225,18 +226,38 @@ def _references(reference: Any, runs: int, context: DistributionContext | None,
     if not simulate.has_experiment(context.payload):
         raise DistributionSpecError(f"reference {reference!r}: the job's payload has no experiment to simulate "
                             "(no 'experiment', 'circuit' or 'computation')")
-    try:  # the payload is the one the test sent: one Perceval cannot read or simulate is the test's mistake
-        job_runs = simulate.runs_of(context.payload)
-    except simulate.PhysicsError as exc:
-        raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
-    if len(job_runs) != runs:
-        raise CloudJobError(f"the payload asks for {len(job_runs)} runs and the results have {runs}")
-    noise, threshold = None, False
+    perfs: dict[str, Any] = {}
+    threshold = False
     if reference == "noisy":
         details = context.platform_details()
-        noise = simulate.noise_of_perfs(details.get("perfs") or {})
+        perfs = {k: v for k, v in (details.get("perfs") or {}).items() if k in simulate.PERF_KEYS}
         threshold = simulate.threshold_detectors(details)
+    entry = cache.key("reference", [reference, context.payload, perfs, threshold, probs_check])
+    kept = _cached_references(entry)
+    if kept is None:
+        kept = _compute_references(reference, context.payload, perfs, threshold, probs_check)
+        cache.put(entry, [dataclasses.asdict(r) for r in kept])
+    if len(kept) != runs:
+        raise CloudJobError(f"the payload asks for {len(kept)} runs and the results have {runs}")
+    return kept
+
+
+def _cached_references(entry: str) -> list[Reference] | None:
+    """The references kept under ``entry`` (computed by an earlier check of the same job), if readable."""
+    value = cache.get(entry)
     try:
+        return [Reference(**item) for item in value] if isinstance(value, list) and value else None
+    except TypeError:  # an entry of another shape: computed again
+        return None
+
+
+def _compute_references(reference: str, payload: Mapping[str, Any], perfs: Mapping[str, Any], threshold: bool,
+                        probs_check: bool) -> list[Reference]:
+    from pytest_cloudjob.physics import simulate
+
+    try:  # the payload is the one the test sent: one Perceval cannot read or simulate is the test's mistake
+        job_runs = simulate.runs_of(payload)
+        noise = simulate.noise_of_perfs(perfs) if reference == "noisy" else None
         return [_computed(run, noise, reference == "noisy", threshold, probs_check) for run in job_runs]
     except simulate.PhysicsError as exc:
         raise DistributionSpecError(f"reference {reference!r}: {exc}") from None

@@ -16,9 +16,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from itertools import combinations_with_replacement
+from pathlib import Path
 from typing import Any
 
-from pytest_cloudjob.physics import simulate, wire
+from pytest_cloudjob.physics import cache, simulate, wire
 from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
 from pytest_cloudjob.server.platforms import COMMANDS
 
@@ -133,9 +134,24 @@ def assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None
 
     Only payloads with an experiment are checked, and only with Perceval installed (nothing to read
     the experiment with otherwise). A known experiment (:data:`KNOWN_EXACT`) is neither read nor simulated:
-    its results are sampled from its precomputed distribution (``unsimulated_results``)."""
+    its results are sampled from its precomputed distribution (``unsimulated_results``). The answer is kept
+    in the physics cache: a create of an experiment assessed before imports no Perceval."""
     if known_exact(payload, details) is not None:
         return _known_problem(payload, details), False
+    if not simulate.has_experiment(payload) or simulate.unavailable_reason() is not None:
+        return None, False
+    specs = details.get("specs") or {}
+    name = cache.key("cloud-assess", [payload, details.get("name"), specs.get("available_commands"),
+                                      specs.get("constraints")], code=(Path(__file__),))
+    kept = cache.get(name)
+    if isinstance(kept, list) and len(kept) == 2 and isinstance(kept[1], bool):
+        return kept[0], kept[1]
+    answer = _assess(payload, details)
+    cache.put(name, list(answer))
+    return answer
+
+
+def _assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None, bool]:
     runs, problem = simulable_runs(payload)
     if runs is None:
         return problem, False
@@ -196,11 +212,53 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
     known = known_exact(payload, details)
     if known is not None:
         return known_results(payload, known, seed, job_key, defects)
-    runs, _ = simulable_runs(payload)
-    if runs is not None:
-        return simulated_results(payload, seed, job_key, details.get("perfs", {}), defects,
-                                 threshold=simulate.threshold_detectors(details))
+    if simulate.has_experiment(payload) and simulate.unavailable_reason() is None:
+        perfs, threshold = details.get("perfs", {}), simulate.threshold_detectors(details)
+        if plans_of(payload, perfs, threshold, defects) is not None:
+            source = payload
+            if "results-of-another-job" in defects:
+                source = _previous.get("payload", payload)
+                _previous["payload"] = payload
+            plans = plans_of(source, perfs, threshold, defects)
+            assert plans is not None  # the other job's payload was simulated too
+            return simulated_results(payload, plans, seed, job_key, defects)
     return invented_results(payload, seed, job_key, defects)
+
+
+def needs_perceval(payload: dict[str, Any], details: dict[str, Any], defects: frozenset[str]) -> bool:
+    """Whether computing this job's results imports Perceval (its plan is not cached yet): the worker then
+    imports it before the job's budget starts."""
+    if not simulate.has_experiment(payload) or simulate.unavailable_reason() is not None:
+        return False
+    if "results-of-another-job" in defects:
+        return True
+    name = _plan_key(payload, details.get("perfs", {}), simulate.threshold_detectors(details), defects)
+    return cache.get(name) is None
+
+
+def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
+             defects: frozenset[str]) -> list[dict[str, Any]] | None:
+    """What to sample for each run of the job (command, shot budget, exact distribution), or ``None`` when
+    the payload is no experiment to simulate. Kept in the physics cache: the same experiment on the same
+    platform is simulated once, and a cache hit needs no Perceval."""
+    name = _plan_key(payload, perfs, threshold, defects)
+    kept = cache.get(name)
+    if isinstance(kept, dict) and isinstance(kept.get("plans"), (list, type(None))):
+        return kept["plans"]  # type: ignore[no-any-return]
+    runs, _ = simulable_runs(payload)
+    if runs is None:
+        plans = None
+    else:
+        if "transmittance-halved" in defects and "Transmittance (%)" in perfs:
+            perfs = {**perfs, "Transmittance (%)": float(perfs["Transmittance (%)"]) / 2}
+        noise = simulate.noise_of_perfs(perfs) if perfs else None
+        plans = [_plan(run, noise, defects, threshold) for run in runs]
+    cache.put(name, {"plans": plans})
+    return plans
+
+
+def _plan_key(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool, defects: frozenset[str]) -> str:
+    return cache.key("cloud-plan", [payload, perfs, threshold, sorted(defects)], code=(Path(__file__),))
 
 
 def unsimulated_results(payload: dict[str, Any], seed: int, job_key: str, details: Mapping[str, Any],
@@ -291,33 +349,22 @@ def _split(total: int, weights: list[float], rng: random.Random) -> list[int]:
     return counts
 
 
-def simulated_results(payload: dict[str, Any], seed: int, job_key: str, perfs: dict[str, Any],
-                      defects: frozenset[str] = frozenset(), *, threshold: bool = False) -> str:
-    """Exact SLOS results for every run of the job, sampled with the job's seed, in Perceval's forms.
-
-    ``perfs`` (the platform's, Perceval's keys) give the noise of experiments that carry none;
-    ``threshold``: the platform's detectors are threshold ones.
-    """
+def simulated_results(payload: dict[str, Any], plans: list[dict[str, Any]], seed: int, job_key: str,
+                      defects: frozenset[str] = frozenset()) -> str:
+    """Every run of the job sampled from its plan with the job's seed, in Perceval's forms."""
     import numpy
 
-    source = payload
-    if "results-of-another-job" in defects:
-        source = _previous.get("payload", payload)
-        _previous["payload"] = payload
-    runs = simulate.runs_of(source)
-    if "transmittance-halved" in defects and "Transmittance (%)" in perfs:
-        perfs = {**perfs, "Transmittance (%)": float(perfs["Transmittance (%)"]) / 2}
-    noise = simulate.noise_of_perfs(perfs) if perfs else None
     rng = numpy.random.default_rng(simulate.job_rng_seed(seed, job_key))
-    answers = [_answer(run, noise, rng, defects, threshold) for run in runs]
+    answers = [_answer(plan, rng, defects) for plan in plans]
     body: dict[str, Any] = dict(answers[0]) if len(answers) == 1 else {
-        "results_list": [{**a, "iteration": run.iteration} for a, run in zip(answers, runs)]}
+        "results_list": [{**a, "iteration": plan["iteration"]} for a, plan in zip(answers, plans)]}
     if payload.get("job_context") is not None:
         body["job_context"] = payload["job_context"]
     return json.dumps(body)
 
 
-def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str], threshold: bool) -> dict[str, Any]:
+def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: bool) -> dict[str, Any]:
+    """One run's exact distribution as the (possibly broken) platform produces it, with its shot budget."""
     experiment = run.experiment
     if "postselection-ignored" in defects:
         experiment = experiment.copy()
@@ -337,14 +384,20 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str], th
         probs = _uniform_like(probs)
     if "swapped-modes" in defects:
         probs = {_reversed_modes(s): p for s, p in probs.items()}
+    return {"command": run.command, "max_shots": run.max_shots, "max_samples": run.max_samples,
+            "iteration": run.iteration, "probs": probs, "perf": exact.perf, "vacuum": exact.vacuum}
+
+
+def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str, Any]:
+    probs: dict[str, float] = plan["probs"]
     states, weights = list(probs), [probs[s] for s in probs]
     total = sum(weights)
     weights = [w / total for w in weights]
-    perfs = {"physical_perf": exact.perf, "logical_perf": 1.0}
-    if run.command == "probs":
+    perfs = {"physical_perf": plan["perf"], "logical_perf": 1.0}
+    if plan["command"] == "probs":
         return {"results": wire.bsdistribution(dict(zip(states, weights))), **perfs}
-    kept = samples_kept(run, exact, rng, defects)
-    if run.command == "samples":
+    kept = samples_kept(plan, rng, defects)
+    if plan["command"] == "samples":
         kept = min(kept, MAX_SAMPLES)
         picks = rng.choice(len(states), size=kept, p=weights) if states else []
         return {"results": wire.bssamples([states[int(i)] for i in picks]), **perfs}
@@ -352,16 +405,16 @@ def _answer(run: simulate.Run, noise: Any, rng: Any, defects: frozenset[str], th
     return {"results": wire.bscount({s: int(c) for s, c in zip(states, counts) if c}), **perfs}
 
 
-def samples_kept(run: simulate.Run, exact: simulate.Exact, rng: Any, defects: frozenset[str] = frozenset()) -> int:
+def samples_kept(plan: dict[str, Any], rng: Any, defects: frozenset[str] = frozenset()) -> int:
     """How many of the run's shots are samples, as Perceval defines them: a shot is an event with at least
     one photon detected, a sample a shot that passes the experiment's filters (photon count, heralds,
     post-selection); never more than ``max_samples``. A 1-photon job whose filter is 1 keeps every shot."""
-    shots = run.max_shots if run.max_shots is not None else (run.max_samples or 1000)
-    if "samples-above-shots" in defects and run.max_samples is not None and run.max_samples > shots:
-        return run.max_samples
-    keep = simulate.keep_probability(exact)
+    shots = plan["max_shots"] if plan["max_shots"] is not None else (plan["max_samples"] or 1000)
+    if "samples-above-shots" in defects and plan["max_samples"] is not None and plan["max_samples"] > shots:
+        return int(plan["max_samples"])
+    keep = simulate.keep_probability(simulate.Exact({}, plan["perf"], 0.0, plan["vacuum"]))
     kept = int(rng.binomial(shots, keep)) if keep < 1 else shots
-    return kept if run.max_samples is None else min(kept, run.max_samples)
+    return kept if plan["max_samples"] is None else min(kept, plan["max_samples"])
 
 
 def _int_or_none(value: Any) -> int | None:

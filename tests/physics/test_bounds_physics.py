@@ -14,6 +14,7 @@ import requests
 from bombs import rss_peak_kib, wide, zip_bomb
 from physics_jobs import create, hom, submit, v1
 
+from pytest_cloudjob.physics.cache import CACHE_ENV
 from pytest_cloudjob.physics.simulate import MAX_PAYLOAD_UNZIPPED_BYTES
 from pytest_cloudjob.server.limits import BUDGET_EXCEEDED, MAX_BATCH_RUNS, MAX_SAMPLES
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
@@ -102,6 +103,12 @@ def test_a_job_s_results_are_computed_once_whoever_reads_them(physics_cloud):
     assert all(code == 200 for code, _ in early + late)
     assert len({text for _, text in late}) == 1 and late[0][1] is not None
     assert requests.get(f"{physics_cloud.url}/health", timeout=10).json()["simulations"] == before + 1
+
+
+@pytest.fixture(autouse=True)
+def _simulations_are_computed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about what a simulation costs: no cloud of theirs reads it from the physics cache."""
+    monkeypatch.setenv(CACHE_ENV, "off")
 
 
 @pytest.fixture

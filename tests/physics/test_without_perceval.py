@@ -6,12 +6,28 @@ import shutil
 from pathlib import Path
 
 SHIPPED_PHYSICS = Path(__file__).parents[2] / "scenarios" / "physics.scenario.yaml"
+# Imported at every interpreter start on PYTHONPATH: the module is not found, as when it is not installed
+# (what is checked is whether it is installed, without importing it).
+HIDE_PERCEVAL = """
+import sys
+
+
+class _NotInstalled:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "perceval" or name.startswith("perceval."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled)
+"""
 
 
 def test_physics_scenarios_skip_with_the_reason_when_perceval_is_missing(pytester, monkeypatch):
     shadow = pytester.path / "no_perceval"
-    (shadow / "perceval").mkdir(parents=True)
-    (shadow / "perceval" / "__init__.py").write_text("raise ImportError(\"No module named 'perceval'\")\n")
+    shadow.mkdir()
+    (shadow / "sitecustomize.py").write_text(HIDE_PERCEVAL)
     monkeypatch.setenv("PYTHONPATH", str(shadow))  # the run and its embedded cloud both lack Perceval
     shutil.copy(SHIPPED_PHYSICS, pytester.path / SHIPPED_PHYSICS.name)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
