@@ -5,6 +5,7 @@ Each check says, in one line, what it wanted and what came.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import math
@@ -17,6 +18,7 @@ import pytest
 
 from pytest_cloudjob.api.errors import excerpt
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.physics import wire
 from pytest_cloudjob.scenarios import placeholders
 from pytest_cloudjob.text import closest, nearest
 
@@ -183,8 +185,15 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
     MatcherSpec("length", "length: 3 or length: {min: 1}", "a string, list or object whose size matches",
                 {"anyOf": [{"type": "integer", "minimum": 0}, _SPEC_REF]}, _length),
     MatcherSpec("sum", "sum: 1000 or sum: {approx: 1, tolerance: 1e-9}",
-                "the values of a list or object add up to it (a spec: use `approx` for probabilities)",
+                "the values of a list, an object or Perceval's `:PCVL:BSCount:`/`:PCVL:BSDistribution:` text add up to it "
+                "(a spec: use `approx` for probabilities)",
                 _SPEC_REF, lambda arg, spec: validate_spec(arg)),
+    MatcherSpec("samples", 'samples: {min: 1, max: "{vars.shots}"}',
+                "Perceval's results (a `:PCVL:BSCount:`/`:PCVL:BSSamples:` text, a mapping state -> count or a list "
+                "of states) whose number of samples matches", _SPEC_REF, lambda arg, spec: validate_spec(arg)),
+    MatcherSpec("differs_from", 'differs_from: "{first}"',
+                "results other than these (another job's: a results JSON text's `results`, zipped forms unpacked)",
+                {}, _any),
     MatcherSpec("json", "json: {...}", "a JSON text whose parsed value matches", _SPEC_REF,
                 lambda arg, spec: validate_spec(arg)),
     MatcherSpec("exists", "exists: false", "the field is absent (`false`)", {"type": "boolean"},
@@ -337,10 +346,18 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
                    else [f"{where}: expected something with a length, got {got}"])
     if "sum" in spec:
         values = list(actual.values()) if isinstance(actual, dict) else actual
+        if isinstance(actual, str) and actual.startswith(wire.PREFIX):
+            # Perceval's text forms: a BSCount's counts, a BSDistribution's probabilities
+            with contextlib.suppress(wire.ResultsFormatError):
+                values = list(wire.parse_results(actual).values.values())
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             out.append(f"{where}: expected numbers to sum, got {got}")
         else:
             out.extend(check(sum(values), spec["sum"], f"sum of {where}"))
+    if "samples" in spec:
+        out.extend(_check_samples(actual, spec["samples"], where))
+    if "differs_from" in spec and _comparable(actual) == _comparable(spec["differs_from"]):
+        out.append(f"{where}: expected results other than the saved ones, got the same: {got}")
     if "json" in spec:
         try:
             parsed = json.loads(actual) if isinstance(actual, str) else None
@@ -373,6 +390,36 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
         for index, item in enumerate(actual):
             out.extend(check(item, spec["every"], f"{where}[{index}]", context))
     return out
+
+
+def _check_samples(actual: Any, spec: Any, where: str) -> list[str]:
+    """The number of samples in Perceval's results checked against ``spec`` (a count is no probability)."""
+    try:
+        histogram = wire.parse_results(actual)
+    except wire.ResultsFormatError as exc:
+        return [f"{where}: expected Perceval's results (a :PCVL:BSCount: or :PCVL:BSSamples: text, a mapping "
+                f"state -> count or a list of states), got {short(actual)} ({exc})"]
+    counts = list(histogram.values.values())
+    if not histogram.is_counts or not all(float(c).is_integer() and c >= 0 for c in counts):
+        return [f"{where}: expected sample counts, got probabilities {short(actual)}"]
+    return check(int(sum(counts)), spec, f"samples in {where}")
+
+
+def _comparable(value: Any) -> Any:
+    """Results as they can be compared: a results JSON text's ``results`` field, a zipped form unpacked."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and "results" in parsed:
+            value = parsed["results"]
+    if isinstance(value, str):
+        try:
+            return wire.unzip(value)
+        except wire.ResultsFormatError:
+            return value
+    return value
 
 
 def _contains(actual: Any, item: Any) -> bool:

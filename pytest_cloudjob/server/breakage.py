@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pytest_cloudjob import protocol
+from pytest_cloudjob.physics import wire
 from pytest_cloudjob.server.platforms import PlatformModel
 from pytest_cloudjob.server.results import make_results
 from pytest_cloudjob.server.store import JobStore, StoredJob
@@ -183,13 +184,14 @@ class Breakage:
     # -- results ----------------------------------------------------------------------------------------------------------
     def results(self, job: StoredJob, text: str | None) -> Any:
         if self.on("results-before-completion") and text is None and job.canceled_at is None:
-            text = make_results(job.payload, self.store.seed, job.job_id)
+            text = make_results(job.payload, self.store.seed, job.job_id, platform_details=job.platform.details)
         if text is None:
             return None
         if self.on("results-null-after-completion"):
             return None
         if self.on("shots-ignored"):
-            text = make_results({**job.payload, "max_shots": 1000}, self.store.seed, job.job_id)
+            text = make_results({**job.payload, "max_shots": 1000}, self.store.seed, job.job_id,
+                                platform_details=job.platform.details)
         if self.on("wrong-shot-count"):
             text = _one_shot_more(text)
         if self.on("results-not-text"):
@@ -236,9 +238,15 @@ def _iso(seconds: Any) -> Any:
 
 
 def _one_shot_more(results_text: str) -> str:
+    """One sample more than the results hold, in the form they are in (a mapping or a ``:PCVL:BSCount:`` text)."""
     data = json.loads(results_text)
     counts = data.get("results")
     if isinstance(counts, dict) and counts:
         first = next(iter(counts))
         counts[first] += 1
+    elif isinstance(counts, str) and counts.startswith(wire.PREFIX + "BSCount:"):
+        histogram = {state: int(n) for state, n in wire.parse_results(counts).values.items()}
+        if histogram:
+            histogram[next(iter(histogram))] += 1
+            data["results"] = wire.bscount(histogram)
     return json.dumps(data)

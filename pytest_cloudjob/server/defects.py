@@ -75,7 +75,12 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("cancel-noop", "a cancelled running job ends canceled", "§2 cancel: 200; §3 -> canceled"),
     Defect("cancel-waiting-ignored", "a cancelled waiting job ends canceled", "§2 cancel; §3 waiting -> canceled"),
     # -- results ------------------------------------------------------------------------------------------------
-    Defect("wrong-shot-count", "sample_count results add up to the shots asked", "§2 results text"),
+    Defect("wrong-shot-count", "sample_count results hold no more samples than the shots taken (one more here)",
+           "§2 results: samples ≤ shots"),
+    Defect("samples-above-shots", "a job whose max_samples is above its max_shots gets no more samples than shots",
+           "§2 results: samples ≤ shots"),
+    Defect("reused-seed", "two identical experiments return different samples (each job draws its own)",
+           "§2 results: each job its own draw"),
     Defect("shots-ignored", "sample_count results follow the max_shots of the job", "§2 create payload max_shots"),
     Defect("results-before-completion", "results are null before the job completes", "§2 results: null before success"),
     Defect("results-null-after-completion", "a completed job has results", "§2 results"),

@@ -8,20 +8,88 @@ The same seed and the same job give the same results, so a failing check can be 
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import random
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from itertools import combinations_with_replacement
 from pathlib import Path
 from typing import Any
 
 from pytest_cloudjob.physics import cache, simulate, wire
 from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
+from pytest_cloudjob.server.platforms import COMMANDS
 
 _STATE = re.compile(r"\|([0-9]+(?:,[0-9]+)*)>")
 MAX_STATES = 64
+
+#: The seed client's default experiment (``Job.DEFAULT_PAYLOAD["experiment"]``), as Perceval 1.3.1's
+#: ``serialize`` writes it: a 50:50 beam splitter (``pcvl.BS()``), input ``|1,0>``, ``min_detected_photons`` 1.
+DEFAULT_EXPERIMENT = (
+    ":PCVL:zip:eJxVyk0LgjAcgPEP5GUmRew2/86ayXSlm/NWMVz5wkgh+/Z1Kem5PfDDOcgU09mZx603w4TB6k1JuSoiB7riTvsc6erYZcNzTiPi0cbFZh"
+    "92176barVGzNKvF5eAo3Ilx1pxlLUETvdRkJ4FtGmTHfhU5qP1iu0ZREt+AUtALHv42OXI68/GJHwD1FA2jQ==")
+# A platform's noise as the table below keys it: its perfs (Perceval's PERF_KEYS, in percent) and whether
+# its detectors are threshold ones. A figure not given is no noise (Perceval's perf_dict_to_noise), as the ideal one.
+NoiseKey = tuple[float, float, float, bool]
+_IDEAL: NoiseKey = (100.0, 100.0, 0.0, False)
+#: Experiments the reference cloud knows by heart: their exact distribution (SLOS at simulate.PRECISION) on
+#: each platform's noise, so a job with the default payload (every non-physics scenario creates some) costs
+#: the cloud no Perceval import, no worker and no simulation: it is sampled on the event loop in
+#: microseconds. tests/server/test_known_experiments.py proves each row equals what Perceval computes; a
+#: platform whose noise has no row here is simulated as any other experiment.
+KNOWN_EXACT: dict[str, dict[NoiseKey, simulate.Exact]] = {
+    DEFAULT_EXPERIMENT: {
+        _IDEAL: simulate.Exact({"|1,0>": 0.5000000000000001, "|0,1>": 0.4999999999999999}, 1.0),
+        # qpu:qa (50 % transmittance, HOM 92 %, g2 2 %, threshold detectors): |1,1> is multi-photon emission
+        (50.0, 92.0, 2.0, True): simulate.Exact(
+            {"|1,1>": 0.002538334051425369, "|1,0>": 0.4987308329742874, "|0,1>": 0.49873083297428716},
+            0.5025512860841099, 0.0, 0.4974487139158902),
+    },
+}
+
+
+def noise_key(details: Mapping[str, Any]) -> NoiseKey | None:
+    """The key of a platform's noise in :data:`KNOWN_EXACT` (``None``: perfs it cannot key)."""
+    perfs = details.get("perfs") or {}
+    threshold = simulate.threshold_detectors(details)
+    try:
+        transmittance, hom, g2 = (float(perfs.get(key, ideal)) for key, ideal in zip(simulate.PERF_KEYS, _IDEAL))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return transmittance, hom, g2, threshold
+
+
+def known_exact(payload: Mapping[str, Any], details: Mapping[str, Any]) -> simulate.Exact | None:
+    """The precomputed exact distribution of ``payload``'s one experiment on a platform, or ``None`` (then
+    it is read and simulated as any other): a v1 payload whose ``experiment`` is a known text, no batch."""
+    if "computation" in payload or payload.get("iterator"):
+        return None
+    table = KNOWN_EXACT.get(payload.get("experiment"))  # type: ignore[arg-type]
+    key = noise_key(details) if table is not None else None
+    return table.get(key) if table is not None and key is not None else None
+
+
+def _known_problem(payload: Mapping[str, Any], details: Mapping[str, Any]) -> str | None:
+    """What ``assess`` says of a known experiment, without reading it (2 modes, 1 photon: within every limit).
+    A command no platform runs is left to end the job in error, as for a payload without an experiment."""
+    command = payload.get("command")
+    commands = details.get("specs", {}).get("available_commands")
+    if command in COMMANDS and isinstance(commands, list) and command not in commands:
+        return (f"platform {details.get('name')} does not run command {command!r} "
+                f"(specs.available_commands: {', '.join(map(str, commands))})")
+    shots, samples = _int_or_none(payload.get("max_shots")), _int_or_none(payload.get("max_samples"))
+    if command == "samples" and samples_asked(shots, samples) > MAX_SAMPLES:
+        return (f"the payload asks for {samples_asked(shots, samples)} samples; a samples job may ask for at most "
+                f"{MAX_SAMPLES}, all runs together")
+    return None
+
+
+def payload_key(payload: Mapping[str, Any]) -> str:
+    """A key that is the same for identical payloads (the ``reused-seed`` defect seeds jobs with it)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def photon_and_modes(input_state: Any) -> tuple[int, int]:
@@ -65,8 +133,11 @@ def assess(payload: dict[str, Any], details: dict[str, Any]) -> tuple[str | None
     results are simulated (by the worker) rather than invented.
 
     Only payloads with an experiment are checked, and only with Perceval installed (nothing to read
-    the experiment with otherwise). The answer is kept in the physics cache: a create of an experiment
-    assessed before imports no Perceval."""
+    the experiment with otherwise). A known experiment (:data:`KNOWN_EXACT`) is neither read nor simulated:
+    its results are sampled from its precomputed distribution (``unsimulated_results``). The answer is kept
+    in the physics cache: a create of an experiment assessed before imports no Perceval."""
+    if known_exact(payload, details) is not None:
+        return _known_problem(payload, details), False
     if not simulate.has_experiment(payload) or simulate.unavailable_reason() is not None:
         return None, False
     specs = details.get("specs") or {}
@@ -133,9 +204,15 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
                  platform_details: Callable[[], dict[str, Any]] | None = None,
                  defects: frozenset[str] = frozenset()) -> str:
     """The JSON text of a completed job's results for its command: simulated when the payload has an
-    experiment and Perceval is installed, invented otherwise."""
+    experiment and Perceval is installed, sampled from a precomputed distribution for a known experiment,
+    invented otherwise."""
+    if "reused-seed" in defects:
+        job_key = payload_key(payload)
+    details = platform_details() if platform_details else {}
+    known = known_exact(payload, details)
+    if known is not None:
+        return known_results(payload, known, seed, job_key, defects)
     if simulate.has_experiment(payload) and simulate.unavailable_reason() is None:
-        details = platform_details() if platform_details else {}
         perfs, threshold = details.get("perfs", {}), simulate.threshold_detectors(details)
         if plans_of(payload, perfs, threshold, defects) is not None:
             source = payload
@@ -145,7 +222,7 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
             plans = plans_of(source, perfs, threshold, defects)
             assert plans is not None  # the other job's payload was simulated too
             return simulated_results(payload, plans, seed, job_key, defects)
-    return invented_results(payload, seed, job_key)
+    return invented_results(payload, seed, job_key, defects)
 
 
 def needs_perceval(payload: dict[str, Any], details: dict[str, Any], defects: frozenset[str]) -> bool:
@@ -184,18 +261,70 @@ def _plan_key(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool, d
     return cache.key("cloud-plan", [payload, perfs, threshold, sorted(defects)], code=(Path(__file__),))
 
 
-def invented_results(payload: dict[str, Any], seed: int, job_key: str) -> str:
+def unsimulated_results(payload: dict[str, Any], seed: int, job_key: str, details: Mapping[str, Any],
+                        defects: frozenset[str] = frozenset()) -> str:
+    """The results of a job the worker does not simulate (``assess`` said so): a known experiment's, sampled
+    from its precomputed distribution, or invented ones. Milliseconds, no Perceval: on the event loop."""
+    if "reused-seed" in defects:
+        job_key = payload_key(payload)
+    known = known_exact(payload, details)
+    if known is not None:
+        return known_results(payload, known, seed, job_key, defects)
+    return invented_results(payload, seed, job_key, defects)
+
+
+def _sample_budget(payload: Mapping[str, Any], defects: frozenset[str]) -> tuple[int, int | None]:
+    """The shots a job takes (``max_shots``, else ``max_samples``, else 1000) and its ``max_samples``; with the
+    ``samples-above-shots`` defect a ``max_samples`` above the shots is taken as the number of samples."""
+    shots, samples = _int_or_none(payload.get("max_shots")), _int_or_none(payload.get("max_samples"))
+    taken = shots if shots is not None else (samples or 1000)
+    if "samples-above-shots" in defects and samples is not None and samples > taken:
+        return samples, None
+    return taken, samples
+
+
+def known_results(payload: Mapping[str, Any], exact: simulate.Exact, seed: int, job_key: str,
+                  defects: frozenset[str] = frozenset()) -> str:
+    """A known experiment's results for its command, sampled from its precomputed distribution with the job's
+    own seed, in Perceval's forms; shots and samples as Perceval counts them (``samples_kept``)."""
+    rng = random.Random(f"{seed}:{job_key}")
+    states = list(exact.probs)
+    total = sum(exact.probs.values())
+    weights = [exact.probs[s] / total for s in states]
+    command = payload.get("command")
+    body: dict[str, Any]
+    if command == "probs":
+        body = {"results": wire.bsdistribution(dict(zip(states, weights)))}
+    else:
+        shots, max_samples = _sample_budget(payload, defects)
+        keep = simulate.keep_probability(exact)
+        kept = shots if keep >= 1 else sum(1 for _ in range(shots) if rng.random() < keep)
+        kept = kept if max_samples is None else min(kept, max_samples)
+        if command == "samples":
+            body = {"results": wire.bssamples(rng.choices(states, weights, k=min(kept, MAX_SAMPLES)))}
+        else:
+            counts = Counter(rng.choices(states, weights, k=kept))
+            body = {"results": wire.bscount({s: counts[s] for s in states if counts[s]})}
+    body.update({"physical_perf": exact.perf, "logical_perf": 1.0})
+    if payload.get("job_context") is not None:
+        body["job_context"] = payload["job_context"]
+    return json.dumps(body)
+
+
+def invented_results(payload: dict[str, Any], seed: int, job_key: str, defects: frozenset[str] = frozenset()) -> str:
     """The JSON text of invented results for the command (no experiment to simulate).
 
-    ``sample_count``: counts summing to ``max_shots``; ``probs``: probabilities summing to 1;
-    ``samples``: ``max_shots`` sampled states.
+    ``sample_count``: counts summing to ``max_shots`` (at most ``max_samples``); ``probs``: probabilities
+    summing to 1; ``samples``: as many sampled states.
     """
     rng = random.Random(f"{seed}:{job_key}")
     photons, modes = photon_and_modes(payload.get("input_state"))
     states = output_states(photons, modes)
     weights = [rng.random() + 0.05 for _ in states]
     max_shots = payload.get("max_shots")
-    shots = max_shots if isinstance(max_shots, int) else 1000
+    taken, max_samples = _sample_budget(payload, defects)
+    shots = taken if max_samples is None else min(taken, max_samples)
+    max_shots = max_shots if isinstance(max_shots, int) else taken
     command = payload.get("command")
     if command == "probs":
         total = sum(weights)
@@ -204,7 +333,7 @@ def invented_results(payload: dict[str, Any], seed: int, job_key: str) -> str:
         results = rng.choices(states, weights=weights, k=min(shots, MAX_SAMPLES))
     else:
         results = {s: c for s, c in zip(states, _split(shots, weights, rng)) if c}
-    return json.dumps({"results": results, "command": command, "max_shots": shots,
+    return json.dumps({"results": results, "command": command, "max_shots": max_shots,
                        "physical_perf": 1.0, "logical_perf": 1.0})
 
 
@@ -226,7 +355,7 @@ def simulated_results(payload: dict[str, Any], plans: list[dict[str, Any]], seed
     import numpy
 
     rng = numpy.random.default_rng(simulate.job_rng_seed(seed, job_key))
-    answers = [_answer(plan, rng) for plan in plans]
+    answers = [_answer(plan, rng, defects) for plan in plans]
     body: dict[str, Any] = dict(answers[0]) if len(answers) == 1 else {
         "results_list": [{**a, "iteration": plan["iteration"]} for a, plan in zip(answers, plans)]}
     if payload.get("job_context") is not None:
@@ -259,7 +388,7 @@ def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: boo
             "iteration": run.iteration, "probs": probs, "perf": exact.perf, "vacuum": exact.vacuum}
 
 
-def _answer(plan: dict[str, Any], rng: Any) -> dict[str, Any]:
+def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str, Any]:
     probs: dict[str, float] = plan["probs"]
     states, weights = list(probs), [probs[s] for s in probs]
     total = sum(weights)
@@ -267,7 +396,7 @@ def _answer(plan: dict[str, Any], rng: Any) -> dict[str, Any]:
     perfs = {"physical_perf": plan["perf"], "logical_perf": 1.0}
     if plan["command"] == "probs":
         return {"results": wire.bsdistribution(dict(zip(states, weights))), **perfs}
-    kept = samples_kept(plan, rng)
+    kept = samples_kept(plan, rng, defects)
     if plan["command"] == "samples":
         kept = min(kept, MAX_SAMPLES)
         picks = rng.choice(len(states), size=kept, p=weights) if states else []
@@ -276,14 +405,20 @@ def _answer(plan: dict[str, Any], rng: Any) -> dict[str, Any]:
     return {"results": wire.bscount({s: int(c) for s, c in zip(states, counts) if c}), **perfs}
 
 
-def samples_kept(plan: dict[str, Any], rng: Any) -> int:
+def samples_kept(plan: dict[str, Any], rng: Any, defects: frozenset[str] = frozenset()) -> int:
     """How many of the run's shots are samples, as Perceval defines them: a shot is an event with at least
     one photon detected, a sample a shot that passes the experiment's filters (photon count, heralds,
     post-selection); never more than ``max_samples``. A 1-photon job whose filter is 1 keeps every shot."""
     shots = plan["max_shots"] if plan["max_shots"] is not None else (plan["max_samples"] or 1000)
+    if "samples-above-shots" in defects and plan["max_samples"] is not None and plan["max_samples"] > shots:
+        return int(plan["max_samples"])
     keep = simulate.keep_probability(simulate.Exact({}, plan["perf"], 0.0, plan["vacuum"]))
     kept = int(rng.binomial(shots, keep)) if keep < 1 else shots
     return kept if plan["max_samples"] is None else min(kept, plan["max_samples"])
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _with_vacuum(probs: dict[str, float], perf: float, vacuum: float, modes: int) -> dict[str, float]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pytest_cloudjob import protocol
 from pytest_cloudjob.server.platforms import COMMANDS, PlatformModel
-from pytest_cloudjob.server.results import invented_results
+from pytest_cloudjob.server.results import unsimulated_results
 
 CANCEL_DELAY = 0.05  # seconds a running job spends in cancel_requested
 
@@ -190,11 +190,13 @@ class JobStore:
 
     def results(self, job: StoredJob) -> str | None:
         """A completed job's results text: a simulated job's were computed before it completed; the others'
-        (no experiment Perceval can read) are invented on first read and kept."""
+        (a known experiment, sampled from its precomputed distribution, or no experiment Perceval can read:
+        invented) are made on first read and kept."""
         if job.status_at(self.clock()) != protocol.COMPLETED:
             return None
         if job.results_text is None and not job.simulated:  # on the event loop: milliseconds, no Perceval
-            job.results_text = invented_results(job.payload, self.seed, job.rerun_of or job.job_id)
+            job.results_text = unsimulated_results(job.payload, self.seed, job.rerun_of or job.job_id,
+                                                   job.platform.details(), self.defects)
         return job.results_text
 
     def select(self, *, status: str | None = None, platform_name: str | None = None,

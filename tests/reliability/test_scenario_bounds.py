@@ -245,11 +245,14 @@ def test_a_computed_reference_the_job_payload_cannot_give_is_a_harness_error(tmp
     scenario, = load(tmp_path, """
         name: x
         steps:
-          - create: {save: job}
+          - create:
+              body: {platform_name: "{platform}", payload: {command: sample_count, circuit: ":PCVL:ACircuit:{}",
+                                                            input_state: "|1,0>", max_shots: 100}}
+              save: job
           - wait: {job: job, until: completed, timeout: 30s}
           - results: {job: job, expect: {results: {distribution: {reference: ideal}}}}
-        """)  # the default payload's circuit is a placeholder Perceval cannot read: the scenario's mistake
-    with pytest.raises(HarnessError, match=r"x\.scenario\.yaml:5: step 3 \(results\): .*distribution: reference "
+        """)  # a placeholder circuit Perceval cannot read (the cloud invents results for it): the scenario's mistake
+    with pytest.raises(HarnessError, match=r"x\.scenario\.yaml:8: step 3 \(results\): .*distribution: reference "
                                            r"'ideal': the payload's experiment could not be read"):
         run(scenario, cloud)
 

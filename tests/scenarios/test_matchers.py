@@ -1,9 +1,14 @@
 """Each matcher of ``expect:``: what passes, and the one line that explains what does not."""
 from __future__ import annotations
 
+import base64
+import zlib
+
 import pytest
 
 from pytest_cloudjob.scenarios.matchers import MATCHERS, MatcherTypo, check
+
+ZIPPED_COUNT = ":PCVL:zip:" + base64.b64encode(zlib.compress(b":PCVL:BSCount:{|1,0>=7}")).decode()
 
 CASES = [
     # (actual, spec, passes, fragment of the failure)
@@ -43,6 +48,30 @@ CASES = [
     ({"a": 1}, {"exists": False}, False, "expected to be absent"),
     ([1, 2], {"equals": [1, 2]}, True, ""),
     ({"k": 1}, {"sum": {"approx": 1, "tolerance": 1e-9}}, True, ""),
+    (":PCVL:BSCount:{|1,0>=493;|0,1>=507}", {"sum": 1000}, True, ""),
+    (":PCVL:BSDistribution:{|1,0>=0.5;|0,1>=0.4999999999}", {"sum": {"approx": 1, "tolerance": 1e-9}}, True, ""),
+    (":PCVL:BSCount:{|1,0>=493}", {"sum": 1000}, False, "sum of v: expected 1000, got 493"),
+    # samples: Perceval's forms (a BSCount or BSSamples text, zipped or not, a mapping, a list), counted
+    (":PCVL:BSCount:{|1,0>=493;|0,1>=507}", {"samples": {"min": 1, "max": 1000}}, True, ""),
+    (":PCVL:BSCount:{|1,0>=494;|0,1>=507}", {"samples": {"max": 1000}}, False,
+     "samples in v: expected a number at most 1000, got 1001"),
+    (":PCVL:BSCount:{}", {"samples": {"min": 1}}, False, "samples in v: expected a number at least 1, got 0"),
+    (ZIPPED_COUNT, {"samples": 7}, True, ""),
+    (":PCVL:BSSamples:|1,0>;|0,1>/0;1;1", {"samples": 3}, True, ""),
+    ({"|1,0>": 600, "|0,1>": 400}, {"samples": {"max": 1000}}, True, ""),
+    (["|1,0>", "|0,1>"], {"samples": 2}, True, ""),
+    (":PCVL:BSDistribution:{|1,0>=0.5;|0,1>=0.5}", {"samples": {"max": 1000}}, False, "expected sample counts"),
+    ({"|1,0>": 0.5}, {"samples": {"max": 1000}}, False, "expected sample counts"),
+    ("counts", {"samples": {"max": 1000}}, False, "expected Perceval's results"),
+    (7, {"samples": 7}, False, "expected Perceval's results"),
+    # differs_from: another job's results (a results JSON text's `results`; zipped forms unpacked)
+    ('{"results": ":PCVL:BSSamples:|1,0>;|0,1>/0;1", "physical_perf": 1.0}',
+     {"differs_from": '{"results": ":PCVL:BSSamples:|1,0>;|0,1>/1;0", "physical_perf": 1.0}'}, True, ""),
+    ('{"results": ":PCVL:BSSamples:|1,0>;|0,1>/0;1", "physical_perf": 1.0}',
+     {"differs_from": '{"physical_perf": 1.0, "results": ":PCVL:BSSamples:|1,0>;|0,1>/0;1"}'}, False,
+     "expected results other than the saved ones, got the same"),
+    (ZIPPED_COUNT, {"differs_from": ":PCVL:BSCount:{|1,0>=7}"}, False, "got the same"),
+    ({"|1,0>": 3}, {"differs_from": {"|1,0>": 4}}, True, ""),
 ]
 # The physics matcher has its own module and tests (pytest_cloudjob.physics.distribution).
 TESTED_ELSEWHERE = {"distribution"}

@@ -58,3 +58,14 @@ def test_durations_are_parsed_once_at_load(tmp_path):
     assert [step.seconds for step in scenario.steps] == [
         {}, {"timeout": 120.0, "max_time": 90.0}, {"eventually": 10.0, "eventually.interval": 0.2},
         {"eventually": 1.5}]
+
+
+def test_a_create_payload_is_merged_over_the_real_default_experiment_unless_it_brings_its_own():
+    from pytest_cloudjob.api.cloud_objects import Job
+    from pytest_cloudjob.scenarios.steps.jobs import _over_default
+
+    assert _over_default({"max_shots": 7}) == {**Job.DEFAULT_PAYLOAD, "max_shots": 7}
+    for own in ({"circuit": ":PCVL:zip:x", "input_state": "|1,0>"}, {"computation": "pcvlar:zip:x"}):
+        merged = _over_default(own)
+        assert "experiment" not in merged and merged["command"] == "sample_count" and own.items() <= merged.items()
+    assert _over_default({"experiment": "mine"})["experiment"] == "mine"

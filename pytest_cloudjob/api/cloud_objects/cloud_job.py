@@ -72,10 +72,16 @@ class Job(ACloudObject):
     PAYLOAD_KEY = "payload"
     PCVL_VERSION_KEY = "pcvl_version"
     PROCESS_ID_KEY = "process_id"
+    #: A real experiment, as Perceval 1.3's ``RemoteProcessor`` sends one (``payload.experiment``, its
+    #: ``serialize`` of ``pcvl.Experiment(pcvl.BS())`` with input ``|1,0>`` and ``min_detected_photons`` 1),
+    #: written out so the client needs no Perceval: every job any Perceval cloud can run. The seed's
+    #: ``:PCVL:ACircuit:{}`` placeholder held no circuit a Perceval cloud reads (issue 20).
+    DEFAULT_EXPERIMENT = (
+        ":PCVL:zip:eJxVyk0LgjAcgPEP5GUmRew2/86ayXSlm/NWMVz5wkgh+/Z1Kem5PfDDOcgU09mZx603w4TB6k1JuSoiB7riTvsc6erYZcNzTiPi0cbFZh"
+        "92176barVGzNKvF5eAo3Ilx1pxlLUETvdRkJ4FtGmTHfhU5qP1iu0ZREt+AUtALHv42OXI68/GJHwD1FA2jQ==")
     DEFAULT_PAYLOAD: dict[str, Any] = {
         "command": "sample_count",
-        "circuit": ":PCVL:ACircuit:{}",
-        "input_state": ":PCVL:BasicState:|1,0>",
+        "experiment": DEFAULT_EXPERIMENT,
         "parameters": {},
         "max_shots": 1000,
     }

@@ -42,9 +42,12 @@ def _create(runner: ScenarioRunner, step: Step, actor: User) -> Any:
                 "POST", "job_create", actor.get_token(), json_body=args.get("body"),
                 data=args.get("raw_body", "").encode() if "raw_body" in args else None)
             data = decode_json(response, "POST")
-            job = runner.factory(job_id=str(data.get("job_id", "")) if isinstance(data, dict) else "")
+            body = args.get("body")
+            sent = body.get("payload") if isinstance(body, dict) and isinstance(body.get("payload"), dict) else None
+            job = runner.factory(job_id=str(data.get("job_id", "")) if isinstance(data, dict) else "",
+                                 **({"payload": sent} if sent is not None else {}))  # the payload it holds is the one sent
         else:
-            fields: dict[str, Any] = {"payload": {**Job.DEFAULT_PAYLOAD, **args.get("payload", {})}}
+            fields: dict[str, Any] = {"payload": _over_default(args.get("payload", {}))}
             fields.update({a.field: args[a.name] for a in CREATE.args if a.field and a.name in args})
             job = runner.factory(**fields)
             job.create(runner.context, actor, args.get("extra"))
@@ -53,6 +56,14 @@ def _create(runner: ScenarioRunner, step: Step, actor: User) -> Any:
         runner.saved[args["save"]] = jobs if count > 1 else jobs[0]
     bodies = [{"job_id": job.job_id} for job in jobs]
     return bodies if count > 1 else bodies[0]
+
+
+def _over_default(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` merged over the default one; one that brings its own v0 ``circuit`` or v2 ``computation``
+    drops the default ``experiment`` (a Perceval cloud would read that one instead)."""
+    default = {key: value for key, value in Job.DEFAULT_PAYLOAD.items()
+               if not (key == "experiment" and {"circuit", "computation"} & set(payload))}
+    return {**default, **payload}
 
 
 def _each(runner: ScenarioRunner, step: Step, call: Callable[[Job], Any]) -> Any:
@@ -96,7 +107,8 @@ def _platform(runner: ScenarioRunner, step: Step, actor: User) -> Any:
 
 
 CREATE = StepKind("create", (
-    Arg("payload", MAPPING, "merged over the default payload"),
+    Arg("payload", MAPPING, "merged over the default payload, whose `experiment` goes when it gives a `circuit` "
+                            "or a `computation`"),
     Arg("platform", STRING, field="platform_name"), Arg("job_name", STRING, field="job_name"),
     Arg("pcvl_version", STRING, field="pcvl_version"), Arg("process_id", STRING, field="process_id"),
     Arg("extra", MAPPING, "more body fields"),
