@@ -116,6 +116,9 @@ class Simulator:
             ready = await asyncio.wait_for(process.stdout.readline(), WORKER_STARTUP_TIMEOUT)
         except TimeoutError:
             ready = b""
+        except BaseException:  # cancelled before its ready line was read: that line must not answer a job
+            self.close()
+            raise
         if not ready:
             self.close()
             raise SimulationFailed(SIMULATION_FAILED, "the simulation worker did not start")

@@ -3,6 +3,7 @@ could use is a 400 naming the field, never a 500 at create nor a job whose every
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -77,3 +78,24 @@ def test_a_job_whose_results_cannot_be_computed_fails_with_a_code_not_the_worker
     failure, answered = asyncio.run(twice())
     assert failure.code == SIMULATION_FAILED and "KeyError" in failure.message and "\n" not in failure.message
     assert answered > 0  # the same worker answers the next job
+
+
+def test_a_job_cancelled_while_the_worker_starts_leaves_no_line_that_answers_the_next_job():
+    """The worker's ready line, unread when its job was cancelled, once answered the next job ("the simulation
+    failed: no reason"), and every later job got the answer of the one before it."""
+    async def cancelled_then_next() -> list[str]:
+        simulator = Simulator(budget=60)
+        try:
+            first = asyncio.create_task(simulator.results({"payload": {"command": "probs"}, "seed": 0, "job_key": "a"}))
+            while simulator._process is None:  # the worker is starting: its ready line is not read yet
+                await asyncio.sleep(0)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            return [await simulator.results({"payload": {"command": "probs", "max_shots": n}, "seed": 0, "job_key": "b"})
+                    for n in (10, 20)]
+        finally:
+            await simulator.aclose()
+
+    answers = [json.loads(text) for text in asyncio.run(cancelled_then_next())]
+    assert [a["max_shots"] for a in answers] == [10, 20]  # each job its own answer
