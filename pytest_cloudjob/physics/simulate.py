@@ -118,11 +118,11 @@ def runs_of(payload: Mapping[str, Any]) -> list[Run]:
     """The simulations ``payload`` asks for, from any payload version, batches expanded.
 
     Zipped values are unpacked first, within :data:`MAX_PAYLOAD_UNZIPPED_BYTES`; whatever Perceval raises on
-    a bad value is a :class:`PhysicsError`, one line."""
+    a bad value is a :class:`PhysicsError`, one line. A bomb is refused before Perceval is imported."""
+    payload = unzipped_payload(payload)
     _require_perceval()
     from perceval.serialization import deserialize
 
-    payload = unzipped_payload(payload)
     try:
         if "computation" in payload:
             noise = deserialize(payload["noise"]) if payload.get("noise") else None

@@ -44,7 +44,7 @@ def big_batch() -> dict:
 
 
 def test_a_zip_bomb_create_is_a_400_naming_the_limit_and_the_cloud_memory_does_not_grow(physics_cloud):
-    warm = create(physics_cloud, v1(hom))  # Perceval imported: what follows is the bomb's own cost
+    warm = create(physics_cloud, v1(hom))  # served: what follows is the bomb's own cost
     assert warm.status_code == 200, warm.text
     before = rss_peak_kib(_pid(physics_cloud))
     bomb = zip_bomb(256 << 20, prefix=b":PCVL:Experiment:")  # 256 MiB unpacked from ~350 kB of body

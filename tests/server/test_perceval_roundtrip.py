@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 pcvl = pytest.importorskip("perceval", reason="the physics extra (Perceval) is not installed")
 from perceval.providers.quandela import QuandelaCommunicationLayer  # noqa: E402
 from perceval.providers.quandela.rpc_handler import RPCHandler  # noqa: E402
 from perceval.runtime import RemoteComputer  # noqa: E402
 from perceval.runtime.computation import Computation  # noqa: E402
+from perceval.serialization import serialize  # noqa: E402
 
 from pytest_cloudjob.physics.distribution import assert_distribution  # noqa: E402
 
@@ -25,14 +27,32 @@ def remote(cloud, platform: str, input_state=(1, 0)):
     return processor
 
 
-def wait(predicate, timeout: float = 15.0) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def _cloud_has_loaded_perceval(reference_cloud):
+    """Perceval's client reads with a fixed 10 s timeout, and a cloud's first experiment makes it import
+    Perceval (3.5 s on a quiet machine, 20 s on a busy one): one job with a long timeout first, so that
+    these tests measure the protocol, never the machine's load."""
+    experiment = pcvl.Experiment(2)
+    experiment.add(0, pcvl.BS.H())
+    experiment.with_input(pcvl.BasicState([2, 0]))
+    body = {"platform_name": "sim:qa", "job_name": "warm-up", "pcvl_version": pcvl.__version__,
+            "payload": {"command": "probs", "experiment": serialize(experiment)}}
+    headers = {"Authorization": f"Bearer {reference_cloud.tokens['user']}"}
+    created = requests.post(f"{reference_cloud.url}/api/job", json=body, headers=headers, timeout=300)
+    assert created.status_code == 200, created.text
+    status_url = f"{reference_cloud.url}/api/job/status/{created.json()['job_id']}"
+    wait(lambda: requests.get(status_url, headers=headers, timeout=300).json()["status"] not in ("waiting", "running"),
+         timeout=300)
+
+
+def wait(predicate, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "Perceval did not see the job change in time"
         time.sleep(0.05)
 
 
-def results_of(job, timeout: float = 15.0):
+def results_of(job, timeout: float = 120.0):
     wait(lambda: job.is_complete, timeout)
     assert job.status.success, job.status.stop_message
     return job.get_results()

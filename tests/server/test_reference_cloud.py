@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from pytest_cloudjob import CloudApiError, CloudContext, Job
+from pytest_cloudjob import CloudApiError, CloudContext, Job, User
 from pytest_cloudjob.api.cloud_objects import Platform
+from pytest_cloudjob.server.process import start_reference_cloud
 
 FAST = {"command": "sample_count", "input_state": "|1,1,0>", "max_shots": 500}
 
@@ -356,7 +357,19 @@ def test_a_chunked_upload_of_a_gibibyte_is_cut_at_the_limit_without_buffering_it
     assert raw(reference_cloud, "GET", "/health").status_code == 200
 
 
-def test_availability_counts_the_accounts_active_jobs(ctx, user, other, reference_cloud):
+def test_availability_counts_the_accounts_active_jobs(tmp_path):
+    # a cloud of its own: on the session's, a job another test left running may end mid-test and change the count
+    reference_cloud = start_reference_cloud(tmp_path / "cloud.log")
+    try:
+        ctx = CloudContext(reference_cloud.url)
+        user = User(token=reference_cloud.tokens["user"], name="user")
+        other = User(token=reference_cloud.tokens["other"], name="other")
+        _availability_is_counted(ctx, user, other, reference_cloud)
+    finally:
+        assert reference_cloud.stop() == 0
+
+
+def _availability_is_counted(ctx, user, other, reference_cloud):
     def availability(account):
         response = raw(reference_cloud, "GET", "/api/jobs/availability", account.get_token())
         assert response.status_code == 200
