@@ -31,7 +31,7 @@ def test_many_status_calls_share_one_kept_alive_connection(ctx: CloudContext, us
         assert job.get_status(ctx, user)["status"] in STATUSES
     pools = _pools(ctx)
     assert len(pools) == 1 and pools[0].num_connections == 1
-    job.cancel(ctx, user)
+    _leave_nothing_running(ctx, job, user)
 
 
 def test_a_closed_context_reconnects_instead_of_reusing_the_closed_pool(ctx: CloudContext, user: User) -> None:
@@ -43,7 +43,16 @@ def test_a_closed_context_reconnects_instead_of_reusing_the_closed_pool(ctx: Clo
     ctx.close()
     assert job.get_status(ctx, user)["status"] in STATUSES
     assert _pools(ctx)[0] is not closed
-    job.cancel(ctx, user)
+    _leave_nothing_running(ctx, job, user)
+
+
+def _leave_nothing_running(ctx: CloudContext, job: Job, user: User) -> None:
+    """Cancel the job unless it ended first: a default job on sim:qa may complete within the test."""
+    try:
+        job.cancel(ctx, user)
+    except CloudApiError as refused:
+        if refused.status != 400:  # 400 is the protocol's answer to a cancel of an ended job
+            raise
 
 
 def test_a_proxy_setting_sends_the_full_url_to_the_proxy(reference_cloud: RunningCloud, user: User) -> None:
@@ -53,7 +62,7 @@ def test_a_proxy_setting_sends_the_full_url_to_the_proxy(reference_cloud: Runnin
     job = Job()
     job.create(ctx, user)
     assert job.get_status(ctx, user)["status"] in STATUSES
-    job.cancel(ctx, user)
+    _leave_nothing_running(ctx, job, user)
 
 
 @pytest.fixture
@@ -72,4 +81,4 @@ def test_a_connection_dropped_mid_body_is_a_transport_error_after_every_attempt(
         job.get_status(ctx, user)
     assert caught.value.kind == "transport" and caught.value.attempts == 3
     assert "ChunkedEncodingError" in str(caught.value)
-    job.cancel(ctx, user)
+    _leave_nothing_running(ctx, job, user)
