@@ -14,6 +14,7 @@ no cache, never an error.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -84,8 +85,12 @@ def put(name: str, value: Any) -> None:
     try:
         where.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle, temporary = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
+    except OSError:
+        return
+    try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temporary, where / f"{name}.json")
-    except OSError:
-        return
+    except OSError:  # a full disk: no entry, and no partial file left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)

@@ -214,13 +214,12 @@ def make_results(payload: dict[str, Any], seed: int, job_key: str, *,
         return known_results(payload, known, seed, job_key, defects)
     if simulate.has_experiment(payload) and simulate.unavailable_reason() is None:
         perfs, threshold = details.get("perfs", {}), simulate.threshold_detectors(details)
-        if plans_of(payload, perfs, threshold, defects) is not None:
-            source = payload
-            if "results-of-another-job" in defects:
-                source = _previous.get("payload", payload)
+        plans = plans_of(payload, perfs, threshold, defects)
+        if plans is not None:
+            if "results-of-another-job" in defects:  # the plans of the job simulated before this one
+                previous = _previous.get("payload", payload)
                 _previous["payload"] = payload
-            plans = plans_of(source, perfs, threshold, defects)
-            assert plans is not None  # the other job's payload was simulated too
+                plans = plans_of(previous, perfs, threshold, defects) or plans
             return simulated_results(payload, plans, seed, job_key, defects)
     return invented_results(payload, seed, job_key, defects)
 
