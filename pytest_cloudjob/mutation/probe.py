@@ -2,6 +2,9 @@
 it writes each test's outcome, node id and failure text as JSON lines, so the runner reads exact node ids
 and the very text a user would read, without parsing terminal output.
 
+It also puts first the tests the command names (``FIRST_ENV``): the tests that killed the defects run just
+before, which likely kill this one too, so a run stopped at its first failure (``-x``) stops early.
+
 It also ends the run when the mutation command dies without a chance to stop it (SIGKILL): it watches a
 pipe only the command writes to, and end-of-file there means the command is gone (see ``children.py``).
 """
@@ -15,6 +18,8 @@ import threading
 import pytest
 
 OUTPUT_ENV = "CLOUDJOB_MUTATION_PROBE"
+#: A JSON list of node ids to run first, in that order; every other test keeps its place after them.
+FIRST_ENV = "CLOUDJOB_MUTATION_FIRST"
 #: The pipe to watch: ``<read fd>:<pid of the command>``; the pid keeps an xdist worker of the run, which
 #: inherits the variable but not the descriptor, from reading an unrelated descriptor.
 PARENT_WATCH_ENV = "CLOUDJOB_MUTATION_PARENT_WATCH"
@@ -46,6 +51,18 @@ def _die_with_parent(fd: int) -> None:
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpid(), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Only the order changes: the same tests run, so a defect is killed exactly when it was before."""
+    try:
+        first = json.loads(os.environ.get(FIRST_ENV) or "[]")
+    except ValueError:
+        return
+    rank = {nodeid: i for i, nodeid in enumerate(first) if isinstance(nodeid, str)}
+    if rank:
+        items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))  # stable: the rest keep their order
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children, StoppingError
-from pytest_cloudjob.mutation.probe import OUTPUT_ENV
+from pytest_cloudjob.mutation.probe import FIRST_ENV, OUTPUT_ENV
 from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
@@ -82,13 +83,42 @@ class RunSettings:
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "cloudjob-mutation")
 
 
+class Killers:
+    """The tests that killed the latest defects, latest first (thread-safe: runs finish on several threads).
+
+    The catalogue lists defects of one promise side by side (every authentication defect, then every
+    listing defect...), so the test that killed one is the likely killer of the next: a defect run puts
+    these first, and ``-x`` stops it after a test or two instead of most of the suite. Order only: every
+    test still runs until one fails, so the score is the one the default order gives."""
+
+    def __init__(self, keep: int = 12) -> None:
+        self._keep = keep
+        self._latest: list[str] = []
+        self._lock = threading.Lock()
+
+    def first(self) -> list[str]:
+        with self._lock:
+            return list(self._latest)
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome.mutant.must_pass or outcome.state != "failed":
+            return
+        with self._lock:
+            for nodeid in reversed([f.test for f in outcome.failures]):
+                if nodeid in self._latest:
+                    self._latest.remove(nodeid)
+                self._latest.insert(0, nodeid)
+            del self._latest[self._keep:]
+
+
 def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None = None,
-               on_start: Callable[[Mutant], None] | None = None) -> Outcome:
+               on_start: Callable[[Mutant], None] | None = None, killers: Killers | None = None) -> Outcome:
     """Start the cloud of ``mutant``, run the suite against it, stop the cloud; never raises.
 
     Every process is registered in ``children``, so that the command can stop it on SIGINT or SIGTERM;
     a run stopped that way (or asked to start after) is ``interrupted``. ``on_start`` is told when the
-    suite starts (the progress line a person, or a test, waits for)."""
+    suite starts (the progress line a person, or a test, waits for). A defect run puts the latest
+    ``killers`` first; a must-stay-green run keeps the suite's own order."""
     children = children if children is not None else Children()
     started = time.monotonic()
     if children.stopping.is_set():
@@ -103,6 +133,9 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
         probe = folder / "outcomes.jsonl"
         env = {**os.environ, SETTINGS["url"].env: cloud.url, OUTPUT_ENV: str(probe),
                **{env: cloud.tokens[account] for account, env in TOKEN_ENV.items()}}
+        env.pop(FIRST_ENV, None)
+        if killers is not None and not mutant.must_pass:
+            env[FIRST_ENV] = json.dumps(killers.first())
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
                    "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}",
                    *(["-x"] if settings.first_failure_only else []), *settings.pytest_args,
@@ -131,6 +164,8 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
         outcome = _read_probe(mutant, probe, proc.returncode, time.monotonic() - started)
         if outcome.state == "harness-error":
             outcome.detail = f"pytest exited {proc.returncode}: " + output.decode(errors="replace")[-600:]
+        if killers is not None:
+            killers.record(outcome)
         return outcome
     finally:
         cloud.stop(timeout=1.0 if children.stopping.is_set() else 10.0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from pytest_cloudjob.mutation.children import GRACE_SECONDS, Children
-from pytest_cloudjob.mutation.runs import Mutant, Outcome, RunSettings, run_mutant
+from pytest_cloudjob.mutation.runs import Killers, Mutant, Outcome, RunSettings, run_mutant
 
 #: After the children are stopped, how long the runs' threads get to record them (and stop their clouds).
 WIND_DOWN_SECONDS = 2.0
@@ -66,6 +66,7 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
     done: dict[int, Outcome] = {}
     started: set[int] = set()
     lock = threading.Lock()
+    killers = Killers()
 
     def work() -> None:
         while not children.stopping.is_set():
@@ -75,7 +76,8 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
                 return
             with lock:
                 started.add(index)
-            outcome = run_mutant(mutant, settings, children, on_start=lambda m: say(f"  {m.name}: started"))
+            outcome = run_mutant(mutant, settings, children, on_start=lambda m: say(f"  {m.name}: started"),
+                                 killers=killers)
             if outcome.state == "interrupted":
                 return
             with lock:

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from pytest_cloudjob.mutation.probe import FIRST_ENV
+from pytest_cloudjob.mutation.runs import Failure, Killers, Mutant, Outcome
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 
 PLATFORM_ONLY = """\
@@ -107,3 +109,31 @@ def test_fault_repeats_run_each_profile_again_and_defects_can_be_left_out() -> N
     everything = mutants()
     assert [m.name for m in everything if not m.must_pass] == list(CATALOGUE)
     assert [m.server_args for m in everything if m.name == "no-progress"] == [("--break", "no-progress")]
+
+
+def test_the_latest_killers_run_first_and_the_rest_keep_their_order(pytester: pytest.Pytester,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """What makes a defect run that stops at its first failure short: the probe puts the tests that killed
+    the defects just before first, and changes nothing else (the same tests run)."""
+    pytester.makepyfile(test_a="def test_1(): pass\ndef test_2(): pass\n", test_b="def test_3(): pass\n")
+    monkeypatch.setenv(FIRST_ENV, json.dumps(["test_b.py::test_3", "test_a.py::test_2", "gone.py::test_0"]))
+    result = pytester.runpytest("-p", "pytest_cloudjob.mutation.probe", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*test_b.py::test_3 PASSED*", "*test_a.py::test_2 PASSED*",
+                                 "*test_a.py::test_1 PASSED*"])
+    monkeypatch.setenv(FIRST_ENV, "not json")
+    pytester.runpytest("-p", "pytest_cloudjob.mutation.probe", "-v").stdout.fnmatch_lines(
+        ["*test_a.py::test_1 PASSED*", "*test_a.py::test_2 PASSED*", "*test_b.py::test_3 PASSED*"])
+
+
+def test_killers_are_kept_latest_first_from_defect_runs_only() -> None:
+    killers = Killers(keep=2)
+    defect, fault = (Mutant("d", "a promise", ("--break", "d"), False), Mutant("f", "a fault", (), True))
+    killers.record(Outcome(defect, "failed", 1.0, [Failure("t1", ""), Failure("t2", "")]))
+    assert killers.first() == ["t1", "t2"]
+    killers.record(Outcome(defect, "failed", 1.0, [Failure("t3", "")]))
+    killers.record(Outcome(fault, "failed", 1.0, [Failure("t4", "")]))  # a red fault run kills nothing
+    killers.record(Outcome(defect, "passed", 1.0))
+    assert killers.first() == ["t3", "t1"]
+    killers.record(Outcome(defect, "failed", 1.0, [Failure("t1", "")]))
+    assert killers.first() == ["t1", "t3"]
