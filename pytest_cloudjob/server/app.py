@@ -44,12 +44,35 @@ class Account:
 @dataclass
 class Faults:
     """Robustness testing, all off by default: added latency, transient 503s and dropped connections
-    on reads (``GET``), so a harness's retries can be exercised against a real server."""
+    on reads (``GET``), so a harness's retries can be exercised against a real server.
+
+    Transient means transient: a path is faulted at most ``MAX_IN_A_ROW`` times in a row, so a client that
+    tries a read four times always gets through. Independent faults would make a long run red by chance
+    (at 20 %, one read in 600 fails four times), and more often the longer its jobs run: a busy machine
+    polls more. A rate of 1 faults every read (a cloud that is down)."""
+
+    MAX_IN_A_ROW = 2
 
     latency: float = 0.0
     read_503_rate: float = 0.0
     drop_rate: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    in_a_row: dict[str, int] = field(default_factory=dict)
+
+    def fault(self, path: str, rate: float) -> bool:
+        """Whether this read of ``path`` is faulted (at ``rate``, but never a third time in a row; a rate of 1
+        is a cloud that is down, not a transient fault: every read)."""
+        if not rate:
+            return False
+        if rate >= 1:
+            return True
+        if self.in_a_row.get(path, 0) < self.MAX_IN_A_ROW and self.rng.random() < rate:
+            self.in_a_row[path] = self.in_a_row.get(path, 0) + 1
+            return True
+        return False
+
+    def served(self, path: str) -> None:
+        self.in_a_row.pop(path, None)
 
 
 @dataclass
@@ -306,15 +329,18 @@ def _with_errors_and_faults(app: ASGIApp, faults: Faults) -> ASGIApp:
         is_read = scope["method"] == "GET" and scope["path"] != "/health"
         if faults.latency:
             await asyncio.sleep(faults.latency)
-        if is_read and faults.read_503_rate and faults.rng.random() < faults.read_503_rate:
+        path = scope["path"]
+        if is_read and faults.fault(path, faults.read_503_rate):
             response = JSONResponse({"error": "transient failure (injected)"}, status_code=503,
                                     headers={"Retry-After": "0"})
             return await response(scope, receive, send)
-        if is_read and faults.drop_rate and faults.rng.random() < faults.drop_rate:
+        if is_read and faults.fault(path, faults.drop_rate):
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")]})
             await send({"type": "http.response.body", "body": b'{"status": ', "more_body": True})
             raise _DroppedConnection("connection dropped (injected)")
+        if is_read:
+            faults.served(path)
         await app(scope, receive, send)
 
     wrapped.state = app.state  # type: ignore[attr-defined]

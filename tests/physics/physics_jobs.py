@@ -77,7 +77,7 @@ def sampler(cloud: RunningCloud, build: Callable[[Any], Any], platform: str = "s
     return pcvl.algorithm.Sampler(processor(cloud, build, platform), max_shots_per_call=shots)
 
 
-def run(job: Any, timeout: float = 30.0) -> Any:
+def run(job: Any, timeout: float = 180.0) -> Any:
     """Wait for a Perceval job sent with ``execute_async`` to end; its results."""
     deadline = time.monotonic() + timeout
     while not job.is_complete:
@@ -124,7 +124,7 @@ def create(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa
 
 
 def submit(cloud: RunningCloud, payload: dict[str, Any], platform: str = "sim:qa",
-           timeout: float = 30.0) -> tuple[str, DistributionContext]:
+           timeout: float = 180.0) -> tuple[str, DistributionContext]:
     """Create a job with ``payload`` over plain HTTP, wait until it completes; :func:`raw` of it."""
     answer = create(cloud, payload, platform)
     assert answer.status_code == 200, answer.text

@@ -126,3 +126,21 @@ def test_counts_below_one_are_refused(option):
     out = subprocess.run([sys.executable, "-m", "pytest_cloudjob.server", option, "0"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and f"{option} must be at least 1" in out.stderr
+
+
+def test_transient_faults_never_hit_one_path_three_times_in_a_row(start):
+    """A client that tries a read four times always gets through, however long the run: a fault profile is
+    transient, and the flaky-cloud acceptance run cannot be red by chance (nor redder on a busy machine)."""
+    cloud = start("--read-503-rate", "0.9", "--drop-rate", "0.9")
+    url = f"{cloud.url}/api/platforms/sim:qa/processor"
+    headers = {"Authorization": f"Bearer {cloud.tokens['user']}"}
+    in_a_row, longest, served = 0, 0, 0
+    with requests.Session() as session:
+        for _ in range(60):
+            try:
+                ok = session.get(url, headers=headers, timeout=30).status_code == 200
+            except requests.RequestException:
+                ok = False
+            in_a_row = 0 if ok else in_a_row + 1
+            longest, served = max(longest, in_a_row), served + ok
+    assert longest == 2 and served >= 15, (longest, served)
