@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ CLOUDJOB_VARIABLES = tuple(sorted({s.env for s in SETTINGS.values()} | set(TOKEN
 # the pytester fixture below sets it again after pytester's own isolation has removed it.
 UNUSED_PLUGINS = "-p no:hypothesispytest -p no:schemathesis -p no:locust -p no:anyio"
 os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {UNUSED_PLUGINS}".strip()
+
+# Containers often set PYTHONDONTWRITEBYTECODE (this one does). Then every Python process the suite starts
+# (hundreds: pytest runs, reference clouds, mutation runs, xdist workers) compiles pytest_cloudjob from source
+# again, 0.3 s of CPU each start. The suite's processes keep compiled modules (__pycache__, ignored by git).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # One physics cache for every process the suite starts (pytest runs, clouds, workers): an experiment is
 # simulated once per suite run, not once per process (docs/physics.md); never the user's own cache.
@@ -97,3 +104,13 @@ def against(reference_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch) -> R
     for role, env in TOKEN_ENV.items():
         monkeypatch.setenv(env, reference_cloud.tokens[role])
     return reference_cloud
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "heavy: minutes of subprocesses; run first, so that -n fits the rest around it")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: with ``-n`` the others fill the workers while they run, instead of one of
+    them starting last and the run waiting for it alone (longest-first is the classic packing rule)."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)

@@ -24,6 +24,7 @@ MIN_REQUESTS = 300
 HEADLESS = ("--headless", "--users", "20", "--spawn-rate", "20", "--only-summary")
 
 
+@pytest.mark.heavy
 def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure_result(tmp_path: Path) -> None:
     csv_prefix, html, allure = tmp_path / "smoke", tmp_path / "smoke.html", tmp_path / "allure"
     result = run(load_command("-m", "smoke", *HEADLESS, "--run-time", "20s", "--csv", str(csv_prefix),
@@ -109,6 +110,7 @@ def test_the_load_only_defects_are_missed_by_a_plain_serial_run_and_left_out_of_
     assert outcomes.get("passed") == 3 and not outcomes.get("failed"), result.stdout.str()[-3000:]
 
 
+@pytest.mark.heavy
 def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_up(tmp_path: Path) -> None:
     cloud = start_reference_cloud(tmp_path / "cloud.log")
     env = env_for(cloud)

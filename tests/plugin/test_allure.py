@@ -3,17 +3,23 @@ attachments, the run's environment and categories, under -n 2, and no token in a
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pytest_cloudjob.reporting.allure_report import CATEGORIES
+from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import start_reference_cloud
 
 SHIPPED = Path(__file__).parents[2] / "scenarios"
+pytestmark = pytest.mark.xdist_group("allure-run")  # one worker makes the shared run once
 TOKENS = {"user": "tok-user-7f3a9c51e2", "other": "tok-other-0b8d44a7c6", "admin": "tok-admin-93e1c0ffee"}
 
 PYTHON_TESTS = """
@@ -51,24 +57,46 @@ steps:
 """
 
 
-@pytest.fixture
-def allure_run(pytester, tmp_path_factory, monkeypatch):
-    log = tmp_path_factory.mktemp("cloud") / "cloud.log"
-    cloud = start_reference_cloud(log, [f"--{name}-token={token}" for name, token in TOKENS.items()])
-    monkeypatch.setenv("CLOUDJOB_URL", cloud.url)
-    monkeypatch.setenv("CLOUDJOB_TOKEN", TOKENS["user"])
-    monkeypatch.setenv("CLOUDJOB_OTHER_TOKEN", TOKENS["other"])
-    monkeypatch.setenv("CLOUDJOB_ADMIN_TOKEN", TOKENS["admin"])
+@dataclass
+class AllureRun:
+    result: pytest.RunResult
+    folder: Path  # where the run ran: its junit.xml, and allure-results/
+    by_name: dict[str, dict]
+    results: list[dict]
+
+    @property
+    def results_dir(self) -> Path:
+        return self.folder / "allure-results"
+
+
+@pytest.fixture(scope="module")
+def allure_run(tmp_path_factory: pytest.TempPathFactory) -> AllureRun:
+    """One real run, shared by this module's tests (they read it, never change it): the shipped suite, a
+    failing scenario, a bad file and Python tests, under -n 2, against a cloud given by URL and tokens.
+    The tests are one xdist group, so one worker makes the run once."""
+    folder = tmp_path_factory.mktemp("allure-run")
+    cloud = start_reference_cloud(folder / "cloud.log", [f"--{name}-token={token}" for name, token in TOKENS.items()])
     for path in SHIPPED.glob("*.scenario.yaml"):
-        shutil.copy(path, pytester.path / path.name)
-    pytester.makefile(".scenario.yaml", failing=FAILING_SCENARIO, bad=BAD_SCENARIO)
-    pytester.makepyfile(test_python=PYTHON_TESTS)
-    result = pytester.runpytest_subprocess("-n", "2", "--alluredir", "allure-results", "--junitxml", "junit.xml",
-                                           "-o", "log_level=INFO", "-o", "junit_logging=all", "-rA")
-    assert cloud.stop() == 0
-    results_dir = pytester.path / "allure-results"
-    results = [json.loads(p.read_text()) for p in results_dir.glob("*-result.json")]
-    return result, results_dir, {r["name"]: r for r in results}, results
+        shutil.copy(path, folder / path.name)
+    (folder / "failing.scenario.yaml").write_text(FAILING_SCENARIO)
+    (folder / "bad.scenario.yaml").write_text(BAD_SCENARIO)
+    (folder / "test_python.py").write_text(PYTHON_TESTS)
+    developer = {s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values())  # no setting of the shell reaches it
+    env = {name: value for name, value in os.environ.items() if name not in developer}  # PYTEST_ADDOPTS: conftest
+    env |= {"CLOUDJOB_URL": cloud.url, "CLOUDJOB_TOKEN": TOKENS["user"], "CLOUDJOB_OTHER_TOKEN": TOKENS["other"],
+            "CLOUDJOB_ADMIN_TOKEN": TOKENS["admin"]}
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--alluredir",
+                               "allure-results", "--junitxml", "junit.xml", "-o", "log_level=INFO",
+                               "-o", "junit_logging=all", "-rA"], cwd=folder, env=env, capture_output=True,
+                              text=True, timeout=600)  # a hang guard, not a target
+    finally:
+        assert cloud.stop() == 0
+    result = pytest.RunResult(done.returncode, done.stdout.splitlines(), done.stderr.splitlines(),
+                              time.monotonic() - started)
+    results = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
+    return AllureRun(result, folder, {r["name"]: r for r in results}, results)
 
 
 def labels(result: dict) -> dict[str, list[str]]:
@@ -83,7 +111,7 @@ def all_steps(steps: list[dict]) -> list[dict]:
 
 
 def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_run):
-    result, results_dir, by_name, results = allure_run
+    result, results_dir, by_name, results = allure_run.result, allure_run.results_dir, allure_run.by_name, allure_run.results
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 22 and outcomes["failed"] == 3, result.stdout.str()  # 17 protocol + 5 physics
     assert len(results) == 22 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
@@ -132,7 +160,7 @@ def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_r
 
 
 def test_failures_fall_into_categories_and_the_run_is_described(allure_run):
-    _, results_dir, by_name, results = allure_run
+    results_dir, by_name, results = allure_run.results_dir, allure_run.by_name, allure_run.results
     categories = json.loads((results_dir / "categories.json").read_text())
     assert [c["name"] for c in categories] == [c["name"] for c in CATEGORIES]
 
@@ -155,16 +183,16 @@ def test_failures_fall_into_categories_and_the_run_is_described(allure_run):
     assert environment["platforms"] == "sim:qa" and environment["run.id"].startswith("run-")
 
 
-def test_no_token_in_any_file_or_in_the_output(allure_run, pytester):
-    result, results_dir, _, _ = allure_run
-    files = [*results_dir.iterdir(), pytester.path / "junit.xml"]
+def test_no_token_in_any_file_or_in_the_output(allure_run):
+    result, results_dir = allure_run.result, allure_run.results_dir
+    files = [*results_dir.iterdir(), allure_run.folder / "junit.xml"]
     assert len(files) > 50
     texts = {str(p): p.read_text(errors="replace") for p in files} | {
         "stdout": result.stdout.str(), "stderr": result.stderr.str()}
     for where, text in texts.items():
         for token in TOKENS.values():
             assert token not in text, f"a token in {where}"
-    junit = (pytester.path / "junit.xml").read_text()
+    junit = (allure_run.folder / "junit.xml").read_text()
     assert "the message has ***" in junit and "log has *** and Bearer ***" in junit and "stdout has ***" in junit
 
 
@@ -172,7 +200,7 @@ def test_allure_3_gets_the_same_categories_from_its_own_config(allure_run):
     """Allure 3 ignores categories.json: it reads ``categories`` from an allurerc file, here ``allurerc.json``
     in the results folder (``npx allure@3 generate --config allure-results/allurerc.json allure-results``).
     Its regular expressions are JavaScript's, tried with ``RegExp.test``: node files each failure as Python does."""
-    _, results_dir, _, results = allure_run
+    results_dir, results = allure_run.results_dir, allure_run.results
     config = json.loads((results_dir / "allurerc.json").read_text())
     rules = config["categories"]["rules"]
     assert [r["name"] for r in rules] == [c["name"] for c in CATEGORIES]
