@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--read-503-rate", type=float, default=0.0,
                         help="fraction of reads (GET) answered 503 with Retry-After: 0 (never a third time in a row on a path)")
     parser.add_argument("--drop-rate", type=float, default=0.0,
-                        help="fraction of reads (GET) whose connection is dropped mid-answer (never a third fault in a row on a path)")
+                        help="fraction of reads (GET) whose connection is dropped mid-answer "
+                             "(never a third fault in a row on a path)")
     parser.add_argument("--break", dest="defects", action="append", default=[], metavar="DEFECT",
                         help=f"break one promise on purpose, to prove a suite catches it (repeatable): "
                              f"{', '.join(DEFECTS)}")
