@@ -32,8 +32,7 @@ from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.physics import cache, wire
-from pytest_cloudjob.physics.distribution import (CheckRecord, DistributionContext, Inconclusive, SpecProblem,
-                                                  level_of)
+from pytest_cloudjob.physics.distribution import CheckRecord, DistributionContext, Inconclusive, SpecProblem, level_of
 
 SPEC_KEYS = frozenset({"figure", "margin", "alpha"})
 TRANSMITTANCE_KEY = "Transmittance (%)"
@@ -204,7 +203,7 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
 
 def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
     """The exact two-sided Clopper-Pearson interval for a binomial proportion at confidence 1 - alpha."""
-    from scipy.stats import beta  # Perceval's own dependency: the check needs Perceval anyway
+    from scipy.stats import beta  # type: ignore[import-untyped]  # Perceval's own dependency: the check needs Perceval anyway
 
     low = 0.0 if x == 0 else float(beta.ppf(alpha / 2, x, n - x + 1))
     high = 1.0 if x == n else float(beta.ppf(1 - alpha / 2, x + 1, n - x))
@@ -213,7 +212,7 @@ def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
 
 def _p_value(x: int, n: int, c_low: float, c_high: float) -> float:
     """The smallest alpha at which Binomial(n, c) data x reject every c in [c_low, c_high] (two tails)."""
-    from scipy.stats import binom
+    from scipy.stats import binom  # type: ignore[import-untyped]
 
     above = float(binom.sf(x - 1, n, c_high)) if x > 0 else 1.0  # P(X >= x | c_high): x too large
     below = float(binom.cdf(x, n, c_low))  # P(X <= x | c_low): x too small
