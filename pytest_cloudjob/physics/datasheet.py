@@ -186,7 +186,7 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
     curve = _curve(context.payload, perfs, threshold, figure, advertised, margin)
     ends = sorted((curve["low_end"], curve["high_end"]))
     perf = body.get("physical_perf")
-    physical_perf = float(perf) if _is_number(perf) else None
+    physical_perf = float(perf) if isinstance(perf, (int, float)) and _is_number(perf) else None
     if not histogram.is_counts:  # probabilities: no sampling noise, c is known exactly
         c = coincidences / total
         p_value = 1.0 if ends[0] - 1e-9 <= c <= ends[1] + 1e-9 else 0.0
@@ -212,7 +212,7 @@ def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
 
 def _p_value(x: int, n: int, c_low: float, c_high: float) -> float:
     """The smallest alpha at which Binomial(n, c) data x reject every c in [c_low, c_high] (two tails)."""
-    from scipy.stats import binom  # type: ignore[import-untyped]
+    from scipy.stats import binom
 
     above = float(binom.sf(x - 1, n, c_high)) if x > 0 else 1.0  # P(X >= x | c_high): x too large
     below = float(binom.cdf(x, n, c_low))  # P(X <= x | c_low): x too small
