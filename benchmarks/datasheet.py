@@ -14,6 +14,7 @@ probability 0.9 at alpha 1e-6, from the exact binomial law of the coincidence co
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -68,7 +69,7 @@ def main() -> None:
     runs = 100 if args.quick else 1000
     os.environ.setdefault("CLOUDJOB_PHYSICS_CACHE", tempfile.mkdtemp(prefix="datasheet-bench-"))
     import numpy
-    from test_datasheet import CAUGHT_BY, CHECKS
+    from test_datasheet import CAUGHT_BY, CHECKS  # type: ignore[import-not-found]
 
     from pytest_cloudjob.physics import datasheet, simulate
     from pytest_cloudjob.physics.distribution import DistributionContext
@@ -83,11 +84,11 @@ def main() -> None:
     for figure, (payload, spec) in CHECKS.items():
         for name in ("sim:qa", "qpu:qa"):
             details = default_platforms()[name].details()
-            context = DistributionContext(payload, lambda d=details: d, run_level=1e-2)
+            context = DistributionContext(payload, functools.partial(dict, details), run_level=1e-2)
             run = simulate.runs_of(payload)[0]
             red = unsure = 0
             estimates = []
-            for text in draws(naive(run.experiment, details), int(run.max_shots), runs, generator):
+            for text in draws(naive(run.experiment, details), int(run.max_shots or 1000), runs, generator):
                 problems, report = datasheet.check_datasheet(text, spec, "results", context)
                 unsure += int(bool(problems) and all(getattr(p, "is_inconclusive", False) for p in problems))
                 red += int(bool(problems) and not getattr(problems[0], "is_inconclusive", False))
@@ -108,7 +109,7 @@ def main() -> None:
             if not fig.low <= edge <= fig.high:
                 continue
             device = {**qpu, "perfs": {**qpu["perfs"], fig.key: round(100 * edge, 6)}}
-            texts = draws(naive(run.experiment, device), int(run.max_shots), runs, generator)
+            texts = draws(naive(run.experiment, device), int(run.max_shots or 1000), runs, generator)
             red = sum(bool(datasheet.check_datasheet(t, spec, "results", context)[0]) for t in texts)
             print(f"| {figure} | {edge:.3f} | {run.max_shots:,} | {red} | {red / runs:.4f} | {upper_95(red, runs):.4f} |")
     print(f"\n## Drift defects on qpu:qa alone, checked as shipped ({runs} draws each)\n")
@@ -118,7 +119,7 @@ def main() -> None:
         payload, spec = CHECKS[figure]
         real = {**qpu, "perfs": drifted_perfs(dict(qpu["perfs"]), frozenset({defect}))}
         run = simulate.runs_of(payload)[0]
-        texts = draws(naive(run.experiment, real), int(run.max_shots), runs, generator)
+        texts = draws(naive(run.experiment, real), int(run.max_shots or 1000), runs, generator)
         killed = {}
         for level in (1e-6, 1e-8):
             context = DistributionContext(payload, lambda: qpu, run_level=level)
@@ -146,7 +147,7 @@ def main() -> None:
 
 def shots_for(c_edge: float, c_true: float, alpha: float, power: float) -> int:
     """The fewest shots n at which Binomial(n, c_true) data reject c_edge (one tail at alpha/2) w.p. >= power."""
-    from scipy.stats import binom
+    from scipy.stats import binom  # type: ignore[import-untyped]
 
     def caught(n: int) -> float:
         if c_true > c_edge:

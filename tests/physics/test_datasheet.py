@@ -36,8 +36,8 @@ CHECKS = shipped_datasheet_checks()
 CAUGHT_BY = {"transmittance-halved": "transmittance", "g2-drifted": "g2", "hom-drifted": "hom"}
 
 
-def context_for(payload: dict[str, Any], platform: str = "qpu:qa", **perfs: float) -> DistributionContext:
-    details = default_platforms()[platform].details()
+def context_for(payload: dict[str, Any], **perfs: float) -> DistributionContext:
+    details = default_platforms()["qpu:qa"].details()
     details["perfs"] = {**details["perfs"], **perfs}
     return DistributionContext(payload, lambda: details)
 
