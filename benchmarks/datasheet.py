@@ -2,6 +2,7 @@
 
     python benchmarks/datasheet.py             # 1000 honest draws per row, 1000 per defect; about a minute
     python benchmarks/datasheet.py --quick     # 100 of each
+    python benchmarks/datasheet.py --runs 4000 # more draws per row (about 6 minutes)
 
 Honest results are drawn from the distribution Perceval's ``Naive`` back-end computes (permanents, precision
 1e-14) for each shipped datasheet scenario on each platform, never from the SLOS model the check uses; each draw
@@ -64,9 +65,12 @@ def upper_95(failures: int, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="100 draws per row")
+    parser.add_argument("--runs", type=int, default=1000, help="draws per row (default 1000)")
+    parser.add_argument("--end-to-end", type=int, default=0, metavar="JOBS",
+                        help="also send JOBS jobs of each check to an honest and to each broken reference cloud")
     args = parser.parse_args()
-    runs = 100 if args.quick else 1000
+    runs = 100 if args.quick else args.runs
     os.environ.setdefault("CLOUDJOB_PHYSICS_CACHE", tempfile.mkdtemp(prefix="datasheet-bench-"))
     import numpy
     from test_datasheet import CAUGHT_BY, CHECKS  # type: ignore[import-not-found]
@@ -142,7 +146,38 @@ def main() -> None:
         c_true = datasheet._coincidence(simulate.runs_of(payload)[0].experiment, qpu["perfs"], True, fig, true)
         print(f"| {figure} | {advertised:.2f} | {margin} | {true:.2f} | {c_edge:.5f} | {c_true:.5f} | "
               f"{shots_for(c_edge, c_true, 1e-6, 0.9):,} |")
+    if args.end_to_end:
+        end_to_end(args.end_to_end, CHECKS, CAUGHT_BY)
     print(f"\n({time.monotonic() - started:.0f} s)")
+
+
+def end_to_end(jobs: int, checks: dict[str, Any], caught_by: dict[str, str]) -> None:
+    """Jobs sent to reference clouds (honest, then one per drift defect) and checked as shipped: the cloud's
+    own sampling, shots and platform details, end to end, on qpu:qa."""
+    from physics_jobs import submit
+
+    from pytest_cloudjob.physics import datasheet
+    from pytest_cloudjob.server.process import start_reference_cloud
+
+    quick = ["--run-time", "qpu:qa=0.02", "--run-time", "sim:qa=0.02"]
+    folder = Path(tempfile.mkdtemp(prefix="datasheet-e2e-"))
+    print(f"\n## End to end on the reference cloud's qpu:qa ({jobs} jobs per row)\n")
+    print("| cloud | check | alpha | red | red rate |")
+    print("|---|---|---:|---:|---:|")
+    rows = [(None, figure, 1e-2) for figure in checks] + [(d, f, 1e-6) for d, f in caught_by.items()]
+    for defect, figure, level in rows:
+        cloud = start_reference_cloud(folder / f"{defect}.log", [*quick, *(["--break", defect] if defect else [])])
+        try:
+            payload, spec = checks[figure]
+            red = 0
+            for _ in range(jobs):
+                text, context = submit(cloud, payload, platform="qpu:qa")
+                context.run_level = level
+                red += int(bool(datasheet.check_datasheet(text, spec, "results", context)[0]))
+        finally:
+            cloud.stop()
+        name = f"`--break {defect}`" if defect else "honest"
+        print(f"| {name} | {figure} | {level:g} | {red} / {jobs} | {red / jobs:.3f} |")
 
 
 def shots_for(c_edge: float, c_true: float, alpha: float, power: float) -> int:
