@@ -127,3 +127,21 @@ def test_the_p_value_is_red_exactly_when_the_clopper_pearson_interval_misses_the
     for region in ((0.0, 0.001), (0.02, 0.03), (0.024, 0.026), (0.5, 0.9), (0.99, 1.0)):
         red = datasheet._p_value(x, n, *region) <= level
         assert red == (high < region[0] or low > region[1]), (x, n, level, region, low, high)
+
+
+def test_a_run_budget_counts_the_check_and_tests_it_at_its_share():
+    from pytest_cloudjob.scenarios.collect import _distributions
+
+    spec = {"figure": "g2", "margin": 0.01}
+    assert _distributions({"results": {"datasheet": spec}, "other": {"distribution": {"reference": "ideal"}}}) \
+        == [spec, {"reference": "ideal"}]
+    payload, _ = CHECKS["g2"]
+    text = json.dumps({"results": wire.bscount({"|1,1>": 1, "|1,0>": 9999})})
+    shared = context_for(payload)
+    shared.run_level, shared.run_level_note = 1e-3, "the run's --cloud-alpha"
+    _, report = datasheet.check_datasheet(text, spec, "results", shared)
+    assert shared.records[0].level == 1e-3 and "at alpha 0.001 (the run's --cloud-alpha)" in report, report
+    stricter = context_for(payload)
+    stricter.run_level = 1e-3
+    datasheet.check_datasheet(text, {**spec, "alpha": 1e-9}, "results", stricter)
+    assert stricter.records[0].level == 1e-9 and stricter.records[0].own_alpha == 1e-9
