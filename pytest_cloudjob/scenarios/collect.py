@@ -179,8 +179,13 @@ def physics_unavailable(scenario: Scenario) -> str | None:
             return f"an experiment written as components needs Perceval to be compiled: {reason}"
     if not specs:
         return None
+    from pytest_cloudjob.physics import simulate
     from pytest_cloudjob.physics.distribution import skip_reason
 
+    if any("figure" in spec for spec in specs):  # a datasheet check models the experiment with Perceval
+        reason = simulate.unavailable_reason()
+        if reason:
+            return f"a datasheet check needs Perceval: {reason}"
     return next((f"{reason}" for reason in map(skip_reason, specs) if reason), None)
 
 
@@ -194,8 +199,9 @@ def statistical_checks(items: list[pytest.Item]) -> int:
 
 def _distributions(spec: Any) -> list[Any]:
     if isinstance(spec, dict):
-        own = [spec["distribution"]] if isinstance(spec.get("distribution"), dict) else []
-        return own + [found for key, sub in spec.items() if key != "distribution" for found in _distributions(sub)]
+        own = [spec[name] for name in ("distribution", "datasheet") if isinstance(spec.get(name), dict)]
+        return own + [found for key, sub in spec.items() if key not in ("distribution", "datasheet")
+                      for found in _distributions(sub)]
     if isinstance(spec, list):
         return [found for sub in spec for found in _distributions(sub)]
     return []

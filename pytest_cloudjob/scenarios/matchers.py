@@ -34,6 +34,9 @@ TYPES: dict[str, Callable[[Any], bool]] = {
     "uuid": lambda v: isinstance(v, str) and bool(re.fullmatch(r"[0-9a-fA-F-]{36}", v)),
 }
 PHYSICS_MODULE = "pytest_cloudjob.physics.distribution"
+DATASHEET_MODULE = "pytest_cloudjob.physics.datasheet"
+#: The matchers that need the job's payload and platform (a ``DistributionContext``) and count in the run's budget.
+STATISTICAL = ("distribution", "datasheet")
 #: How close (difflib ratio) a key must be to a matcher name to be taken for a misspelt matcher.
 NEAR_MISS = 0.75
 _SPEC_REF = {"$ref": "#/$defs/spec"}
@@ -133,6 +136,14 @@ def _distribution(arg: Any, spec: Any) -> list[Problem]:
     return [(None, problem) for problem in module.validate_distribution_spec(arg)]
 
 
+def _datasheet(arg: Any, spec: Any) -> list[Problem]:
+    try:
+        module = importlib.import_module(DATASHEET_MODULE)
+    except ImportError:
+        return [(None, f"the datasheet matcher needs the physics module {DATASHEET_MODULE}")]
+    return [(None, problem) for problem in module.validate_datasheet_spec(arg)]
+
+
 @dataclass(frozen=True)
 class MatcherSpec:
     """One matcher: its name, what it takes (checked and published), and when it passes (for the docs)."""
@@ -209,6 +220,10 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
     MatcherSpec("distribution", "distribution: {reference: ideal, alpha: 1e-6}",
                 "measured results drawn from the reference distribution (needs the physics extra)",
                 {"type": "object"}, _distribution),
+    MatcherSpec("datasheet", "datasheet: {figure: g2, margin: 0.01}",
+                "the platform's advertised figure (`transmittance`, `hom`, `g2`, `detector_efficiency`) within "
+                "`margin` of its estimate from the results, at a guaranteed alpha (needs the physics extra)",
+                {"type": "object"}, _datasheet),
 )}
 MATCHER_KEYS = frozenset(MATCHERS)
 
@@ -378,6 +393,8 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
             # e.g. a legal post-selection that kept nothing: no verdict on the cloud either way
             raise pytest.skip.Exception("; ".join(found), _use_item_location=True)
         out.extend(found)
+    if "datasheet" in spec:
+        out.extend(_check_datasheet(actual, spec["datasheet"], where, context))
     if any(key in spec for key in ("includes", "excludes", "every")) and not isinstance(actual, list):
         return out + [f"{where}: expected a list, got {got}"]
     for item_spec in spec.get("includes", []):
@@ -390,6 +407,19 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
         for index, item in enumerate(actual):
             out.extend(check(item, spec["every"], f"{where}[{index}]", context))
     return out
+
+
+def _check_datasheet(actual: Any, spec: Any, where: str, context: Any) -> list[str]:
+    """The ``datasheet`` check; its estimate, interval and verdict are attached to the report (Allure)."""
+    from pytest_cloudjob.api import records
+
+    module = importlib.import_module(DATASHEET_MODULE)
+    found, report = module.check_datasheet(actual, spec, where, context)
+    if report:
+        records.attach_text(f"datasheet: {spec.get('figure')}", f"{where}: {report}")
+    if found and all(getattr(p, "is_inconclusive", False) for p in found):
+        raise pytest.skip.Exception("; ".join(found), _use_item_location=True)
+    return list(found)
 
 
 def _check_samples(actual: Any, spec: Any, where: str) -> list[str]:

@@ -356,7 +356,7 @@ class ScenarioRunner:
 
     def distribution_context(self, step: Step, actor: User) -> Any:
         """What the ``distribution`` matcher needs about the job: its payload and its platform's details."""
-        if not any(mentions(step.args.get(key), "distribution") for key in ("expect", "require")):
+        if not any(mentions(step.args.get(key), name) for key in ("expect", "require") for name in matchers.STATISTICAL):
             return None
         try:
             module = importlib.import_module(matchers.PHYSICS_MODULE)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_cloudjob.physics import cache, simulate, wire
+from pytest_cloudjob.server.defects import drifted_perfs
 from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
 from pytest_cloudjob.server.platforms import COMMANDS
 
@@ -248,8 +249,7 @@ def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
     if runs is None:
         plans = None
     else:
-        if "transmittance-halved" in defects and "Transmittance (%)" in perfs:
-            perfs = {**perfs, "Transmittance (%)": float(perfs["Transmittance (%)"]) / 2}
+        perfs = drifted_perfs(perfs, defects)  # the device's own figures under a drift defect
         noise = simulate.noise_of_perfs(perfs) if perfs else None
         plans = [_plan(run, noise, defects, threshold) for run in runs]
     cache.put(name, {"plans": plans})
@@ -257,7 +257,8 @@ def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
 
 
 def _plan_key(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool, defects: frozenset[str]) -> str:
-    return cache.key("cloud-plan", [payload, perfs, threshold, sorted(defects)], code=(Path(__file__),))
+    return cache.key("cloud-plan", [payload, perfs, threshold, sorted(defects)],
+                     code=(Path(__file__), Path(__file__).with_name("defects.py")))  # defects.py: the drifts
 
 
 def unsimulated_results(payload: dict[str, Any], seed: int, job_key: str, details: Mapping[str, Any],

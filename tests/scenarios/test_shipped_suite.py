@@ -53,9 +53,9 @@ def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(
     output = result.stdout.str()
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0 and outcomes.get("error", 0) == 0, output
-    # 23 checks (5 of them physics) x 2 platforms, one of them qpu:qa-only; probs on qpu:qa (a QPU lists no
-    # probs in specs.available_commands) is not conclusive, with the reason (issue 20)
-    assert outcomes["passed"] == 44 and outcomes.get("skipped", 0) == 1, output
+    # 26 checks (8 of them physics, 3 of those datasheet checks) x 2 platforms, one of them qpu:qa-only; probs
+    # on qpu:qa (a QPU lists no probs in specs.available_commands) is not conclusive, with the reason (issue 20)
+    assert outcomes["passed"] == 50 and outcomes.get("skipped", 0) == 1, output
     assert "not conclusive" in output and "available_commands" in output, output
     assert "embedded" not in output and "0 leaked" in output
 

@@ -1,0 +1,147 @@
+"""The datasheet checks (issue 20 item 4): each shipped one is green on the honest reference cloud, on both
+platforms, and red on ``qpu:qa`` alone for the drift it is there to catch; a figure not advertised is not
+conclusive; an experiment that does not identify the figure is the test's mistake, never the cloud's."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from physics_jobs import SHIPPED, submit
+
+from pytest_cloudjob.physics import datasheet, wire
+from pytest_cloudjob.physics.distribution import DistributionContext
+from pytest_cloudjob.server.defects import CATALOGUE, PERF_DRIFTS
+from pytest_cloudjob.server.platforms import default_platforms
+
+
+def shipped_datasheet_checks() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """figure -> (payload, spec) of each datasheet scenario of scenarios/physics.scenario.yaml, as loaded."""
+    from pytest_cloudjob.scenarios.loader import load_documents
+    from pytest_cloudjob.scenarios.model import parse_scenario
+
+    out = {}
+    for index, document in enumerate(load_documents(SHIPPED)):
+        scenario = parse_scenario(document, SHIPPED, index)
+        results = next(s for s in scenario.steps if s.kind == "results")
+        spec = results.args["expect"]["results"].get("datasheet")
+        if spec is not None:
+            payload = next(s.args["payload"] for s in scenario.steps if s.kind == "create")
+            out[spec["figure"]] = (json.loads(json.dumps(payload)), dict(spec))
+    return out
+
+
+CHECKS = shipped_datasheet_checks()
+#: defect -> the figure whose shipped datasheet check kills it on qpu:qa alone
+CAUGHT_BY = {"transmittance-halved": "transmittance", "g2-drifted": "g2", "hom-drifted": "hom"}
+
+
+def context_for(payload: dict[str, Any], **perfs: float) -> DistributionContext:
+    details = default_platforms()["qpu:qa"].details()
+    details["perfs"] = {**details["perfs"], **perfs}
+    return DistributionContext(payload, lambda: details)
+
+
+def test_every_figure_qpu_qa_advertises_has_a_shipped_check_and_every_drift_a_killer():
+    advertised = default_platforms()["qpu:qa"].details()["perfs"]
+    assert {datasheet.FIGURES[f].key for f in CHECKS} == set(advertised)
+    assert set(CAUGHT_BY) == set(PERF_DRIFTS) and all(CATALOGUE[d].physics for d in CAUGHT_BY)
+
+
+@pytest.mark.parametrize("platform", ["sim:qa", "qpu:qa"])
+@pytest.mark.parametrize("figure", sorted(CHECKS))
+def test_green_on_the_honest_cloud(physics_cloud, figure, platform):
+    payload, spec = CHECKS[figure]
+    text, context = submit(physics_cloud, payload, platform=platform)
+    problems, report = datasheet.check_datasheet(text, spec, "results", context)
+    assert problems == [], problems
+    assert "within" in report and f"margin {spec['margin']:g}" in report
+    assert context.records and context.records[0].passed and context.records[0].p_value is not None
+
+
+@pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
+def test_a_drift_of_realistic_size_is_caught_on_qpu_qa_alone(broken_cloud, defect):
+    payload, spec = CHECKS[CAUGHT_BY[defect]]
+    text, context = submit(broken_cloud(defect), payload, platform="qpu:qa")
+    problems, report = datasheet.check_datasheet(text, spec, "results", context)
+    assert len(problems) == 1 and problems[0].startswith("results: datasheet: "), problems
+    for words in ("estimated", "interval", "Clopper-Pearson", "advertised", f"margin {spec['margin']:g}", "OUTSIDE"):
+        assert words in problems[0], problems[0]
+    assert context.records[0].p_value is not None and context.records[0].p_value <= 1e-6
+
+
+def test_a_figure_the_platform_does_not_advertise_is_not_conclusive():
+    payload, _ = CHECKS["transmittance"]
+    text = json.dumps({"results": wire.bscount({"|1,1,0>": 5, "|1,0,0>": 5})})
+    context = context_for(payload)
+    problems, report = datasheet.check_datasheet(text, {"figure": "detector_efficiency", "margin": 0.05}, "results",
+                                                 context)
+    assert len(problems) == 1 and getattr(problems[0], "is_inconclusive", False) and not report
+    assert "not conclusive" in problems[0] and "'Detector efficiency (%)'" in problems[0]
+    assert context.records[0].p_value is None
+
+
+def test_an_advertised_detector_efficiency_is_estimated_as_a_loss_before_the_detectors():
+    payload, _ = CHECKS["transmittance"]
+    honest = context_for(payload, **{"Detector efficiency (%)": 80.0})
+    curve = datasheet._curve(payload, honest.platform_details()["perfs"], True, datasheet.FIGURES["transmittance"],
+                             0.4, 0.0)  # transmittance 40 % is 50 % with detectors of efficiency 80 %
+    c = curve["low_end"]
+    text = json.dumps({"results": wire.bscount({"|1,1,0>": round(c * 10**5), "|1,0,0>": 10**5 - round(c * 10**5)})})
+    problems, report = datasheet.check_datasheet(text, {"figure": "detector_efficiency", "margin": 0.02}, "results",
+                                                 honest)
+    assert problems == [] and "detector efficiency estimated 0.80" in report, report
+
+
+def test_an_experiment_that_does_not_identify_the_figure_is_the_tests_mistake():
+    payload, _ = CHECKS["transmittance"]  # three photons in three empty modes: no interference, HOM unseen
+    text = json.dumps({"results": wire.bscount({"|1,1,0>": 5, "|1,0,0>": 5})})
+    problems, _ = datasheet.check_datasheet(text, {"figure": "hom", "margin": 0.02}, "results", context_for(payload))
+    assert len(problems) == 1 and getattr(problems[0], "is_harness_problem", False)
+    assert "does not identify the HOM visibility" in problems[0]
+
+
+def test_empty_results_are_not_conclusive():
+    payload, spec = CHECKS["g2"]
+    problems, _ = datasheet.check_datasheet(json.dumps({"results": ":PCVL:BSCount:{}"}), spec, "results",
+                                            context_for(payload))
+    assert len(problems) == 1 and getattr(problems[0], "is_inconclusive", False) and "empty" in problems[0]
+
+
+@pytest.mark.parametrize(("spec", "words"), [
+    ({"margin": 0.01}, "'figure' is required"),
+    ({"figure": "g3", "margin": 0.01}, "figure 'g3' is not one of"),
+    ({"figure": "g2"}, "'margin' is required"),
+    ({"figure": "g2", "margin": 2}, "margin must be a number in [0, 1)"),
+    ({"figure": "g2", "margin": 0.01, "alpha": 0}, "alpha must be a number strictly between 0 and 1"),
+    ({"figure": "g2", "margin": 0.01, "tolerance": 0}, "unknown key 'tolerance'"),
+])
+def test_a_wrong_spec_is_said_at_load_time(spec, words):
+    problems = datasheet.validate_datasheet_spec(spec)
+    assert len(problems) == 1 and words in problems[0], problems
+
+
+@pytest.mark.parametrize(("x", "n", "level"), [(0, 100, 1e-2), (3, 1000, 1e-3), (250, 10_000, 1e-6), (999, 1000, 1e-2)])
+def test_the_p_value_is_red_exactly_when_the_clopper_pearson_interval_misses_the_region(x, n, level):
+    low, high = datasheet.clopper_pearson(x, n, level)
+    for region in ((0.0, 0.001), (0.02, 0.03), (0.024, 0.026), (0.5, 0.9), (0.99, 1.0)):
+        red = datasheet._p_value(x, n, *region) <= level
+        assert red == (high < region[0] or low > region[1]), (x, n, level, region, low, high)
+
+
+def test_a_run_budget_counts_the_check_and_tests_it_at_its_share():
+    from pytest_cloudjob.scenarios.collect import _distributions
+
+    spec = {"figure": "g2", "margin": 0.01}
+    assert _distributions({"results": {"datasheet": spec}, "other": {"distribution": {"reference": "ideal"}}}) \
+        == [spec, {"reference": "ideal"}]
+    payload, _ = CHECKS["g2"]
+    text = json.dumps({"results": wire.bscount({"|1,1>": 1, "|1,0>": 9999})})
+    shared = context_for(payload)
+    shared.run_level, shared.run_level_note = 1e-3, "the run's --cloud-alpha"
+    _, report = datasheet.check_datasheet(text, spec, "results", shared)
+    assert shared.records[0].level == 1e-3 and "at alpha 0.001 (the run's --cloud-alpha)" in report, report
+    stricter = context_for(payload)
+    stricter.run_level = 1e-3
+    datasheet.check_datasheet(text, {**spec, "alpha": 1e-9}, "results", stricter)
+    assert stricter.records[0].level == 1e-9 and stricter.records[0].own_alpha == 1e-9
