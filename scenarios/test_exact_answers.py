@@ -1,0 +1,46 @@
+"""Answers the scenario language cannot name (docs/protocol.md, "Conventions", "Cancel many"): a token that is
+almost a real one, and cancel-many's outcome keyed by each job's id. Python tests using the plugin's fixtures,
+part of the shipped suite, failing with ``file:line: message`` as a scenario step does."""
+from __future__ import annotations
+
+import inspect
+import uuid
+
+import pytest
+
+from pytest_cloudjob.api.client import ANY_STATUS, CloudContext
+from pytest_cloudjob.api.cloud_objects import Job, User
+from pytest_cloudjob.run.job_factory import JobFactory
+from pytest_cloudjob.run.target import CloudRun
+
+
+def _fail_here(message: str) -> None:
+    """Fail with ``file:line: message`` only, like a scenario step: the line is the caller's check."""
+    caller = inspect.stack()[1]
+    pytest.fail(f"{caller.filename}:{caller.lineno}: {message}", pytrace=False)
+
+
+@pytest.mark.security
+def test_a_token_that_is_almost_right_is_refused(cloud_context: CloudContext, cloud_user: User) -> None:
+    """A token is compared whole: the user's token cut short by one character, or with one more, is 401
+    (each is registered as a secret, so no report shows it)."""
+    token = cloud_user.get_token()
+    for what, almost in (("cut short by one character", token[:-1]), ("with one character more", token + "0")):
+        caller = User(token=almost, name="almost-right")
+        answer = cloud_context.api.request("GET", "/api/jobs/availability", caller.get_token(), ok_statuses=ANY_STATUS)
+        if answer.status_code != 401:
+            _fail_here(f"the user's token {what}: GET /api/jobs/availability answered {answer.status_code}, not 401")
+
+
+@pytest.mark.admin
+def test_cancel_many_answers_each_id_by_its_state(cloud_job_factory: JobFactory, cloud_context: CloudContext,
+                                                  cloud_user: User, cloud_admin: User, cloud_run: CloudRun) -> None:
+    """One outcome per id, by the job's state: ``already_completed`` for a completed job (which stays
+    completed), ``not_found`` for an id the cloud never gave."""
+    job = cloud_job_factory.create()
+    job.wait_until(cloud_context, cloud_user, "completed", timeout=cloud_run.settings.timeout)
+    unknown = f"qa-no-such-job-{uuid.uuid4().hex}"
+    outcomes = Job.cancel_many(cloud_context, [job, Job(job_id=unknown)], cloud_admin)
+    expected = {job.job_id: "already_completed", unknown: "not_found"}
+    if outcomes != expected:
+        _fail_here(f"cancel-many of a completed job and an unknown id: expected {expected}, got {outcomes}")
