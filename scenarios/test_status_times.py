@@ -15,7 +15,6 @@ from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.run.job_factory import JobFactory
 from pytest_cloudjob.run.target import CloudRun
 
-
 DAY = 86_400.0  # a cloud's clock may be off the client's; by a day, it is not counting seconds
 ROUNDING = 1.0  # duration may be whole seconds (Perceval's JobStatus types it int)
 

@@ -85,8 +85,8 @@ def all_steps(steps: list[dict]) -> list[dict]:
 def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_run):
     result, results_dir, by_name, results = allure_run
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == 22 and outcomes["failed"] == 3, result.stdout.str()  # 17 protocol + 5 physics
-    assert len(results) == 22 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
+    assert outcomes["passed"] == 23 and outcomes["failed"] == 3, result.stdout.str()  # 18 protocol + 5 physics
+    assert len(results) == 23 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
 
     for each in results:
         if each["name"].startswith("bad scenario file") or each["status"] == "skipped":
