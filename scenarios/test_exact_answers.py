@@ -34,13 +34,18 @@ def test_a_token_that_is_almost_right_is_refused(cloud_context: CloudContext, cl
 
 @pytest.mark.admin
 def test_cancel_many_answers_each_id_by_its_state(cloud_job_factory: JobFactory, cloud_context: CloudContext,
-                                                  cloud_user: User, cloud_admin: User, cloud_run: CloudRun) -> None:
-    """One outcome per id, by the job's state: ``already_completed`` for a completed job (which stays
-    completed), ``not_found`` for an id the cloud never gave."""
+                                                  cloud_user: User, cloud_admin: User, cloud_run: CloudRun,
+                                                  cloud_slow_platform: str) -> None:
+    """One outcome per id, by the job's state: ``canceled`` or ``cancel_requested`` for an active job,
+    ``already_completed`` for a completed job (which stays completed), ``not_found`` for an id the cloud never
+    gave."""
+    active = cloud_job_factory.create(platform_name=cloud_slow_platform)
     job = cloud_job_factory.create()
     job.wait_until(cloud_context, cloud_user, "completed", timeout=cloud_run.settings.timeout)
     unknown = f"qa-no-such-job-{uuid.uuid4().hex}"
-    outcomes = Job.cancel_many(cloud_context, [job, Job(job_id=unknown)], cloud_admin)
-    expected = {job.job_id: "already_completed", unknown: "not_found"}
-    if outcomes != expected:
-        _fail_here(f"cancel-many of a completed job and an unknown id: expected {expected}, got {outcomes}")
+    outcomes = Job.cancel_many(cloud_context, [active, job, Job(job_id=unknown)], cloud_admin)
+    expected = {active.job_id: "canceled or cancel_requested", job.job_id: "already_completed", unknown: "not_found"}
+    if set(outcomes) != set(expected) or outcomes[active.job_id] not in ("canceled", "cancel_requested") \
+            or outcomes[job.job_id] != "already_completed" or outcomes[unknown] != "not_found":
+        _fail_here(f"cancel-many of an active job, a completed job and an unknown id: expected {expected}, "
+                   f"got {outcomes}")

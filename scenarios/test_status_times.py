@@ -51,3 +51,32 @@ def test_a_completed_job_started_after_it_was_created(cloud_job_factory: JobFact
     if started > created + duration + ROUNDING:  # type: ignore[operator]
         _fail_here(f"job {job.job_id}: start_time {started} is after its end (creation_datetime {created} + "
                    f"duration {duration})")
+
+
+@pytest.mark.cancel
+def test_a_canceled_job_has_its_times_in_seconds_and_in_order(cloud_context: CloudContext, cloud_user: User,
+                                                              cloud_run: CloudRun, cloud_slow_platform: str) -> None:
+    """Every end has its times, cancelled included: a job cancelled while it ran (on the slow platform: it
+    certainly runs) started after its creation and before its end, all in Unix seconds."""
+    factory = JobFactory(cloud_context, cloud_user, cloud_run.user("admin"), platform_name=cloud_slow_platform,
+                         pcvl_version=cloud_run.settings.pcvl_version, process_id=cloud_run.run_id)
+    try:
+        before = time.time()
+        job = factory.create()
+        job.wait_until(cloud_context, cloud_user, "running", timeout=cloud_run.settings.timeout)
+        job.cancel(cloud_context, cloud_user)
+        body = job.wait_until(cloud_context, cloud_user, "canceled", timeout=cloud_run.settings.timeout)
+        seen = time.time() - before
+    finally:
+        factory.cancel_active()
+    created, started, duration = body.get("creation_datetime"), body.get("start_time"), body.get("duration")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (created, started, duration))
+    if not numbers:
+        _fail_here(f"job {job.job_id}: creation_datetime, start_time and duration must be numbers once canceled "
+                   f"after it ran, got {created!r}, {started!r}, {duration!r}")
+    if abs(created - before) > DAY or not 0 <= duration <= seen + ROUNDING:  # type: ignore[operator]
+        _fail_here(f"job {job.job_id}: creation_datetime {created} and duration {duration} are not Unix seconds "
+                   f"(the client's clock says {before:.0f}, and saw the job end after {seen:.3f} s)")
+    if not created <= started <= created + duration + ROUNDING:  # type: ignore[operator]
+        _fail_here(f"job {job.job_id}: start_time {started} is not between creation_datetime {created} and its "
+                   f"end (+ duration {duration})")

@@ -207,6 +207,9 @@ class Breakage:
         if self.on("duration-in-milliseconds") and isinstance(body.get("duration"), (int, float)):
             body["duration"] = round((job.ended_at(self.store.clock()) or job.created_at) * 1000
                                      - job.created_at * 1000)
+        if self.on("canceled-start-after-end") and body["status"] == protocol.CANCELED \
+                and body.get("start_time") is not None:
+            body["start_time"] = body["creation_datetime"] + (body.get("duration") or 0) + 60
         if self.on("start-after-end") and ended and body.get("start_time") is not None:
             body["start_time"] = body["creation_datetime"] + (body.get("duration") or 0) + 60
         if self.on("status-messages-dropped"):
@@ -266,6 +269,9 @@ class Breakage:
             outcomes = {i: outcome for i, outcome in outcomes.items() if outcome != "not_found"}
         if self.on("cancel-many-not-found-canceled"):
             outcomes = {i: protocol.CANCELED if o == "not_found" else o for i, o in outcomes.items()}
+        if self.on("cancel-many-active-says-before"):  # the status before the cancel, not its outcome
+            outcomes = {i: protocol.RUNNING if o in (protocol.CANCELED, protocol.CANCEL_REQUESTED) else o
+                        for i, o in outcomes.items()}
         if self.on("cancel-many-ended-canceled"):
             outcomes = {i: protocol.CANCELED if o.startswith("already_") else o for i, o in outcomes.items()}
         return outcomes

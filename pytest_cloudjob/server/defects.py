@@ -93,6 +93,8 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("duration-in-milliseconds", "duration is in seconds, not milliseconds", "§2 status body: units [P-status-7]"),
     Defect("start-after-end", "a job starts no later than it ends (start_time <= creation_datetime + duration)",
            "§2 status body: order [P-status-8]"),
+    Defect("canceled-start-after-end", "a job cancelled while it ran started before it ended",
+           "§2 status body: order at every end [P-status-8]"),
     # -- the state machine -----------------------------------------------------------------------------------
     Defect("terminal-not-final", "nothing leaves a terminal state", "§3 terminal states"),
     Defect("running-back-to-waiting", "a running job never goes back to waiting", "§3 transitions"),
@@ -154,6 +156,8 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("cancel-many-not-found-canceled", "cancel-many answers not_found for an id it does not know",
            "§2 cancel many: outcomes [P-many-4]"),
     Defect("cancel-many-ended-canceled", "cancel-many answers already_<status> for a job that had ended",
+           "§2 cancel many: outcomes [P-many-3]"),
+    Defect("cancel-many-active-says-before", "cancel-many answers canceled or cancel_requested for an active job",
            "§2 cancel many: outcomes [P-many-3]"),
     Defect("cancel-many-ends-completed", "cancel-many leaves a completed job completed",
            "§3 terminal states; cancel many [P-many-2]"),
