@@ -132,7 +132,7 @@ class _Cloud:
             account = self.breakage.almost_right(token.strip(), self.accounts)
         if account is None and (served_as := self.breakage.fallback_account(request.url.path, bool(header))):
             account = Account(served_as, served_as == "admin")
-        if account is None and open_read and (served_as := self.breakage.open_read(request.url.path)):
+        if account is None and open_read and not header and (served_as := self.breakage.open_read(request.url.path)):
             account = Account(served_as, False)
         if account is None:
             job_id = request.path_params.get("job_id")

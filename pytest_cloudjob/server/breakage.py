@@ -82,7 +82,7 @@ class Breakage:
         return 401
 
     def open_read(self, path: str) -> str | None:
-        """The account an unauthenticated read of platform details or availability is served as (``None``: refused)."""
+        """The account a read of platform details or availability without a token is served as (``None``: refused)."""
         if path == "/api/jobs/availability":
             return "user" if self.on("availability-anonymous") else None
         return "user" if self.on("platform-details-anonymous") else None
