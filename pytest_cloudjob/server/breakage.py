@@ -210,7 +210,7 @@ class Breakage:
         if self.on("canceled-start-after-end") and body["status"] == protocol.CANCELED \
                 and body.get("start_time") is not None:
             body["start_time"] = body["creation_datetime"] + (body.get("duration") or 0) + 60
-        if self.on("start-after-end") and ended and body.get("start_time") is not None:
+        if self.on("start-after-end") and body["status"] == protocol.COMPLETED and body.get("start_time") is not None:
             body["start_time"] = body["creation_datetime"] + (body.get("duration") or 0) + 60
         if self.on("status-messages-dropped"):
             for key in ("progress_message", "status_message", "failure_code"):

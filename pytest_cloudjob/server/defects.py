@@ -91,7 +91,8 @@ _CATALOGUE: tuple[Defect, ...] = (
     Defect("times-in-milliseconds", "creation_datetime and start_time are Unix times in seconds, not milliseconds",
            "§2 status body: units [P-status-5]"),
     Defect("duration-in-milliseconds", "duration is in seconds, not milliseconds", "§2 status body: units [P-status-7]"),
-    Defect("start-after-end", "a job starts no later than it ends (start_time <= creation_datetime + duration)",
+    Defect("start-after-end", "a completed job started no later than it ended (start_time <= creation_datetime + "
+           "duration)",
            "§2 status body: order [P-status-8]"),
     Defect("canceled-start-after-end", "a job cancelled while it ran started before it ended",
            "§2 status body: order at every end [P-status-8]"),
