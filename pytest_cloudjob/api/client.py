@@ -266,7 +266,8 @@ class Api:
                 if too_large:
                     raise CloudApiError(
                         method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
-                        reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
+                        reason=f"{exc}; raise it with --cloud-max-response-bytes (CloudContext(max_response_bytes=...) from "
+                               "Python) if such a body is expected",
                     ) from None
                 delay = self.context.retry.delay(attempt, None)
                 if (attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError)

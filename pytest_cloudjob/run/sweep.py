@@ -74,6 +74,7 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     clock = _Clock(deadline)
     assert run.url is not None
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
+                           max_response_bytes=run.settings.max_response_bytes,
                            retry=RetryPolicy(attempts=4))
     try:
         with reporting_to(SilentReporter()), calls_end_by(clock.end):

@@ -77,7 +77,8 @@ class CloudRun:
     def context(self) -> CloudContext:
         """A new context on the target (the caller closes it)."""
         assert self.url is not None
-        return CloudContext(self.url, call_timeout=self.settings.call_timeout)
+        return CloudContext(self.url, call_timeout=self.settings.call_timeout,
+                            max_response_bytes=self.settings.max_response_bytes)
 
     def shared_context(self) -> CloudContext:
         """The run's one context, shared by the fixtures and the scenarios; its calls feed the statistics."""
