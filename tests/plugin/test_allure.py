@@ -106,7 +106,8 @@ def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_r
     tags = labels(lifecycle)
     assert tags["epic"] == [re.sub(r"^http://", "", host["value"].strip("'"))]
     assert tags["feature"] == ["lifecycle.scenario.yaml"] and tags["severity"] == ["critical"]
-    assert tags["story"] == ["a sample_count job completes with well-formed status and results"] and {"smoke", "lifecycle"} <= set(tags["tag"])
+    assert tags["story"] == ["a sample_count job completes with well-formed status and results"]
+    assert {"smoke", "lifecycle"} <= set(tags["tag"])
 
     steps = lifecycle["steps"]
     assert [s["name"].split(":")[0] for s in steps[:5]] == [f"step {i}" for i in range(1, 6)]
