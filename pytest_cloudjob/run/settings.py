@@ -332,10 +332,31 @@ def _max_response_bytes(config: pytest.Config, environ: Mapping[str, str]) -> in
     return size
 
 
+#: An unknown ini key this close to one of ours is taken for a misspelling of it.
+INI_TYPO = 0.8
+
+
+def check_ini_keys(config: pytest.Config) -> None:
+    """A misspelt ini key of ours (``cloud_platform`` for ``cloud_platforms``) stops the run, naming the right
+    one: pytest would only warn (``Unknown config option``) and the run would go green on the default."""
+    unknown_keys = getattr(config, "_get_unknown_ini_keys", None)
+    if unknown_keys is None:  # a pytest without it: its own warning still says it
+        return
+    ours = sorted({s.ini for s in SETTINGS.values()} | {"cloud_scenario_patterns"})
+    for key in sorted(unknown_keys()):
+        hint = nearest(key, ours, INI_TYPO)
+        if key.startswith("cloud_") or hint:
+            did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
+            raise SettingsError(f"ini {key}: not a setting of pytest-cloudjob{did_you_mean}; its ini keys are "
+                                f"{', '.join(ours)} (docs/configuration.md)")
+
+
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
     def warn(message: str) -> None:
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+
+    check_ini_keys(config)
 
     _secret_env(config, environ)
     tokens: dict[str, str] = {}
