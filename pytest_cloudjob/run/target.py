@@ -90,6 +90,7 @@ class CloudRun:
         return self._shared
 
     def user(self, name: str) -> User | None:
+        """The configured user ``name`` (``user``, ``other``, ``admin``), or ``None`` when its token is not set."""
         return configured_user(self.tokens, name)
 
     def user_or_skip(self, name: str, what: str) -> User:
@@ -105,6 +106,7 @@ class CloudRun:
 
     @classmethod
     def for_worker(cls, settings: CloudSettings, info: dict[str, Any]) -> CloudRun:
+        """The run as an xdist worker joins it, from :meth:`worker_info` (its target already prepared)."""
         for token in info["tokens"].values():
             register_secret(token)
         return cls(settings, info["run_id"], info["url"], dict(info["tokens"]), ready=True)
@@ -136,6 +138,7 @@ class CloudRun:
         self.ready = True
 
     def stop(self) -> None:
+        """Close the shared context and stop the embedded cloud, if any."""
         if self._shared is not None:
             self._shared.close()
             self._shared = None
