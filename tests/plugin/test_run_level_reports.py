@@ -116,3 +116,33 @@ def test_each_parametrize_row_on_each_platform_is_its_own_allure_test(pytester, 
         by_row.setdefault(parameters["row"], set()).add(each["testCaseId"])
     assert set(by_row) == {"'shots=1'", "'many'"}
     assert all(len(ids) == 1 for ids in by_row.values()) and by_row["'shots=1'"] != by_row["'many'"]
+
+
+def test_a_sweep_that_could_not_complete_and_a_rejected_check_read_in_one_go_and_masked():
+    from pytest_cloudjob.redaction import register_secret
+    from pytest_cloudjob.reporting.run_level import allure_result
+    from pytest_cloudjob.run.budget import CheckResult
+    from pytest_cloudjob.run.settings import CloudSettings
+    from pytest_cloudjob.run.summary import run_failures, run_level_failures
+    from pytest_cloudjob.run.target import CloudRun
+
+    secret = "tok-sweep-9c1e77ab40"
+    register_secret(secret)
+    run = CloudRun(CloudSettings(url=None, platforms=("sim:qa",), slow_platform="sim:slow", timeout=30.0,
+                                 pcvl_version="0.12.0"), run_id="run-1234")
+    assert run_level_failures(run) == [] and run_failures(run) == []
+    run.sweep_error = f"the leak sweep could not complete: GET /api/admin/jobs -> HTTP 500; body: {secret}"
+    run.budget.planned = 1
+    run.budget.record(CheckResult("x.scenario.yaml::hom[sim:qa]", "x.scenario.yaml:9 expect", 1e-9, 1e-6, None, False))
+    failures = run_level_failures(run)
+    assert [f.title for f in failures] == ["run-level: leak sweep could not complete",
+                                           "run-level: statistical checks rejected by the run's false-alarm budget"]
+    assert failures[0].message == ("run-level: the leak sweep could not complete: GET /api/admin/jobs -> HTTP 500; "
+                                   "body: ***; jobs this run left active may still be running on the cloud (list "
+                                   "them as admin with process_id=run-1234).")
+    assert failures[1].message.startswith("run-level: statistical checks: FAILED, 1 counted at collection")
+    assert "x.scenario.yaml::hom[sim:qa] (x.scenario.yaml:9 expect): p-value 1e-09" in failures[1].message
+    assert len(run_failures(run)) == len(failures)  # the exit code and the reports count the same failures
+    result = allure_result(failures[0], "embedded reference cloud")
+    assert result.status == "failed" and result.historyId == allure_result(failures[0], "x").historyId
+    assert secret not in str(result.statusDetails.message)
