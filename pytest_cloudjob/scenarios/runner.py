@@ -80,7 +80,8 @@ class ScenarioRunner:
         self.validated: set[tuple[int, str]] = set()  # (step index, key) of the expectations validated once filled
         default_user = self.users.get("user")
         if default_user is None:
-            raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
+            raise HarnessError(f"{scenario.path}:{scenario.line}: scenario {scenario.name!r} needs the regular user: "
+                               f"set {TOKEN_ENV['user']}")
         self.factory = JobFactory(self.context, default_user, self.users.get("admin"), platform_name=platform,
                                   pcvl_version=setup.pcvl_version, process_id=setup.run_id)
 
