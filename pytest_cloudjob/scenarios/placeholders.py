@@ -38,12 +38,17 @@ def whole(text: str) -> re.Match[str] | None:
 FIELD_TYPO = 0.75
 
 
-class MissingField(LookupError):
+class _MissingField(LookupError):
     """A field the path names is absent; ``typo`` when a present field is close to it (did you mean ...)."""
 
     def __init__(self, message: str, typo: bool) -> None:
         super().__init__(message)
         self.typo = typo
+
+
+def is_typo(error: LookupError) -> bool:
+    """Whether ``error`` of :func:`follow` names a missing field close to one present: the path's typo."""
+    return isinstance(error, _MissingField) and error.typo
 
 
 def follow(value: Any, path: list[str], written: str) -> Any:
@@ -55,7 +60,7 @@ def follow(value: Any, path: list[str], written: str) -> Any:
             value = value[int(part)]
         elif isinstance(value, dict):
             if part not in value:
-                raise MissingField(f"{written}: no field {part!r}{closest(part, value, FIELD_TYPO)} "
+                raise _MissingField(f"{written}: no field {part!r}{closest(part, value, FIELD_TYPO)} "
                                    f"(fields: {', '.join(map(str, value)) or 'none'})", bool(closest(part, value, FIELD_TYPO)))
             value = value[part]
         else:

@@ -378,13 +378,11 @@ class ScenarioRunner:
         for name, path in fields.items():
             try:
                 self.saved[name] = placeholders.follow(actual, path.split(".") if path else [], f"save {name}: {path}")
-            except placeholders.MissingField as exc:
-                if not exc.typo:  # the answer lacks a field the scenario expects: the cloud's answer is judged
+            except LookupError as exc:
+                if not placeholders.is_typo(exc):  # the answer lacks a field the scenario expects: judged
                     self.fail(step, [f"cannot save: {exc}"], first_call)
                 raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: cannot save: {exc}: a typo in "
                                           "the scenario's save: path, not a cloud defect")) from None
-            except LookupError as exc:
-                self.fail(step, [f"cannot save: {exc}"], first_call)
 
     def distribution_context(self, step: Step, actor: User) -> Any:
         """What the ``distribution`` matcher needs about the job: its payload and its platform's details."""
