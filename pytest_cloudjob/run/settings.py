@@ -351,12 +351,32 @@ def check_ini_keys(config: pytest.Config) -> None:
                                 f"{', '.join(ours)} (docs/configuration.md)")
 
 
+#: ``CLOUDJOB_*`` variables of other parts of the package (the reference cloud, the mutation and load runs).
+_OTHER_VARIABLES = ("CLOUDJOB_PHYSICS_CACHE", "CLOUDJOB_REF_", "CLOUDJOB_MUTATION_", "CLOUDJOB_LOAD_")
+
+
+def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning per ``CLOUDJOB_*`` variable that is none of ours but close to one (``CLOUDJOB_PLATFORM``):
+    it is ignored, and the run would otherwise go on with the default, silently."""
+    ours = sorted({s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values()))
+    out = []
+    for name in sorted(environ):
+        if not name.startswith("CLOUDJOB_") or name in ours or name.startswith(_OTHER_VARIABLES):
+            continue
+        hint = nearest(name, ours, 0.88)  # closer than for ini keys: the environment holds many variables
+        if hint:
+            out.append(f"{name} is not a variable of pytest-cloudjob and is ignored (did you mean {hint}?)")
+    return out
+
+
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
     def warn(message: str) -> None:
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
 
     check_ini_keys(config)
+    for line in misspelt_variables(environ):
+        warn(line)
 
     _secret_env(config, environ)
     tokens: dict[str, str] = {}

@@ -111,3 +111,14 @@ def test_https_to_a_plain_http_cloud_says_so(pytester, against):
     assert "the server answered in plain HTTP, not TLS: this cloud speaks http://, so give its URL with http:// " \
            "instead of https://" in output, output
     assert "attempts" not in output, "a plain-HTTP answer is permanent: not retried"
+
+
+def test_a_misspelt_variable_of_ours_is_warned_about_with_the_right_name(pytester, against, monkeypatch):
+    monkeypatch.setenv("CLOUDJOB_PLATFORM", "qpu:qa")
+    monkeypatch.setenv("CLOUDJOB_REF_USER_TOKEN", "not ours to judge")  # the reference cloud's own
+    pytester.makepyfile("def test_x(cloud_platform): assert cloud_platform == 'sim:qa'")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PytestConfigWarning: CLOUDJOB_PLATFORM is not a variable of pytest-cloudjob and is "
+                                 "ignored (did you mean CLOUDJOB_PLATFORMS?)"])
+    assert "CLOUDJOB_REF_USER_TOKEN" not in result.stdout.str()
