@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import sys
 import textwrap
@@ -86,8 +87,12 @@ def fields_set_in_init(cls: type) -> list[str]:
     return names
 
 
-def class_section(name: str) -> list[str]:
-    cls = getattr(pytest_cloudjob, name)
+#: The types the fixtures hand a test (``cloud_run``, ``cloud_job_factory``): not exported, named by module.
+FIXTURE_TYPES = [("pytest_cloudjob.run.target", "CloudRun"), ("pytest_cloudjob.run.job_factory", "JobFactory")]
+
+
+def class_section(name: str, cls: Any = None) -> list[str]:
+    cls = cls if cls is not None else getattr(pytest_cloudjob, name)
     bases = ", ".join(b.__name__ for b in cls.__bases__ if b is not object)
     lines = [f"### `{name}{signature(cls)}`", ""]
     if bases:
@@ -137,6 +142,11 @@ def main() -> None:
     for name in ERRORS:
         out += class_section(name)
     out += ["## Fixtures", ""] + fixtures_section() + [""]
+    out += ["### What the fixtures return", "",
+            "`cloud_run` and `cloud_job_factory` hand a test these; they are not exported from `pytest_cloudjob`",
+            "(import them from their module for a type annotation).", ""]
+    for module, name in FIXTURE_TYPES:
+        out += class_section(f"{module}.{name}", getattr(importlib.import_module(module), name))
     sys.stdout.write("\n".join(line.rstrip() for line in out).rstrip() + "\n")
 
 

@@ -20,10 +20,11 @@ from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
 from pytest_cloudjob.reporting import is_scenario_report
+from pytest_cloudjob.reporting.run_level import report_to_junit
 from pytest_cloudjob.run.job_factory import JobFactory
 from pytest_cloudjob.run.settings import SettingsError, add_options, resolve
 from pytest_cloudjob.run.signals import sigterm_as_interrupt
-from pytest_cloudjob.run.summary import run_failures, write_summary
+from pytest_cloudjob.run.summary import run_failures, run_level_failures, write_summary
 from pytest_cloudjob.run.sweep import sweep
 from pytest_cloudjob.run.target import RUN, CloudRun, TargetError, prepare_or_exit
 from pytest_cloudjob.scenarios.collect import (
@@ -257,6 +258,7 @@ class CloudJobPlugin:
         if not run.ready:
             return
         sweep(run)
+        report_to_junit(self.config, run_level_failures(run))  # before pytest's junit writer closes its file
         if run_failures(run) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

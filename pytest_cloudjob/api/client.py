@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import ssl
 import threading
 import time
@@ -266,11 +267,12 @@ class Api:
                 if too_large:
                     raise CloudApiError(
                         method, path, status=status, kind="protocol", attempts=attempt, elapsed=time.monotonic() - started,
-                        reason=f"{exc}; raise it with CloudContext(max_response_bytes=...) if such a body is expected",
+                        reason=f"{exc}; raise it with --cloud-max-response-bytes (CloudContext(max_response_bytes=...) from "
+                               "Python) if such a body is expected",
                     ) from None
                 delay = self.context.retry.delay(attempt, None)
-                if (attempt < attempts and not isinstance(_root_cause(exc), ssl.SSLCertVerificationError)
-                        and can_retry(deadline, delay)):
+                permanent = isinstance(_root_cause(exc), ssl.SSLCertVerificationError) or _plain_http(exc)
+                if attempt < attempts and not permanent and can_retry(deadline, delay):
                     time.sleep(delay)
                     continue
                 # A deadline is named when it is what ended the call (not a read timeout before it).
@@ -393,5 +395,17 @@ def _describe_transport_error(exc: requests.RequestException, timeout: tuple[flo
         # Permanent, so never retried; say what to do about it.
         described += ("; the cloud's certificate is not trusted: give its CA bundle with REQUESTS_CA_BUNDLE "
                       "or CloudContext(verify=...)")
+    elif _plain_http(exc):
+        described += ("; the server answered in plain HTTP, not TLS: this cloud speaks http://, so give its URL "
+                      "with http:// instead of https://")
     return described
+
+
+#: What OpenSSL says when a TLS hello is answered by a plain-HTTP server (the bytes of ``HTTP/1.1 400``).
+_PLAIN_HTTP_ANSWER = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|http request|record layer failure", re.I)
+
+
+def _plain_http(exc: BaseException) -> bool:
+    """Whether a TLS handshake failed because the server speaks plain HTTP (permanent: never retried)."""
+    return isinstance(exc, requests.exceptions.SSLError) and bool(_PLAIN_HTTP_ANSWER.search(str(_root_cause(exc))))
 

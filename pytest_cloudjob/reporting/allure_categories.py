@@ -23,6 +23,9 @@ CLOUD_DEFECT_MARKERS = (r"StepFailure|AssertionError|-> HTTP \d{3}|IllegalTransi
 CATEGORIES: list[dict[str, Any]] = [
     {"name": "Bad scenarios", "description": "a scenario file that cannot run: fix the file, not the cloud",
      "matchedStatuses": ["broken"], "messageRegex": rf"^bad scenario: {ANY}"},
+    {"name": "Run-level failures", "description": "the run failed outside any test: jobs left running (the leak "
+     "sweep), a sweep that could not complete, a threshold, the run's false-alarm budget",
+     "matchedStatuses": ["failed"], "messageRegex": rf"^run-level: {ANY}"},
     {"name": "Transport errors", "description": "no answer from the cloud: network, TLS, proxy or a dropped connection",
      "matchedStatuses": ["failed", "broken"], "messageRegex": rf"{NOT_HARNESS}{ANY}-> transport error{ANY}"},
     {"name": "Harness timeouts", "description": "a wait reached its deadline: a slow cloud or too short a timeout",

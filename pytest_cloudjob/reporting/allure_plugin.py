@@ -18,11 +18,15 @@ from pytest_cloudjob.reporting.allure_report import (
     AllureReporter,
     item_labels,
     report_bad_scenario_file,
+    scenario_title,
+    set_test_case_of_row,
     target_epic,
     write_run_files,
 )
 from pytest_cloudjob.reporting.allure_typed import dynamic_description, dynamic_label, dynamic_title
 from pytest_cloudjob.reporting.allure_writer import RedactingWriterSwap
+from pytest_cloudjob.reporting.run_level import report_to_allure
+from pytest_cloudjob.run.summary import run_level_failures
 from pytest_cloudjob.run.target import CloudRun
 
 
@@ -69,7 +73,8 @@ class AllureCloudPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         scenario = getattr(item, "scenario", None)
         if scenario is not None:
-            dynamic_title(scenario.name)  # after allure-pytest has set the default name in setup
+            dynamic_title(scenario_title(item))  # after allure-pytest has set the default name in setup
+            set_test_case_of_row(item, self.config.pluginmanager.get_plugin("allure_listener"))
             if scenario.description:
                 dynamic_description(scenario.description)
         return (yield)
@@ -94,6 +99,8 @@ class AllureCloudPlugin:
         if self.is_worker:  # before xdist's own wrapper sends the worker's output to the controller
             self.config.workeroutput["cloudjob_allure_lost"] = self.lost.to_data()  # type: ignore[attr-defined]
         result = yield
+        if not self.is_worker and self.run.ready:  # after the sweep (the plugin's sessionfinish, inside the yield)
+            report_to_allure(run_level_failures(self.run), self.epic)
         self._write_run_files()
         if not self.is_worker and self.lost.count:
             if session.exitstatus == pytest.ExitCode.OK:

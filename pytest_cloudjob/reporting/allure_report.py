@@ -29,8 +29,8 @@ from pytest_cloudjob.redaction import redact
 from pytest_cloudjob.reporting.allure_categories import CATEGORIES, write_categories
 from pytest_cloudjob.reporting.allure_typed import now, step_context, uuid4
 
-__all__ = ["CATEGORIES", "AllureReporter", "item_labels", "report_bad_scenario_file", "target_epic",
-           "write_run_files"]
+__all__ = ["CATEGORIES", "AllureReporter", "item_labels", "report_bad_scenario_file", "scenario_title",
+           "set_test_case_of_row", "target_epic", "write_run_files"]
 
 EMBEDDED_EPIC = "embedded reference cloud"
 
@@ -162,6 +162,30 @@ def write_run_files(report_dir: Path, environment: dict[str, str]) -> None:
     write_categories(report_dir)
 
 
+def scenario_title(item: pytest.Item) -> str:
+    """A scenario's Allure title: its name (with its row) and its platform, ``name[row] [sim:qa]``."""
+    scenario: Any = getattr(item, "scenario", None)
+    platform = getattr(item, "platform", "")
+    return f"{scenario.name} [{platform}]" if platform else str(scenario.name)
+
+
+def set_test_case_of_row(item: pytest.Item, listener: Any) -> None:
+    """Give a ``parametrize:`` row its own Allure test case: allure-pytest names every row of a scenario
+    ``file#name`` (it strips the ``[...]`` of the node id), so the rows would share a test case id and a
+    history id. Reaches into the listener's running result; a listener without it is left alone."""
+    scenario = getattr(item, "scenario", None)
+    if scenario is None or not scenario.row:
+        return
+    try:
+        result = listener.allure_logger.get_test(listener._cache.get(item.nodeid))
+    except (AttributeError, KeyError, TypeError):
+        return
+    if result is None or not isinstance(getattr(result, "fullName", None), str):
+        return
+    result.fullName = f"{result.fullName}[{scenario.row}]"
+    result.testCaseId = hashlib.md5(result.fullName.encode()).hexdigest()
+
+
 def report_bad_scenario_file(nodeid: str, message: str, epic: str) -> None:
     """A scenario file that failed to load, as a broken Allure result (collection errors are otherwise absent)."""
     first_line = message.strip().splitlines()[-1] if message.strip() else nodeid
@@ -183,7 +207,10 @@ def item_labels(item: pytest.Item, epic: str) -> tuple[list[tuple[str, str]], di
         labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature), (LabelType.STORY, scenario.name),
                   (LabelType.SEVERITY, scenario.severity)]
         platform = getattr(item, "platform", "")
-        return labels, {"platform": platform} if platform else {}
+        parameters = {"platform": platform} if platform else {}
+        if scenario.row:  # each row its own history: never one row shown as a retry of another
+            parameters["row"] = scenario.row
+        return labels, parameters
     labels = [(LabelType.EPIC, epic), (LabelType.FEATURE, feature),
               (LabelType.STORY, getattr(item, "originalname", item.name))]
     if not any(m.kwargs.get("label_type") == LabelType.SEVERITY for m in item.iter_markers("allure_label")):

@@ -41,6 +41,7 @@ class JobFactory:
         return job
 
     def create(self, user: User | None = None, create_dict: dict[str, Any] | None = None, **fields: Any) -> Job:
+        """Build a :class:`Job` with ``fields`` over the defaults and create it (as ``user``, else the regular user)."""
         job = self(**fields)
         job.create(self.context, user or self.user, create_dict)
         return job

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pytest_cloudjob.api.client import DEFAULT_MAX_RESPONSE_BYTES
 from pytest_cloudjob.api.cloud_objects.cloud_job import Job
 from pytest_cloudjob.api.cloud_objects.cloud_user import User
 from pytest_cloudjob.durations import DURATION_WORDS, parse_duration
@@ -71,6 +72,8 @@ SETTINGS: dict[str, Setting] = {s.ini.removeprefix("cloud_"): s for s in (
     _setting("timeout", 60.0, "default deadline to wait for a job, in seconds or as 30s, 2m, 500ms; default 60"),
     _setting("call_timeout", 60.0, "total deadline of each call to the cloud (connect, answer, whole body, "
              "retries), in seconds or as 30s, 2m; default 60"),
+    _setting("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, "the largest response body read from the cloud, a "
+             "larger one refused as a protocol error: bytes, or with a unit as 512KiB, 4MiB, 1GB; default 4MiB"),
     _setting("pcvl_version", Job.DEFAULT_PCVL_VERSION,
              f"pcvl_version sent with every job; default {Job.DEFAULT_PCVL_VERSION}"),
     _setting("no_sweep", False, "accept a run against a URL without the end-of-run leak sweep (no admin token)",
@@ -114,6 +117,8 @@ class CloudSettings:
     slow_platform_given: bool = False
     #: The run's false-alarm budget (``--cloud-alpha``), or ``None``: each statistical check at its own alpha.
     alpha: float | None = None
+    #: The largest response body read (``CloudContext(max_response_bytes=...)``).
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -299,10 +304,79 @@ def _alpha(config: pytest.Config, environ: Mapping[str, str]) -> float | None:
     return alpha
 
 
+_BYTE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "k": 1024, "kib": 1024,
+               "m": 1024 ** 2, "mib": 1024 ** 2, "g": 1024 ** 3, "gib": 1024 ** 3}
+_BYTES = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*")
+
+
+def parse_byte_size(value: object) -> int | None:
+    """``4194304``, ``512KiB``, ``4MiB``, ``1GB`` (K/M/G alone are binary) as a positive number of bytes, else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    match = _BYTES.fullmatch(str(value).lower())
+    if match is None or match.group(2) not in _BYTE_UNITS:
+        return None
+    size = int(float(match.group(1)) * _BYTE_UNITS[match.group(2)])
+    return size if size > 0 else None
+
+
+def _max_response_bytes(config: pytest.Config, environ: Mapping[str, str]) -> int:
+    value, where = _raw(config, "max_response_bytes", environ)
+    size = parse_byte_size(value)
+    if size is None:
+        s = SETTINGS["max_response_bytes"]
+        raise SettingsError(f"{where}: the largest response body must be a positive number of bytes, or with a unit "
+                            f"(512KiB, 4MiB, 1GB), got {value!r} ({s.option} / {s.env} / {s.ini})")
+    return size
+
+
+#: An unknown ini key this close to one of ours is taken for a misspelling of it.
+INI_TYPO = 0.8
+
+
+def check_ini_keys(config: pytest.Config) -> None:
+    """A misspelt ini key of ours (``cloud_platform`` for ``cloud_platforms``) stops the run, naming the right
+    one: pytest would only warn (``Unknown config option``) and the run would go green on the default."""
+    unknown_keys = getattr(config, "_get_unknown_ini_keys", None)
+    if unknown_keys is None:  # a pytest without it: its own warning still says it
+        return
+    ours = sorted({s.ini for s in SETTINGS.values()} | {"cloud_scenario_patterns"})
+    for key in sorted(unknown_keys()):
+        hint = nearest(key, ours, INI_TYPO)
+        if key.startswith("cloud_") or hint:
+            did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
+            raise SettingsError(f"ini {key}: not a setting of pytest-cloudjob{did_you_mean}; its ini keys are "
+                                f"{', '.join(ours)} (docs/configuration.md)")
+
+
+#: ``CLOUDJOB_*`` variables of other parts of the package (the reference cloud, the mutation and load runs).
+_OTHER_VARIABLES = ("CLOUDJOB_PHYSICS_CACHE", "CLOUDJOB_REF_", "CLOUDJOB_MUTATION_", "CLOUDJOB_LOAD_")
+
+
+def misspelt_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning per ``CLOUDJOB_*`` variable that is none of ours but close to one (``CLOUDJOB_PLATFORM``):
+    it is ignored, and the run would otherwise go on with the default, silently."""
+    ours = sorted({s.env for s in SETTINGS.values()} | set(TOKEN_ENV.values()))
+    out = []
+    for name in sorted(environ):
+        if not name.startswith("CLOUDJOB_") or name in ours or name.startswith(_OTHER_VARIABLES):
+            continue
+        hint = nearest(name, ours, 0.88)  # closer than for ini keys: the environment holds many variables
+        if hint:
+            out.append(f"{name} is not a variable of pytest-cloudjob and is ignored (did you mean {hint}?)")
+    return out
+
+
 def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> CloudSettings:
     """Read every setting; raise :class:`SettingsError` naming the first wrong one."""
     def warn(message: str) -> None:
         config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+
+    check_ini_keys(config)
+    for line in misspelt_variables(environ):
+        warn(line)
 
     _secret_env(config, environ)
     tokens: dict[str, str] = {}
@@ -344,4 +418,5 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] = os.environ) -> C
                          max_p95=_thresholds(config, "max_p95", environ, known, "duration"),
                          max_status_calls=_thresholds(config, "max_status_calls", environ, known, "count"),
                          call_timeout=call_timeout, slow_platform_given=slow_where != "default",
-                         alpha=_alpha(config, environ))
+                         alpha=_alpha(config, environ),
+                         max_response_bytes=_max_response_bytes(config, environ))

@@ -8,6 +8,7 @@ report mentioned (a crashed worker's).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob.redaction import redact
@@ -54,6 +55,53 @@ def summary_lines(run: CloudRun) -> list[str]:
     elif not run.leaks and not run.sweep_skipped:
         lines.append(f"leak sweep: {run.swept} job(s) of this run listed, 0 leaked")
     return lines
+
+
+@dataclass(frozen=True)
+class RunLevelFailure:
+    """One reason the run fails that belongs to no test: what junit XML and Allure show as a failed result.
+
+    ``key`` names the result for good (its Allure history id, its junit test name); ``title`` says it is
+    run-level; ``message`` explains it in one read (the terminal's summary has the same facts)."""
+
+    key: str
+    title: str
+    message: str
+
+
+def run_level_failures(run: CloudRun) -> list[RunLevelFailure]:
+    """Why the run must fail even if every test passed: leaks, a sweep that could not complete, thresholds,
+    the run's false-alarm budget; one entry per kind, each with its whole explanation (masked)."""
+    out: list[RunLevelFailure] = []
+    if run.leaks:
+        shown = run.leaks[:10]
+        jobs = "; ".join(f"{job_id} ({platform}, {status}) made by {test}"
+                         + (f", NOT cancelled: {run.uncancelled[job_id]}" if job_id in run.uncancelled else "")
+                         for job_id, platform, status, test in shown)
+        more = f"; and {len(run.leaks) - len(shown)} more (the terminal summary lists them)" if run.leaks[10:] else ""
+        done = "the sweep cancelled them" if not run.uncancelled else \
+            f"{len(run.uncancelled)} of them could NOT be cancelled"
+        out.append(RunLevelFailure(
+            "leak-sweep", "run-level: leak sweep found jobs left running",
+            f"run-level: the end-of-run leak sweep found {len(run.leaks)} job(s) of this run still active after every "
+            f"test had ended ({done}): {jobs}{more}. A test that makes a job must see it end or cancel it; "
+            "cloud_job_factory cancels its jobs at teardown."))
+    if run.sweep_error:
+        out.append(RunLevelFailure(
+            "leak-sweep-incomplete", "run-level: leak sweep could not complete",
+            f"run-level: {run.sweep_error}; jobs this run left active may still be running on the cloud "
+            f"(list them as admin with process_id={run.run_id})."))
+    thresholds = threshold_failures(run.settings, run.stats.summary())
+    if thresholds:
+        out.append(RunLevelFailure(
+            "thresholds", "run-level: performance thresholds exceeded",
+            "run-level: the run's numbers exceed its thresholds: " + "; ".join(thresholds) + "."))
+    budget = run.budget.failures()
+    if budget:
+        out.append(RunLevelFailure(
+            "statistical-checks", "run-level: statistical checks rejected by the run's false-alarm budget",
+            "run-level: " + " ".join(line.strip() for line in run.budget.summary_lines()) + "."))
+    return [RunLevelFailure(f.key, f.title, redact(f.message)) for f in out]
 
 
 def run_failures(run: CloudRun) -> list[str]:

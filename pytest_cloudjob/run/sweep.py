@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob import protocol
-from pytest_cloudjob.api.client import CloudContext, RetryPolicy, calls_end_by
+from pytest_cloudjob.api.client import DEFAULT_MAX_RESPONSE_BYTES, CloudContext, RetryPolicy, calls_end_by
 from pytest_cloudjob.api.cloud_objects import User
 from pytest_cloudjob.api.errors import CloudApiError
 from pytest_cloudjob.api.records import SilentReporter, reporting_to
@@ -74,6 +74,7 @@ def sweep(run: CloudRun, deadline: float = SWEEP_DEADLINE) -> None:
     clock = _Clock(deadline)
     assert run.url is not None
     context = CloudContext(run.url, connect_timeout=min(5.0, deadline), read_timeout=min(10.0, deadline),
+                           max_response_bytes=max(run.settings.max_response_bytes, DEFAULT_MAX_RESPONSE_BYTES),
                            retry=RetryPolicy(attempts=4))
     try:
         with reporting_to(SilentReporter()), calls_end_by(clock.end):

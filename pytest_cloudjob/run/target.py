@@ -20,7 +20,9 @@ from pytest_cloudjob.redaction import redact, register_secret
 from pytest_cloudjob.run.budget import AlphaBudget
 from pytest_cloudjob.run.job_traces import RunStats
 from pytest_cloudjob.run.settings import TOKEN_ENV, CloudSettings, configured_user
+from pytest_cloudjob.server.platforms import default_platforms
 from pytest_cloudjob.server.process import CloudStartError, RunningCloud, start_reference_cloud
+from pytest_cloudjob.text import closest
 
 
 class TargetError(CloudJobError):
@@ -77,7 +79,8 @@ class CloudRun:
     def context(self) -> CloudContext:
         """A new context on the target (the caller closes it)."""
         assert self.url is not None
-        return CloudContext(self.url, call_timeout=self.settings.call_timeout)
+        return CloudContext(self.url, call_timeout=self.settings.call_timeout,
+                            max_response_bytes=self.settings.max_response_bytes)
 
     def shared_context(self) -> CloudContext:
         """The run's one context, shared by the fixtures and the scenarios; its calls feed the statistics."""
@@ -87,6 +90,7 @@ class CloudRun:
         return self._shared
 
     def user(self, name: str) -> User | None:
+        """The configured user ``name`` (``user``, ``other``, ``admin``), or ``None`` when its token is not set."""
         return configured_user(self.tokens, name)
 
     def user_or_skip(self, name: str, what: str) -> User:
@@ -102,6 +106,7 @@ class CloudRun:
 
     @classmethod
     def for_worker(cls, settings: CloudSettings, info: dict[str, Any]) -> CloudRun:
+        """The run as an xdist worker joins it, from :meth:`worker_info` (its target already prepared)."""
         for token in info["tokens"].values():
             register_secret(token)
         return cls(settings, info["run_id"], info["url"], dict(info["tokens"]), ready=True)
@@ -133,6 +138,7 @@ class CloudRun:
         self.ready = True
 
     def stop(self) -> None:
+        """Close the shared context and stop the embedded cloud, if any."""
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -166,9 +172,12 @@ def _preflight(run: CloudRun) -> None:
     if settings.slow_platform not in settings.platforms:
         checks.append((settings.slow_platform, "--cloud-slow-platform / CLOUDJOB_SLOW_PLATFORM / cloud_slow_platform"))
     try:
+        answered: list[str] = []
+        unknown: list[tuple[str, str]] = []
         for platform, names in checks:
             try:
                 Platform(platform).details(context, user)
+                answered.append(platform)
             except CloudApiError as exc:
                 if exc.status != 404:
                     raise
@@ -178,8 +187,11 @@ def _preflight(run: CloudRun) -> None:
                     run.slow_platform_missing = (f"the slow platform {platform!r} (the default) is unknown to "
                                                  f"{where}: name one with --cloud-slow-platform")
                     continue
-                raise TargetError(f"unknown platform {platform!r} on {where}: the cloud answered 404 "
-                                  f"({names}){path_hint}") from None
+                unknown.append((platform, names))
+        if unknown:
+            platform, names = unknown[0]
+            raise TargetError(f"unknown platform {platform!r} on {where}: the cloud answered 404 "
+                              f"({names}){path_hint}; {_known_platforms(run, platform, answered)}")
         admin = run.user("admin")
         if admin is not None:
             try:
@@ -198,6 +210,19 @@ def _preflight(run: CloudRun) -> None:
         raise TargetError(redact(f"{where} failed its first call: {exc}")) from None
     finally:
         context.close()
+
+
+def _known_platforms(run: CloudRun, platform: str, answered: list[str]) -> str:
+    """The platforms the target is known to have, with the nearest to ``platform``: the embedded cloud's own,
+    or (the protocol lists no platforms) those of this run a cloud by URL answered for."""
+    if run.reference_cloud is not None:
+        known = sorted(default_platforms())
+        what = f"its platforms: {', '.join(known)}"
+    else:
+        known = answered
+        what = (f"of this run's platforms it knows {', '.join(known)}" if known else "it knows none of this run's")
+        what += " (the protocol has no listing of platforms: its operators know their names)"
+    return f"{what}{closest(platform, known, 0.6)}"
 
 
 #: Where pytest keeps the run's :class:`CloudRun` (``config.stash[RUN]``), set in ``pytest_configure``.

@@ -60,12 +60,14 @@ class Scenario:
     marks_line: int = 0
     severity: str = "normal"
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: The ``parametrize:`` row this scenario runs (its id, as in the test name), or ``""``.
+    row: str = ""
 
     def expanded(self) -> list[Scenario]:
         """One scenario per row of ``parametrize:`` (its values as vars, its id in the name); else itself."""
         if not self.rows:
             return [self]
-        return [replace(self, name=f"{self.name}[{_row_id(row)}]", vars={**self.vars, **row}, rows=[])
+        return [replace(self, name=f"{self.name}[{_row_id(row)}]", vars={**self.vars, **row}, rows=[], row=_row_id(row))
                 for row in self.rows]
 
 

@@ -2,14 +2,17 @@
 
 Goes through :meth:`Api.request`, the client's one retry loop, so size limits, deadlines, reports and
 statistics apply as to every other call. Methods safe to repeat retry on transport errors and
-429/502/503/504; every HTTP status is an answer for the step's ``expect`` to judge.
+429/502/503/504; every HTTP status is an answer for the step's ``expect`` to judge, except a 404 on a path
+outside the protocol: that is a typo of the scenario (:func:`outside_protocol`), not a cloud defect.
 """
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from pytest_cloudjob.api.client import ANY_STATUS, CloudContext
+from pytest_cloudjob.api.client import ANY_STATUS, DEFAULT_PATHS, CloudContext
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -30,3 +33,41 @@ def send(context: CloudContext, token: str, args: dict[str, Any]) -> dict[str, A
         body = response.text
     return {"status": response.status_code, "headers": {k.lower(): v for k, v in response.headers.items()},
             "body": body, "text": response.text if response.content else json.dumps(None)}
+
+
+def _segments(path: str) -> list[str]:
+    return [part for part in path.split("?", 1)[0].split("/") if part]
+
+
+def _fits(segments: list[str], template: str) -> bool:
+    parts = _segments(template)
+    return len(parts) == len(segments) and all(t.startswith("{") or t == s for t, s in zip(parts, segments))
+
+
+def protocol_paths(overrides: Mapping[str, str]) -> list[str]:
+    """The protocol's path templates (``/api/job/status/{job_id}``), with the context's own overrides."""
+    return sorted({**DEFAULT_PATHS, **overrides}.values())
+
+
+def outside_protocol(path: str, overrides: Mapping[str, str]) -> str | None:
+    """``None`` when ``path`` is one of the protocol's paths (any value in a ``{...}`` segment); else the
+    words to say so: `` (did you mean '/api/job/status/{job_id}'?)`` for the nearest, or nothing."""
+    segments = _segments(path)
+    templates = protocol_paths(overrides)
+    if any(_fits(segments, template) for template in templates):
+        return None
+
+    def filled(template: str) -> str:  # the template with this path's values in its {...} segments
+        parts = _segments(template)
+        if len(parts) != len(segments):
+            return template
+        return "/" + "/".join(s if t.startswith("{") else t for t, s in zip(parts, segments))
+
+    wanted = "/" + "/".join(segments)
+    best = max(templates, key=lambda t: difflib.SequenceMatcher(None, wanted, filled(t)).ratio())
+    close = difflib.SequenceMatcher(None, wanted, filled(best)).ratio() >= PATH_TYPO
+    return f" (did you mean {best!r}?)" if close else ""
+
+
+#: A path this close to one of the protocol's (its values filled in) is taken for a typo of it.
+PATH_TYPO = 0.75

@@ -32,6 +32,7 @@ from pytest_cloudjob.scenarios import matchers, placeholders
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.matchers import MatcherTypo, check, mentions, short, validate_spec
 from pytest_cloudjob.scenarios.model import Scenario, Step
+from pytest_cloudjob.scenarios.request import outside_protocol, protocol_paths
 from pytest_cloudjob.scenarios.steps import COMMON, Handler
 from pytest_cloudjob.scenarios.steps.base import DURATION, EVENTUALLY
 
@@ -79,7 +80,8 @@ class ScenarioRunner:
         self.validated: set[tuple[int, str]] = set()  # (step index, key) of the expectations validated once filled
         default_user = self.users.get("user")
         if default_user is None:
-            raise HarnessError(f"a scenario needs the regular user: set {TOKEN_ENV['user']}")
+            raise HarnessError(f"{scenario.path}:{scenario.line}: scenario {scenario.name!r} needs the regular user: "
+                               f"set {TOKEN_ENV['user']}")
         self.factory = JobFactory(self.context, default_user, self.users.get("admin"), platform_name=platform,
                                   pcvl_version=setup.pcvl_version, process_id=setup.run_id)
 
@@ -196,7 +198,12 @@ class ScenarioRunner:
         try:
             for step in self.scenario.steps:
                 with reporting.step(self.step_title(step)):
-                    self.run_step(step)
+                    try:
+                        self.run_step(step)
+                    except HarnessError as exc:  # every harness error names its file:line, even a placeholder's
+                        if str(exc).startswith(f"{step.path}:"):
+                            raise
+                        raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: {exc}")) from None
         finally:
             self.context.api.listeners.remove(self.calls.append)
             histories = [f"{name} ({job.job_id}): {job.history.describe()}" for name, saved in self.saved.items()
@@ -260,7 +267,11 @@ class ScenarioRunner:
         except CloudApiError as exc:
             if not isinstance(expect_error, dict):
                 self.fail(step, [f"the call failed: {exc}"], first_call)
-            self.check_error(step, exc, expect_error, first_call)
+            try:
+                self.check_error(step, exc, expect_error, first_call)
+            except StepFailure:
+                self.path_typo(step, exc.status)
+                raise
             return None
         except (HarnessError, StepFailure):  # already a verdict with its step's header: never wrapped twice
             raise
@@ -275,6 +286,7 @@ class ScenarioRunner:
         if "expect" in step.args:
             problems = self.check(actual, step.args["expect"], step, context, "expect")
             if problems:
+                self.path_typo(step, actual.get("status") if isinstance(actual, dict) else None)
                 self.fail(step, problems, first_call)
         if "require" in step.args:
             problems = self.check(actual, step.args["require"], step, context, "require")
@@ -282,6 +294,21 @@ class ScenarioRunner:
                 _skip(f"not conclusive: {step.title} at line {step.line}: its precondition was not reached: "
                       + "; ".join(problems))
         return actual
+
+    def path_typo(self, step: Step, status: Any) -> None:
+        """A ``request`` that failed its check with a 404 on a path outside the protocol: the scenario's typo
+        (or an endpoint this cloud lacks), a harness error with the nearest protocol path, never a cloud defect."""
+        if step.kind != "request" or status != 404:
+            return
+        path = str(self.render(step.args["path"]))
+        hint = outside_protocol(path, self.context.paths)
+        if hint is None:
+            return
+        method = str(self.render(step.args.get("method", "GET")))
+        raise HarnessError(redact(
+            f"{step.path}:{step.line}: {step.title}: {method} {path} answered 404, and {path.split('?')[0]} is not a "
+            f"path of the protocol{hint}: a typo in the scenario's path (or an endpoint this cloud does not have), "
+            f"not a cloud defect; the protocol's paths: {', '.join(protocol_paths(self.context.paths))}"))
 
     @staticmethod
     def handler(step: Step) -> Handler:
@@ -352,7 +379,10 @@ class ScenarioRunner:
             try:
                 self.saved[name] = placeholders.follow(actual, path.split(".") if path else [], f"save {name}: {path}")
             except LookupError as exc:
-                self.fail(step, [f"cannot save: {exc}"], first_call)
+                if not placeholders.is_typo(exc):  # the answer lacks a field the scenario expects: judged
+                    self.fail(step, [f"cannot save: {exc}"], first_call)
+                raise HarnessError(redact(f"{step.path}:{step.line}: {step.title}: cannot save: {exc}: a typo in "
+                                          "the scenario's save: path, not a cloud defect")) from None
 
     def distribution_context(self, step: Step, actor: User) -> Any:
         """What the ``distribution`` matcher needs about the job: its payload and its platform's details."""

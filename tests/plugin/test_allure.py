@@ -131,7 +131,7 @@ def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_r
         assert each.get("steps"), f"{each['name']} has no steps"
         assert any(a for s in all_steps(each["steps"]) for a in s.get("attachments", [])), each["name"]
 
-    lifecycle = by_name["a sample_count job completes with well-formed status and results"]
+    lifecycle = by_name["a sample_count job completes with well-formed status and results [sim:qa]"]  # and platform
     assert lifecycle["status"] == "passed"
     assert {p["name"]: p["value"] for p in lifecycle["parameters"]}["platform"] == "'sim:qa'"
     host = next(p for p in lifecycle["parameters"] if p["name"] == "host")
@@ -139,7 +139,8 @@ def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_r
     tags = labels(lifecycle)
     assert tags["epic"] == [re.sub(r"^http://", "", host["value"].strip("'"))]
     assert tags["feature"] == ["lifecycle.scenario.yaml"] and tags["severity"] == ["critical"]
-    assert tags["story"] == [lifecycle["name"]] and {"smoke", "lifecycle"} <= set(tags["tag"])
+    assert tags["story"] == ["a sample_count job completes with well-formed status and results"]
+    assert {"smoke", "lifecycle"} <= set(tags["tag"])
 
     steps = lifecycle["steps"]
     assert [s["name"].split(":")[0] for s in steps[:5]] == [f"step {i}" for i in range(1, 6)]
@@ -174,7 +175,7 @@ def test_failures_fall_into_categories_and_the_run_is_described(allure_run):
         return next(c["name"] for c in categories if result["status"] in c["matchedStatuses"]
                     and re.fullmatch(c.get("messageRegex", "(?s).*"), message))
 
-    failing = by_name["a scenario that fails on purpose"]
+    failing = by_name["a scenario that fails on purpose [sim:qa]"]
     assert failing["status"] == "failed" and category_of(failing) == "Cloud defects"
     mistake = by_name["test_python_with_a_harness_mistake"]
     assert mistake["status"] == "broken" and "-> HTTP 404" in mistake["statusDetails"]["message"]

@@ -210,7 +210,8 @@ class Job(ACloudObject):
 
     @reported("results of job {self.job_id}")
     def get_results(self, context: CloudContext, user: User) -> dict[str, Any]:
-        """The results body: ``{"results": "<JSON text>"}`` (``null`` before the job completes)."""
+        """The results body as the cloud sends it: ``{"results": "<JSON text>"}``, ``results`` ``null`` before the
+        job completes; other fields are kept (the reference cloud echoes ``job_id``)."""
         __tracebackhide__ = True
         return self._get("job_result", user, context)
 
