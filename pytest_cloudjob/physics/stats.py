@@ -165,7 +165,7 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     if n <= 0:
         raise ValueError("no shots to compare (the counts are empty or sum to 0)")
     kept = given > 0
-    states = [state for state, keep in zip(expected, kept.tolist()) if keep]
+    states = list(expected) if kept.all() else [state for state, keep in zip(expected, kept.tolist()) if keep]
     p = given[kept] / total
     c = numpy.fromiter((counts.get(state, 0) for state in states), dtype=float, count=len(states))
     unexpected = n - int(c.sum())
@@ -183,7 +183,7 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     statistic = numpy.where(outside, n * _kl_array(numpy, q, target), 0.0)
     rest = Outcome(UNEXPECTED, 0.0, unexpected, n * kl_to_interval(unexpected / n, 0.0, tolerance))
     chernoff = max(float(statistic.max()) if len(statistic) else 0.0, rest.statistic)
-    order = numpy.argsort(-statistic, kind="stable")[:worst].tolist()
+    order = _largest(numpy, statistic, worst)
     ranked = [Outcome(states[i], n * float(p[i]), int(c[i]), float(statistic[i])) for i in order]
     ranked = sorted([*ranked, rest], key=lambda o: o.statistic, reverse=True)[:worst]  # stable: rest last on ties
     if any(o is rest for o in ranked):
@@ -204,6 +204,18 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
         return chi2_sf(2.0 * g, dof) if dof > 0 else 1.0
 
     return _Evidence(tvd, bins, chernoff, len(states) + 1, tuple(o for o in ranked if o.statistic > 0), g_pvalue)
+
+
+def _largest(numpy: Any, values: Any, k: int) -> list[int]:
+    """The indices of the ``k`` largest values, largest first, ties in index order (a stable sort's)."""
+    if k <= 0 or not len(values):
+        return []
+    if k < len(values):
+        kth = numpy.partition(values, len(values) - k)[len(values) - k]
+        values_at = numpy.flatnonzero(values >= kth)  # the k largest and any ties with the k-th, in order
+    else:
+        values_at = numpy.arange(len(values))
+    return [int(i) for i in values_at[numpy.argsort(-values[values_at], kind="stable")][:k]]
 
 
 def _kl_array(numpy: Any, q: Any, p: Any) -> Any:
