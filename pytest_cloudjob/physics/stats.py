@@ -21,6 +21,7 @@ numpy when it is installed (Perceval depends on it), each outcome's statistic by
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     kept = given > 0
     states = list(expected) if kept.all() else [state for state, keep in zip(expected, kept.tolist()) if keep]
     p = given[kept] / total
-    c = numpy.fromiter((counts.get(state, 0) for state in states), dtype=float, count=len(states))
+    c = numpy.fromiter(map(counts.get, states, itertools.repeat(0)), dtype=float, count=len(states))
     unexpected = n - int(c.sum())
     q = c / n
     # the binned TVD: outcomes expected >= POOL_BELOW times are bins, the rest (and every unexpected one) one pool

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_the_p_value_is_the_smallest_alpha_at_which_the_check_fails():
     assert stats.compare({"a": 10, "zzz": 1}, {"a": 1.0}).p_value == 0.0  # an impossible outcome seen
 
 
-def _both_ways(counts: dict[str, int], reference: dict[str, float], **kwargs: float) -> tuple[stats.Verdict, ...]:
+def _both_ways(counts: dict[str, int], reference: dict[str, float], **kwargs: Any) -> tuple[stats.Verdict, ...]:
     return tuple(stats.compare(counts, reference, diagnostic=True, vectorise=way, **kwargs) for way in (False, True))
 
 
