@@ -99,7 +99,8 @@ def render_png(data: ChartData) -> bytes | None:
     axes = figure.add_subplot()
     places = range(len(bars))
     axes.bar([x - 0.2 for x in places], [b.expected for b in bars], width=0.4, color=EXPECTED_COLOUR,
-             label="expected count (reference)")
+             edgecolor=[WORST_COLOUR if b.worst else EXPECTED_COLOUR for b in bars], linewidth=1.5,
+             label="expected count (reference)")  # a worst outcome seen 0 times still shows in red
     axes.bar([x + 0.2 for x in places], [b.seen for b in bars], width=0.4,
              color=[WORST_COLOUR if b.worst else OBSERVED_COLOUR for b in bars], label="observed count")
     for x, bar in zip(places, bars):
