@@ -95,6 +95,19 @@ def attach_text(name: str, text: str) -> None:
         reporter.attach_text(name, text)
 
 
+def wants_images() -> bool:
+    """Whether the installed reporter keeps images (``attach_image``): a picture is prepared only then."""
+    return callable(getattr(_reporter, "attach_image", None))
+
+
+def attach_image(name: str, render: Callable[[], bytes | None]) -> None:
+    """Keep a PNG with the current step: ``render`` draws it, called only by a reporter that writes it (it
+    may give ``None``: no picture). Optional for a reporter: looked up, not required."""
+    attach: Callable[[str, Callable[[], bytes | None]], None] | None = getattr(_reporter, "attach_image", None)
+    if attach is not None:
+        attach(name, render)
+
+
 def notify_call(record: Any) -> None:
     reporter = _reporter
     if reporter is not None:

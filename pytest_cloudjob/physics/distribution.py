@@ -15,7 +15,6 @@ inline reference needs nothing installed. Counts (``sample_count``, ``samples``)
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -98,6 +97,9 @@ class DistributionContext:
     run_level: float | None = None
     run_level_note: str = ""
     records: list[CheckRecord] = field(default_factory=list)
+    #: A list to collect each counts check's chart into (``physics/chart.py``), passing or failing; ``None``
+    #: (the default) collects none: a reporter that keeps images sets it.
+    charts: list[Any] | None = None
 
 
 def validate_distribution_spec(spec: Any) -> list[str]:
@@ -162,7 +164,8 @@ def check_distribution(actual: Any, spec: Mapping[str, Any], where: str,
     p_values: list[float] = []
     for index, (results, reference) in enumerate(zip(entries, references)):
         label = where if len(entries) == 1 else f"{where}.results_list[{index}]"
-        problems, p_value = _check_one(results, reference, alpha / len(entries), tolerance, label, note)
+        problems, p_value = _check_one(results, reference, alpha / len(entries), tolerance, label, note,
+                                       context.charts if context is not None else None)
         out.extend(problems)
         if p_value is not None:
             p_values.append(p_value)
@@ -202,9 +205,9 @@ def assert_distribution(results_text: Any, reference: str | Mapping[str, float],
 
 
 def _check_one(results: Any, reference: Reference, alpha: float, tolerance: float, where: str,
-               note: str = "") -> tuple[list[str], float | None]:
+               note: str = "", charts: list[Any] | None = None) -> tuple[list[str], float | None]:
     """The problems of one run's results and the check's p-value (0 for a broken promise that no sampling
-    explains, ``None`` when not conclusive)."""
+    explains, ``None`` when not conclusive); a counts check appends its chart's data to ``charts``."""
     try:
         histogram = wire.parse_results(results)
     except wire.ResultsFormatError as exc:
@@ -223,6 +226,10 @@ def _check_one(results: Any, reference: Reference, alpha: float, tolerance: floa
         return problems, 0.0 if problems else 1.0
     counts = {state: int(v) for state, v in histogram.values.items()}
     verdict = stats.compare(counts, reference.probs, alpha=alpha, tolerance=tolerance, unlisted=reference.unlisted)
+    if charts is not None:
+        from pytest_cloudjob.physics import chart
+
+        charts.append(chart.chart_data(counts, reference.probs, verdict, where))
     return ([] if verdict.passed else [f"{where}: {verdict.explain(note)}"]), verdict.p_value
 
 
@@ -282,7 +289,7 @@ def _references(reference: Any, runs: int, context: DistributionContext | None,
     kept = _cached_references(entry)
     if kept is None:
         kept = _compute_references(reference, context.payload, perfs, threshold, probs_check)
-        cache.put(entry, [dataclasses.asdict(r) for r in kept])
+        cache.put(entry, [vars(r) for r in kept])  # its fields as they are (asdict deep-copies 12,376 of them)
     if len(kept) != runs:
         raise CloudJobError(f"the payload asks for {len(kept)} runs and the results have {runs}")
     return kept

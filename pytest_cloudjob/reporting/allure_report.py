@@ -11,7 +11,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from itertools import groupby
 from pathlib import Path
@@ -146,6 +146,13 @@ class AllureReporter:
     def attach_text(self, name: str, text: str) -> None:
         if self.in_test:
             allure.attach(redact(text), name=redact(name), attachment_type=AttachmentType.TEXT)
+
+    def attach_image(self, name: str, render: Callable[[], bytes | None]) -> None:
+        """A PNG with the current step (a ``distribution`` check's chart), drawn only inside a test."""
+        if self.in_test:
+            image = render()
+            if image:
+                allure.attach(image, name=redact(name), attachment_type=AttachmentType.PNG)
 
     def on_call(self, record: CallRecord) -> None:
         if self._folded is not None:

@@ -6,6 +6,7 @@ A mistake of the scenario found only now (an unset ``{env.X}``, a bad matcher ar
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import time
@@ -332,6 +333,7 @@ class ScenarioRunner:
         try:
             problems = check(actual, filled, step.kind, context)
             self.record_checks(step, key, context)
+            self.attach_charts(context)
         except MatcherTypo as exc:
             raise HarnessError(f"{step.path}:{step.line}: {step.title}: {exc}") from None
         except ImportError as exc:
@@ -355,6 +357,18 @@ class ScenarioRunner:
                 self.budget.record(CheckResult(self.test, where, record.p_value, record.level, record.own_alpha,
                                                record.passed))
         records.clear()
+
+    @staticmethod
+    def attach_charts(context: Any) -> None:
+        """Attach each ``distribution`` check's chart (expected vs observed per outcome) to the step, then forget it."""
+        charts = getattr(context, "charts", None)
+        if not charts:
+            return
+        from pytest_cloudjob.physics import chart
+
+        for data in charts:
+            reporting.attach_image(f"distribution chart: {data.title}", functools.partial(chart.render_png, data))
+        charts.clear()
 
     def check_error(self, step: Step, exc: CloudApiError, expect_error: dict[str, Any], first_call: int) -> None:
         problems = []
@@ -398,7 +412,9 @@ class ScenarioRunner:
         def platform_details() -> dict[str, Any]:
             return Platform(name).details(self.context, actor)
         budget = {} if self.budget is None else {"run_level": self.budget.level(), "run_level_note": self.budget.note()}
-        return module.DistributionContext(payload=job.payload, platform_details=platform_details, **budget)
+        # a chart per check, collected only for a report that shows it
+        charts: dict[str, list[Any]] = {"charts": []} if reporting.wants_images() else {}
+        return module.DistributionContext(payload=job.payload, platform_details=platform_details, **budget, **charts)
 
     def fail(self, step: Step, problems: list[str], first_call: int) -> NoReturn:
         """Raise the step's failure: ``file:line`` first, what was wrong, the call, the jobs (about 40 lines)."""

@@ -389,20 +389,24 @@ def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: boo
 
 
 def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str, Any]:
+    """One run's answer sampled from its plan: numpy arrays throughout (a 12 x 6 plan has 12,376 states),
+    each weight the same double as ``p / sum(probs)`` in Python, so a seed draws what it always drew."""
+    import numpy
+
     probs: dict[str, float] = plan["probs"]
-    states, weights = list(probs), [probs[s] for s in probs]
-    total = sum(weights)
-    weights = [w / total for w in weights]
+    states = list(probs)
+    weights = numpy.fromiter(probs.values(), dtype=float, count=len(states)) / sum(probs.values())
     perfs = {"physical_perf": plan["perf"], "logical_perf": 1.0}
     if plan["command"] == "probs":
-        return {"results": wire.bsdistribution(dict(zip(states, weights))), **perfs}
+        return {"results": wire.bsdistribution(dict(zip(states, weights.tolist()))), **perfs}
     kept = samples_kept(plan, rng, defects)
     if plan["command"] == "samples":
         kept = min(kept, MAX_SAMPLES)
-        picks = rng.choice(len(states), size=kept, p=weights) if states else []
-        return {"results": wire.bssamples([states[int(i)] for i in picks]), **perfs}
-    counts = rng.multinomial(kept, weights) if states else []
-    return {"results": wire.bscount({s: int(c) for s, c in zip(states, counts) if c}), **perfs}
+        picks = rng.choice(len(states), size=kept, p=weights).tolist() if states else []
+        return {"results": wire.bssamples([states[i] for i in picks]), **perfs}
+    counts = rng.multinomial(kept, weights) if states else numpy.zeros(0, dtype=int)
+    seen = numpy.flatnonzero(counts).tolist()
+    return {"results": wire.bscount(dict(zip([states[i] for i in seen], counts[seen].tolist()))), **perfs}
 
 
 def samples_kept(plan: dict[str, Any], rng: Any, defects: frozenset[str] = frozenset()) -> int:

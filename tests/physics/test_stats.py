@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,43 @@ def test_the_p_value_is_the_smallest_alpha_at_which_the_check_fails():
             if not math.isclose(p_value, alpha, rel_tol=1e-9):
                 assert stats.compare(counts, reference, alpha=alpha).passed == (p_value >= alpha), (p_value, alpha)
     assert stats.compare({"a": 10, "zzz": 1}, {"a": 1.0}).p_value == 0.0  # an impossible outcome seen
+
+
+def _both_ways(counts: dict[str, int], reference: dict[str, float], **kwargs: Any) -> tuple[stats.Verdict, ...]:
+    return tuple(stats.compare(counts, reference, diagnostic=True, vectorise=way, **kwargs) for way in (False, True))
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_the_vectorised_sums_give_the_verdict_and_the_numbers_of_the_plain_ones(case):
+    """A large reference is summed with numpy (docs/physics.md): the same bins, statistics, worst outcomes and
+    verdict as the standard library's loop, on honest, shifted, impossible-outcome and tolerant histograms."""
+    pytest.importorskip("numpy")
+    rng = random.Random(case)
+    reference = spread(rng.choice([3, 40, 300]))
+    reference["|never>"] = 0.0  # listed with probability 0: an unexpected outcome, as one not listed
+    truth = dict(reference)
+    if case % 3 == 1:  # a departure the check catches at these shots
+        truth = {s: p * (1.6 if i % 2 else 0.4) for i, (s, p) in enumerate(reference.items())}
+    counts = draw({s: p for s, p in truth.items() if p > 0}, rng.choice([50, 2000, 20_000]), rng)
+    if case % 4 == 2:
+        counts["|never>"] = 1
+        counts["|unlisted>"] = 2
+    kwargs = {"alpha": rng.choice([1e-6, 0.05]), "tolerance": rng.choice([0.0, 0.0, 0.02]),
+              "unlisted": rng.choice([0.0, 1e-4])}
+    plain, vectorised = _both_ways(counts, reference, **kwargs)
+    assert vectorised.passed == plain.passed
+    assert (vectorised.bins, vectorised.shots, vectorised.chernoff_threshold) == \
+        (plain.bins, plain.shots, plain.chernoff_threshold)
+    for name in ("tvd", "tvd_threshold", "chernoff", "p_value", "g_pvalue"):
+        assert getattr(vectorised, name) == pytest.approx(getattr(plain, name), rel=1e-9, abs=1e-12), name
+    assert [(o.state, o.seen) for o in vectorised.worst] == [(o.state, o.seen) for o in plain.worst]
+    assert [o.statistic for o in vectorised.worst] == pytest.approx([o.statistic for o in plain.worst], rel=1e-9)
+    assert vectorised.explain() == plain.explain()  # the same text a reader sees
+
+
+def test_the_diagnostic_g_test_is_computed_for_a_failure_only_unless_asked():
+    reference = {"a": 0.5, "b": 0.5}
+    assert stats.compare({"a": 500, "b": 500}, reference).g_pvalue is None
+    assert "G-test" not in stats.compare({"a": 500, "b": 500}, reference).explain()
+    assert stats.compare({"a": 500, "b": 500}, reference, diagnostic=True).g_pvalue == pytest.approx(1.0)
+    assert stats.compare({"a": 900, "b": 100}, reference).g_pvalue == pytest.approx(0.0, abs=1e-12)
