@@ -43,7 +43,7 @@ def test_fixtures_work_against_the_embedded_cloud(pytester):
         assert (job.job_name, job.payload, job.process_id) == ("custom", {"command": "probs"}, cloud_run.run_id)
         assert Job().process_id == cloud_run.run_id
     """)
-    result = pytester.runpytest_subprocess("-v")
+    result = pytester.runpytest("-v")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_lifecycle?sim:qa? PASSED*", "*target: embedded reference cloud http://127.0.0.1:*",
                                  "sim:qa * 1 * 1 *", "leak sweep: 1 job(s) of this run listed, 0 leaked"])
@@ -64,7 +64,7 @@ def test_two_platforms_give_two_items_and_the_marker_restricts(pytester):
     def test_no_platform_needed():
         pass
     """)
-    result = pytester.runpytest_subprocess("-v", "-rs", "--cloud-platform", "sim:qa", "--cloud-platform", "qpu:qa")
+    result = pytester.runpytest("-v", "-rs", "--cloud-platform", "sim:qa", "--cloud-platform", "qpu:qa")
     result.assert_outcomes(passed=4, skipped=1)
     result.stdout.fnmatch_lines([
         "*test_lifecycle?sim:qa? PASSED*", "*test_lifecycle?qpu:qa? PASSED*", "*test_only_qpu?qpu:qa? PASSED*",
@@ -120,7 +120,7 @@ def test_a_leaked_job_fails_the_run_and_names_its_test(pytester, against, admin)
     def test_leaks(cloud_context, cloud_user, cloud_slow_platform):
         Job(platform_name=cloud_slow_platform).create(cloud_context, cloud_user)
     """)
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     assert result.ret == 1
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["sim:slow * 1 *", "leak sweep: FAILED, 1 job(s) of this run were still active*",
@@ -138,7 +138,7 @@ def test_other_and_admin_fixtures_skip_with_a_reason_when_no_token(pytester, aga
     def test_admin(cloud_admin): pass
     def test_user(cloud_user): pass
     """)
-    result = pytester.runpytest_subprocess("-rs", "--cloud-no-sweep")
+    result = pytester.runpytest("-rs", "--cloud-no-sweep")
     result.assert_outcomes(passed=1, skipped=2)
     result.stdout.fnmatch_lines(["leak sweep: no admin token*",
                                  "*no second regular user: set CLOUDJOB_OTHER_TOKEN*",
@@ -163,12 +163,12 @@ def test_option_beats_environment_beats_ini(pytester, monkeypatch):
     pytester.makepyfile(PRINT_SETTINGS)
     monkeypatch.setenv("CLOUDJOB_TIMEOUT", "22")
     monkeypatch.setenv("CLOUDJOB_PCVL_VERSION", "0.2.env")
-    result = pytester.runpytest_subprocess("-s", "--cloud-timeout", "33")
+    result = pytester.runpytest("-s", "--cloud-timeout", "33")
     result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa', 'qpu:qa') 33.0 qpu:qa 0.2.env"])
     monkeypatch.setenv("CLOUDJOB_PLATFORMS", "qpu:qa, sim:qa")
-    result = pytester.runpytest_subprocess("-s")
+    result = pytester.runpytest("-s")
     result.stdout.fnmatch_lines(["*SETTINGS ('qpu:qa', 'sim:qa') 22.0 qpu:qa 0.2.env"])
-    result = pytester.runpytest_subprocess("-s", "--cloud-platform", "sim:qa")
+    result = pytester.runpytest("-s", "--cloud-platform", "sim:qa")
     result.stdout.fnmatch_lines(["*SETTINGS ('sim:qa',) 22.0 qpu:qa 0.2.env"])
 
 
@@ -177,7 +177,7 @@ def test_tokens_from_a_token_file(pytester, reference_cloud):
     tokens.write_text(f"# QA tokens\nCLOUDJOB_TOKEN={reference_cloud.tokens['user']}\n"
                       f"CLOUDJOB_ADMIN_TOKEN='{reference_cloud.tokens['admin']}'\n")
     pytester.makepyfile("def test_admin(cloud_admin, cloud_user): assert cloud_admin.is_admin")
-    result = pytester.runpytest_subprocess("--cloud-url", reference_cloud.url, "--cloud-token-file", str(tokens))
+    result = pytester.runpytest("--cloud-url", reference_cloud.url, "--cloud-token-file", str(tokens))
     result.assert_outcomes(passed=1)
 
 
@@ -191,7 +191,7 @@ def test_configuration_errors_name_the_setting(pytester, monkeypatch, args, env,
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     pytester.makepyfile("def test_x(cloud_user): pass")
-    result = pytester.runpytest_subprocess(*args)
+    result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
 
@@ -202,7 +202,7 @@ def run_many(pytester, *args):
     @pytest.mark.parametrize("n", range(30))
     def test_many(cloud_user, n): pass
     """)
-    return pytester.runpytest_subprocess(*args)
+    return pytester.runpytest(*args)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]])
@@ -249,7 +249,7 @@ def test_an_unknown_platform_stops_the_run_early(pytester):
 
 def test_no_cloud_is_started_for_tests_that_do_not_use_it(pytester):
     pytester.makepyfile("def test_plain(): pass")
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     assert "reference cloud" not in result.stdout.str() and "run id:" not in result.stdout.str()
 

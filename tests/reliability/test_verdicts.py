@@ -1,11 +1,11 @@
 """Run-level verdicts and early settings errors (issue 15): thresholds on the per-platform summary fail
 the run naming platform, value and limit; the slow platform is checked before tests; a URL with /api and
-durations in --cloud-timeout get what a user expects."""
+durations in --cloud-timeout get what a user expects. pytester runs them in-process: no subprocess is what
+these test (the plugin's run-level machinery is the same in a pytest run started either way)."""
 from __future__ import annotations
 
 import pytest
 
-RUN_TIMEOUT = 60
 LIFECYCLE = """
     def test_lifecycle(cloud_job_factory, cloud_context, cloud_user):
         cloud_job_factory.create().wait_until(cloud_context, cloud_user, "completed", timeout=30)
@@ -14,21 +14,19 @@ LIFECYCLE = """
 
 def test_thresholds_fail_the_run_naming_platform_value_and_limit(pytester, against, monkeypatch):
     pytester.makepyfile(LIFECYCLE)
-    strict = pytester.runpytest_subprocess("--cloud-max-p95", "sim:qa=1ms", "--cloud-max-status-calls", "sim:qa=0.5",
-                                           timeout=RUN_TIMEOUT)
+    strict = pytester.runpytest("--cloud-max-p95", "sim:qa=1ms", "--cloud-max-status-calls", "sim:qa=0.5")
     strict.assert_outcomes(passed=1)
     assert strict.ret == pytest.ExitCode.TESTS_FAILED
     strict.stdout.fnmatch_lines([
         "threshold FAILED: sim:qa: p95 time to finish *s exceeds the threshold 0.001s (--cloud-max-p95*",
         "threshold FAILED: sim:qa: * status calls per job exceeds the threshold 0.5 (--cloud-max-status-calls*"])
-    lenient = pytester.runpytest_subprocess("--cloud-max-p95", "sim:qa=2m", "--cloud-max-status-calls", "sim:qa=1000",
-                                            timeout=RUN_TIMEOUT)
+    lenient = pytester.runpytest("--cloud-max-p95", "sim:qa=2m", "--cloud-max-status-calls", "sim:qa=1000")
     assert lenient.ret == pytest.ExitCode.OK and "threshold FAILED" not in lenient.stdout.str()
     monkeypatch.setenv("CLOUDJOB_MAX_P95", "sim:qa=1ms")
-    assert pytester.runpytest_subprocess(timeout=RUN_TIMEOUT).ret == pytest.ExitCode.TESTS_FAILED
+    assert pytester.runpytest().ret == pytest.ExitCode.TESTS_FAILED
     monkeypatch.delenv("CLOUDJOB_MAX_P95")
     pytester.makeini("[pytest]\ncloud_max_status_calls = sim:qa=0.5\n")
-    ini = pytester.runpytest_subprocess(timeout=RUN_TIMEOUT)
+    ini = pytester.runpytest()
     assert ini.ret == pytest.ExitCode.TESTS_FAILED
     ini.stdout.fnmatch_lines(["threshold FAILED: sim:qa: * status calls per job exceeds the threshold 0.5*"])
 
@@ -47,7 +45,7 @@ def test_thresholds_fail_the_run_naming_platform_value_and_limit(pytester, again
 def test_wrong_run_level_settings_stop_the_run_naming_the_setting(pytester, monkeypatch, args, message):
     monkeypatch.setenv("CLOUDJOB_TOKEN", "t-settings-check")
     pytester.makepyfile("def test_x(cloud_user): pass")
-    result = pytester.runpytest_subprocess(*args, timeout=RUN_TIMEOUT)
+    result = pytester.runpytest(*args)
     if message is None:  # the option wins over a wrong ini value, which is then never read
         assert result.ret == pytest.ExitCode.OK
         return
@@ -58,7 +56,7 @@ def test_wrong_run_level_settings_stop_the_run_naming_the_setting(pytester, monk
 def test_the_timeout_takes_durations_as_the_scenarios_do(pytester):
     pytester.makepyfile("def test_settings(cloud_run): print('TIMEOUT', cloud_run.settings.timeout)")
     for value, seconds in (("90", "90.0"), ("30s", "30.0"), ("2m", "120.0"), ("500ms", "0.5")):
-        result = pytester.runpytest_subprocess("-s", "--cloud-timeout", value, timeout=RUN_TIMEOUT)
+        result = pytester.runpytest("-s", "--cloud-timeout", value)
         result.stdout.fnmatch_lines([f"*TIMEOUT {seconds}"])
 
 
@@ -68,7 +66,7 @@ def test_the_slow_platform_is_checked_before_any_test(pytester, against):
         @pytest.mark.parametrize("n", range(20))
         def test_many(cloud_user, n): pass
     """)
-    result = pytester.runpytest_subprocess("--cloud-slow-platform", "sim:sloww", timeout=RUN_TIMEOUT)
+    result = pytester.runpytest("--cloud-slow-platform", "sim:sloww")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert output.count("unknown platform 'sim:sloww' on") == 1
@@ -78,7 +76,7 @@ def test_the_slow_platform_is_checked_before_any_test(pytester, against):
 
 def test_a_url_with_a_path_prefix_that_the_cloud_does_not_serve_is_named_in_the_error(pytester, against):
     pytester.makepyfile("def test_x(cloud_user): pass")
-    result = pytester.runpytest_subprocess("--cloud-url", against.url + "/qa-prefix", timeout=RUN_TIMEOUT)
+    result = pytester.runpytest("--cloud-url", against.url + "/qa-prefix")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(["*unknown platform 'sim:qa' on *the cloud answered 404*; the URL has the path "
                                  "'/qa-prefix': if the cloud serves /api at its root, drop the path*"])
