@@ -140,12 +140,12 @@ def test_the_plugin_setting_reaches_the_context(pytester: pytest.Pytester, monke
     monkeypatch.delenv("CLOUDJOB_CALL_TIMEOUT", raising=False)
     pytester.makeini("[pytest]\ncloud_call_timeout = 11\n")
     pytester.makepyfile(PRINT_CALL_TIMEOUT)
-    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep")
+    result = pytester.runpytest("-s", "--cloud-no-sweep")
     result.stdout.fnmatch_lines(["*CALL_TIMEOUT 11.0*"])
     monkeypatch.setenv("CLOUDJOB_CALL_TIMEOUT", "2m")
-    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep")
+    result = pytester.runpytest("-s", "--cloud-no-sweep")
     result.stdout.fnmatch_lines(["*CALL_TIMEOUT 120.0*"])
-    result = pytester.runpytest_subprocess("-s", "--cloud-no-sweep", "--cloud-call-timeout", "500ms")
+    result = pytester.runpytest("-s", "--cloud-no-sweep", "--cloud-call-timeout", "500ms")
     result.stdout.fnmatch_lines(["*CALL_TIMEOUT 0.5*"])
 
 
@@ -153,7 +153,7 @@ def test_a_wrong_call_timeout_names_the_setting(pytester: pytest.Pytester, monke
     monkeypatch.delenv("CLOUDJOB_CALL_TIMEOUT", raising=False)
     pytester.makepyfile(PRINT_CALL_TIMEOUT)
     for value in ("soon", "0", "9" * 400):
-        result = pytester.runpytest_subprocess("--cloud-call-timeout", value)
+        result = pytester.runpytest("--cloud-call-timeout", value)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines(["ERROR: --cloud-call-timeout: the call timeout must be a positive, finite number*"
                                      "(--cloud-call-timeout / CLOUDJOB_CALL_TIMEOUT / cloud_call_timeout)"])
