@@ -36,7 +36,7 @@ def test_every_yaml_block_of_the_readme_is_a_scenario_that_runs_green(pytester):
     assert blocks and sorted(blocks) == sorted(examples.values()), "README yaml blocks and docs/examples/readme/ differ"
     for name, text in examples.items():
         (pytester.path / name).write_text(text + "\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=len(examples))
 
 
@@ -51,5 +51,5 @@ def test_the_client_example_runs_against_a_cloud_given_by_url(reference_cloud):
 
 def test_the_fixtures_example_passes_against_the_embedded_cloud(pytester):
     pytester.makepyfile(test_example=(EXAMPLES / "test_fixtures_example.py").read_text())
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

@@ -57,7 +57,7 @@ def test_a_folder_that_is_a_file_or_under_a_file_stops_the_run_in_one_line(pytes
     blocker = pytester.path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
     for folder in (blocker, blocker / "allure-results", blocker / "missing" / "allure-results"):
-        result = pytester.runpytest_subprocess("--alluredir", str(folder))
+        result = pytester.runpytest("--alluredir", str(folder))
         assert_refused_at_start(result, folder, f"{blocker} is a file, not a folder")
 
 
@@ -79,11 +79,11 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_folder_or_parent_stops_the_run_in_one_line(pytester: pytest.Pytester,
                                                                 read_only_folder: Path) -> None:
     pytester.makepyfile(test_one=ONE_JOB)
-    result = pytester.runpytest_subprocess("--alluredir", str(read_only_folder))
+    result = pytester.runpytest("--alluredir", str(read_only_folder))
     refused = "Operation not permitted (EPERM)" if os.geteuid() == 0 else "Permission denied (EACCES)"
     assert_refused_at_start(result, read_only_folder, refused)
     missing = read_only_folder / "missing" / "allure-results"
-    result = pytester.runpytest_subprocess("--alluredir", str(missing))
+    result = pytester.runpytest("--alluredir", str(missing))
     assert_refused_at_start(result, missing, f"{refused} creating {read_only_folder / 'missing'}")
 
 

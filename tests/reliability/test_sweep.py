@@ -38,7 +38,7 @@ def sweep_listing(cloud: FakeCloud, records: list[object]) -> None:
 
 def run(pytester, *args: str):
     pytester.makepyfile(PASSING_TEST)
-    result = pytester.runpytest_subprocess("--junitxml=junit.xml", *args, timeout=RUN_TIMEOUT)
+    result = pytester.runpytest("--junitxml=junit.xml", *args)
     texts = {"stdout": result.stdout.str(), "stderr": result.stderr.str(), **artefacts(pytester.path)}
     assert_nowhere(TOKEN, texts)
     assert_nowhere(ADMIN_TOKEN, texts)

@@ -31,7 +31,7 @@ steps:
 
 def test_scenarios_collect_per_platform_with_ids_marks_and_k(pytester):
     pytester.makefile(".scenario.yaml", lifecycle=GOOD)
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "--cloud-platform", "sim:qa",
+    result = pytester.runpytest("--collect-only", "-q", "--cloud-platform", "sim:qa",
                                            "--cloud-platform", "qpu:qa")
     result.stdout.fnmatch_lines([
         "lifecycle.scenario.yaml::completes with results[[]sim:qa[]]",
@@ -40,9 +40,9 @@ def test_scenarios_collect_per_platform_with_ids_marks_and_k(pytester):
         "lifecycle.scenario.yaml::platform details[[]qpu:qa[]]",
     ])
     assert "reference cloud" not in result.stdout.str()  # --collect-only starts nothing
-    result = pytester.runpytest_subprocess("-m", "platform", "-v")
+    result = pytester.runpytest("-m", "platform", "-v")
     result.assert_outcomes(passed=1, deselected=1)
-    result = pytester.runpytest_subprocess("-k", "completes", "-v")
+    result = pytester.runpytest("-k", "completes", "-v")
     result.assert_outcomes(passed=1, deselected=1)
 
 
@@ -137,7 +137,7 @@ def test_malformed_files_do_not_stop_the_good_ones(pytester, xdist):
     for name in EXPECTED:
         shutil.copy(MALFORMED / f"{name}.scenario.yaml", pytester.path / f"{name}.scenario.yaml")
     pytester.makefile(".scenario.yaml", good=GOOD)
-    result = pytester.runpytest_subprocess(*xdist)
+    result = pytester.runpytest_subprocess(*xdist) if xdist else pytester.runpytest()
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == 2, result.stdout.str()
     assert outcomes.get("errors", outcomes.get("error")) == len(EXPECTED)
