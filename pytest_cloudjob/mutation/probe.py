@@ -36,7 +36,11 @@ PARENT_WATCH_ENV = "CLOUDJOB_MUTATION_PARENT_WATCH"
 STOP_ENV = "CLOUDJOB_MUTATION_STOP_AT_FIRST_VERDICT"
 
 
+_config: list[pytest.Config] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _config[:] = [config]
     watch_parent()
 
 
@@ -105,13 +109,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _writes() -> bool:
+    """Whether this process writes the outcomes: not the controller of an xdist run (its workers run the
+    tests and write each outcome once, with the test's own text, not the controller's ``[gw0] ...`` copy)."""
+    if not _config:
+        return True
+    config = _config[0]
+    return hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     path = os.environ.get(OUTPUT_ENV)
-    if not path:
+    if not path or not _writes():
         return
     if report.when == "call" or report.failed or report.skipped:
         record = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
                   "text": report.longreprtext if report.failed else "",
                   "transport": getattr(report, "cloudjob_transport", "") if report.failed else ""}
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
+        line = (json.dumps(record) + "\n").encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:  # one append per record: the lines of xdist workers never interleave
+            while line:
+                line = line[os.write(fd, line):]
+        finally:
+            os.close(fd)

@@ -200,18 +200,23 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
 
 
 def _read_probe(mutant: Mutant, probe: Path, returncode: int, seconds: float) -> Outcome:
-    if returncode not in (0, 1):
+    """The run's verdict from the probe's records. Exit status 2 (interrupted) with failing tests recorded
+    is a run stopped at a failure under xdist (its controller stops ``-x`` and the probe's stop rule so);
+    without, it is a collection error or the like: a harness error, as any other status but 0 and 1."""
+    lines = probe.read_text(encoding="utf-8").splitlines() if probe.exists() else []
+    records = [json.loads(line) for line in lines]
+    stopped_at_failure = returncode == 2 and any(r["outcome"] == "failed" for r in records)
+    if returncode not in (0, 1) and not stopped_at_failure:
         return Outcome(mutant, "harness-error", seconds)
     outcome = Outcome(mutant, "passed", seconds)
-    lines = probe.read_text(encoding="utf-8").splitlines() if probe.exists() else []
-    for record in map(json.loads, lines):
+    for record in records:
         if record["outcome"] == "failed":
             outcome.failures.append(Failure(record["nodeid"], record["text"], record.get("transport") or ""))
         elif record["outcome"] == "skipped":
             outcome.skipped += 1
         elif record["when"] == "call":
             outcome.passed += 1
-    if outcome.failures or returncode == 1:
+    if outcome.failures or returncode != 0:
         outcome.state = "failed"
     return outcome
 

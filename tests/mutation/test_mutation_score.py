@@ -68,8 +68,10 @@ def test_a_run_red_by_transport_errors_only_is_inconclusive_and_kills_nothing() 
     assert not Outcome(UNBROKEN, "failed", 1.0, [Failure("t.py::test_status", "...", TIMED_OUT)]).ok
 
 
+@pytest.mark.parametrize("xdist", [False, True], ids=["alone", "xdist"])
 def test_the_probe_marks_transport_failures_and_stops_at_the_first_other_one(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, xdist: bool) -> None:
+    """Under xdist too, each outcome written once (by the worker that ran it, with the test's own text)."""
     pytester.makepyfile(test_order="""
         from pytest_cloudjob.api.errors import CloudApiError
 
@@ -94,14 +96,28 @@ def test_the_probe_marks_transport_failures_and_stops_at_the_first_other_one(
     out = pytester.path / "outcomes.jsonl"
     monkeypatch.setenv(OUTPUT_ENV, str(out))
     monkeypatch.setenv(STOP_ENV, "1")
-    result = pytester.runpytest("-p", "pytest_cloudjob.mutation.probe", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "pytest_cloudjob.mutation.probe", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                *(["-n", "1"] if xdist else []))
     result.assert_outcomes(failed=3)
-    assert result.ret == 1  # as -x stops: the verdict is the run's, not an interruption
+    assert result.ret == (2 if xdist else 1)  # as -x stops (xdist's controller calls it an interruption)
     records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "test_order.py:" in records[2]["text"] and not records[2]["text"].startswith("[gw")
     assert [(r["nodeid"].split("::")[1], r["transport"]) for r in records] == [
         ("test_1_no_answer", "GET /jobs/1/status -> transport error; timed out"),
         ("test_2_a_step_wraps_it", "GET /jobs/1/status -> transport error; timed out"),
         ("test_3_an_answer_of_the_cloud_is_wrong", "")]
+
+
+def test_a_run_xdist_stopped_at_a_failure_is_read_as_red_and_an_interrupted_one_without_as_a_harness_error(
+        tmp_path: Path) -> None:
+    from pytest_cloudjob.mutation.runs import _read_probe
+
+    probe = tmp_path / "outcomes.jsonl"
+    probe.write_text(json.dumps({"nodeid": "t.py::test_a", "when": "call", "outcome": "failed", "text": "boom",
+                                 "transport": ""}) + "\n")
+    outcome = _read_probe(DEFECT, probe, 2, 1.0)
+    assert outcome.state == "failed" and outcome.ok and [f.test for f in outcome.failures] == ["t.py::test_a"]
+    assert _read_probe(DEFECT, tmp_path / "none.jsonl", 2, 1.0).state == "harness-error"  # e.g. a collection error
 
 
 def test_progress_is_in_the_tables_words_and_the_json_is_on_disk_after_every_run(
