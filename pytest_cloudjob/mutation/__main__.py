@@ -2,7 +2,9 @@
 
 Each catalogued defect gets its own reference cloud (``--break NAME``) and one real pytest run of the suite
 against it, two at a time by default; the unbroken cloud and each transient fault get one run too and must
-stay green. Exit status: 0 when the score reaches ``--min`` and every fault run is green, 1 otherwise,
+stay green. A kill counts only on a green unbroken run (on a red one there is no score) and never by
+transport errors alone (``INCONCLUSIVE (transport)``). ``--json`` is rewritten after every finished run
+(``in_progress``). Exit status: 0 when the score reaches ``--min`` and every fault run is green, 1 otherwise,
 2 for a usage error, 130 / 143 when SIGINT / SIGTERM stopped it (every child stopped within seconds, the
 table of the runs that finished printed, marked INTERRUPTED, and the JSON written with ``interrupted``).
 """
@@ -15,7 +17,7 @@ import time
 from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children
-from pytest_cloudjob.mutation.report import interruption, score, table, write_json
+from pytest_cloudjob.mutation.report import RED, PartialJson, baseline, interruption, score, table, write_json
 from pytest_cloudjob.mutation.runs import RunSettings, mutants
 from pytest_cloudjob.mutation.schedule import run_plan, signals_recorded
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     children = Children(watch_parent=True)
     with signals_recorded() as received:  # kept while the table and the JSON are written: no traceback there
-        result = run_plan(plan, settings, args.workers, children, received)
+        result = run_plan(plan, settings, args.workers, children, received,
+                          on_outcome=PartialJson(args.json, started) if args.json else None)
         wall = time.monotonic() - started
         outcomes = result.outcomes
         print(table(outcomes, wall))
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + result.signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports a signalled command
     killed, total = score(outcomes)
     faults_green = all(o.ok for o in outcomes if o.mutant.must_pass)
+    if baseline(outcomes) == RED:
+        return 1  # no score at all (a red unbroken run is a red fault run too)
     return 0 if faults_green and (not total or killed / total >= args.min) else 1
 
 

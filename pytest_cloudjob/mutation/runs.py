@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children, StoppingError
-from pytest_cloudjob.mutation.probe import FIRST_ENV, OUTPUT_ENV
+from pytest_cloudjob.mutation.probe import FIRST_ENV, OUTPUT_ENV, STOP_ENV
 from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
 from pytest_cloudjob.server.process import CloudStartError, start_reference_cloud
@@ -23,7 +23,8 @@ from pytest_cloudjob.server.process import CloudStartError, start_reference_clou
 #: Physics defects only show in clouds that simulate experiments: the reference cloud does with Perceval
 #: installed (pytest-cloudjob[physics]); without it they are left out of the default catalogue, not survivors.
 PHYSICS_INSTALLED = importlib.util.find_spec("perceval") is not None
-
+#: The must-stay-green profile that is the baseline: a kill counts only when the suite is green on it.
+BASELINE = "unbroken"
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,24 @@ class Mutant:
     promise: str
     server_args: tuple[str, ...]
     must_pass: bool
+    baseline: bool = False  # the unbroken cloud: kills count only when every baseline run is green
 
 
 @dataclass
 class Failure:
+    """A failing test; ``transport`` is the client's transport error (no answer: refused, reset, timed
+    out) when that is what failed it, anywhere in its exception chain, else empty."""
+
     test: str
     text: str
+    transport: str = ""
 
 
 @dataclass
 class Outcome:
     """The verdict of one run. ``state``: ``passed``, ``failed``, ``timeout``, ``harness-error``, or
-    ``interrupted`` (stopped, or never started, because the command was interrupted)."""
+    ``interrupted`` (stopped, or never started, because the command was interrupted). A ``failed`` defect
+    run is a kill unless it is :attr:`inconclusive`."""
 
     mutant: Mutant
     state: str
@@ -56,9 +63,18 @@ class Outcome:
     detail: str = ""
 
     @property
+    def inconclusive(self) -> bool:
+        """A red defect run whose every failure is a transport error of the client: no answer is not a
+        verdict on the defect, so it is no kill (a must-stay-green run is simply red)."""
+        return (not self.mutant.must_pass and self.state == "failed" and bool(self.failures)
+                and all(f.transport for f in self.failures))
+
+    @property
     def ok(self) -> bool:
-        """A defect is killed by a red run; a fault is survived by a green one."""
-        return self.state == ("passed" if self.mutant.must_pass else "failed")
+        """A defect is killed by a red run (not by transport errors alone); a fault is survived by a green one."""
+        if self.mutant.must_pass:
+            return self.state == "passed"
+        return self.state == "failed" and not self.inconclusive
 
 
 def mutants(defects: list[str] | None = None, faults: list[str] | None = None, fault_repeats: int = 1) -> list[Mutant]:
@@ -67,7 +83,8 @@ def mutants(defects: list[str] | None = None, faults: list[str] | None = None, f
     chosen = [CATALOGUE[name] for name in defects] if defects is not None else [
         d for d in CATALOGUE.values() if not d.physics or PHYSICS_INSTALLED]
     profiles = [TRANSIENT[name] for name in faults] if faults is not None else list(TRANSIENT.values())
-    out = [Mutant(p.name if fault_repeats == 1 else f"{p.name}#{i + 1}", p.what, p.server_args, True)
+    out = [Mutant(p.name if fault_repeats == 1 else f"{p.name}#{i + 1}", p.what, p.server_args, True,
+                  baseline=p.name == BASELINE)
            for i in range(fault_repeats) for p in profiles]
     return out + [Mutant(d.name, d.promise, ("--break", d.name), False) for d in chosen]
 
@@ -101,10 +118,10 @@ class Killers:
             return list(self._latest)
 
     def record(self, outcome: Outcome) -> None:
-        if outcome.mutant.must_pass or outcome.state != "failed":
-            return
+        if not outcome.ok or outcome.mutant.must_pass:
+            return  # a red fault run, a survivor, a transport error: nothing killed
         with self._lock:
-            for nodeid in reversed([f.test for f in outcome.failures]):
+            for nodeid in reversed([f.test for f in outcome.failures if not f.transport]):
                 if nodeid in self._latest:
                     self._latest.remove(nodeid)
                 self._latest.insert(0, nodeid)
@@ -118,7 +135,11 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
     Every process is registered in ``children``, so that the command can stop it on SIGINT or SIGTERM;
     a run stopped that way (or asked to start after) is ``interrupted``. ``on_start`` is told when the
     suite starts (the progress line a person, or a test, waits for). A defect run puts the latest
-    ``killers`` first; a must-stay-green run keeps the suite's own order."""
+    ``killers`` first; a must-stay-green run keeps the suite's own order.
+
+    With ``first_failure_only``, a must-stay-green run stops at its first failure (``-x``: one is enough to
+    make it red), a defect run at its first failure that is not a transport error (the probe's stop rule,
+    ``STOP_ENV``): a time-out of the client ends no run before the test that would have killed the defect."""
     children = children if children is not None else Children()
     started = time.monotonic()
     if children.stopping.is_set():
@@ -134,11 +155,17 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
         env = {**os.environ, SETTINGS["url"].env: cloud.url, OUTPUT_ENV: str(probe),
                **{env: cloud.tokens[account] for account, env in TOKEN_ENV.items()}}
         env.pop(FIRST_ENV, None)
+        env.pop(STOP_ENV, None)
         if killers is not None and not mutant.must_pass:
             env[FIRST_ENV] = json.dumps(killers.first())
+        stop = []
+        if settings.first_failure_only:
+            if mutant.must_pass:
+                stop = ["-x"]
+            else:
+                env[STOP_ENV] = "1"
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
-                   "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}",
-                   *(["-x"] if settings.first_failure_only else []), *settings.pytest_args,
+                   "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}", *stop, *settings.pytest_args,
                    # last, so that no --cloud-url of the user's arguments or addopts sends the run elsewhere
                    "--cloud-url", cloud.url, *settings.paths]
         try:
@@ -173,18 +200,23 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
 
 
 def _read_probe(mutant: Mutant, probe: Path, returncode: int, seconds: float) -> Outcome:
-    if returncode not in (0, 1):
+    """The run's verdict from the probe's records. Exit status 2 (interrupted) with failing tests recorded
+    is a run stopped at a failure under xdist (its controller stops ``-x`` and the probe's stop rule so);
+    without, it is a collection error or the like: a harness error, as any other status but 0 and 1."""
+    lines = probe.read_text(encoding="utf-8").splitlines() if probe.exists() else []
+    records = [json.loads(line) for line in lines]
+    stopped_at_failure = returncode == 2 and any(r["outcome"] == "failed" for r in records)
+    if returncode not in (0, 1) and not stopped_at_failure:
         return Outcome(mutant, "harness-error", seconds)
     outcome = Outcome(mutant, "passed", seconds)
-    lines = probe.read_text(encoding="utf-8").splitlines() if probe.exists() else []
-    for record in map(json.loads, lines):
+    for record in records:
         if record["outcome"] == "failed":
-            outcome.failures.append(Failure(record["nodeid"], record["text"]))
+            outcome.failures.append(Failure(record["nodeid"], record["text"], record.get("transport") or ""))
         elif record["outcome"] == "skipped":
             outcome.skipped += 1
         elif record["when"] == "call":
             outcome.passed += 1
-    if outcome.failures or returncode == 1:
+    if outcome.failures or returncode != 0:
         outcome.state = "failed"
     return outcome
 

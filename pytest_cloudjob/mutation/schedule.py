@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from pytest_cloudjob.mutation.children import GRACE_SECONDS, Children
+from pytest_cloudjob.mutation.report import verdict
 from pytest_cloudjob.mutation.runs import Killers, Mutant, Outcome, RunSettings, run_mutant
 
 #: After the children are stopped, how long the runs' threads get to record them (and stop their clouds).
@@ -57,8 +58,13 @@ def signals_recorded() -> Iterator[list[int]]:
 
 
 def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: Children,
-             received: list[int], progress: Callable[[str], None] | None = None) -> PlanResult:
-    """Run every mutant of ``plan``, ``workers`` at a time, until done or until ``received`` gets a signal."""
+             received: list[int], progress: Callable[[str], None] | None = None,
+             on_outcome: Callable[[list[Outcome]], None] | None = None) -> PlanResult:
+    """Run every mutant of ``plan``, ``workers`` at a time, until done or until ``received`` gets a signal.
+
+    Each finished run is told to ``progress`` in the table's words (``killed``, ``SURVIVED``, ``green``...),
+    and ``on_outcome`` gets every outcome finished so far, in plan order, one call at a time (the partial
+    JSON is written there)."""
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     todo: queue.Queue[tuple[int, Mutant]] = queue.Queue()
     for index, mutant in enumerate(plan):
@@ -66,6 +72,7 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
     done: dict[int, Outcome] = {}
     started: set[int] = set()
     lock = threading.Lock()
+    closed: list[bool] = []  # set once the result is taken: a late run changes neither it nor the JSON after
     killers = Killers()
 
     def work() -> None:
@@ -81,8 +88,12 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
             if outcome.state == "interrupted":
                 return
             with lock:
+                if closed:
+                    return
                 done[index] = outcome
-            say(f"  {mutant.name}: {outcome.state} ({outcome.seconds:.1f}s)")
+                if on_outcome is not None:
+                    on_outcome([done[i] for i in sorted(done)])
+            say(f"  {mutant.name}: {verdict(outcome)} ({outcome.seconds:.1f}s)")
 
     threads = [threading.Thread(target=work, name=f"mutation-run-{i}", daemon=True) for i in range(workers)]
     for thread in threads:
@@ -97,6 +108,7 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     with lock:
+        closed.append(True)
         finished = dict(done)
         begun = set(started)
     return PlanResult([finished[i] for i in sorted(finished)], received[0],

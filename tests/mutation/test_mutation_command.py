@@ -44,17 +44,41 @@ def test_a_survivor_is_named_and_the_score_is_held_against_min(pytester: pytest.
     assert below.ret == 1, below.stdout.str()
 
 
-def test_python_tests_using_the_fixtures_are_run_and_named_as_killers(pytester: pytest.Pytester) -> None:
+def test_python_tests_are_named_as_killers_and_a_transport_error_kills_nothing(pytester: pytest.Pytester) -> None:
+    """A call that gets no answer fails first in both runs: it neither stops a run before its killer nor
+    kills a defect on its own (``legacy-platform-path-missing``: no test here checks that path)."""
     pytester.makepyfile(test_progress="""
+        import socket
+        from pytest_cloudjob.api.client import CloudContext
+
+        def test_a_call_gets_no_answer():
+            with socket.socket() as closed:
+                closed.bind(("127.0.0.1", 0))
+                port = closed.getsockname()[1]
+            CloudContext(f"http://127.0.0.1:{port}", connect_timeout=0.5, call_timeout=2).api.request(
+                "GET", "/platforms", None)
+
         def test_the_status_body_holds_progress(cloud_job_factory, cloud_context, cloud_user):
             job = cloud_job_factory.create()
             assert "progress" in job.get_status(cloud_context, cloud_user)
     """)
-    result, data = mutation(pytester, "test_progress.py", "--no-faults", "--defect", "no-progress")
-    assert result.ret == 0, result.stdout.str()
-    failure = data["runs"][0]["failures"][0]
-    assert failure["test"] == "test_progress.py::test_the_status_body_holds_progress[sim:qa]"
-    assert "assert 'progress' in" in failure["text"]
+    result, data = mutation(pytester, "test_progress.py", "--no-faults", "--defect", "no-progress",
+                            "--defect", "legacy-platform-path-missing", "--min", "0.5")
+    out = result.stdout.str()
+    assert result.ret == 0, out
+    runs = {run["name"]: run for run in data["runs"]}
+    killed, blip = runs["no-progress"], runs["legacy-platform-path-missing"]
+    assert killed["verdict"] == "killed"
+    assert [f["test"] for f in killed["failures"]] == ["test_progress.py::test_a_call_gets_no_answer",
+                                                       "test_progress.py::test_the_status_body_holds_progress[sim:qa]"]
+    assert killed["failures"][0]["transport"].startswith("GET /platforms -> transport error")
+    assert "assert 'progress' in" in killed["failures"][1]["text"] and not killed["failures"][1]["transport"]
+    assert blip["verdict"] == "INCONCLUSIVE (transport)" and not blip["ok"]
+    assert (data["killed"], data["inconclusive"], data["defects"], data["baseline"]) == (1, 1, 2, "unchecked")
+    assert "test_progress.py::test_a_call_gets_no_answer: GET /platforms -> transport error" in out
+    assert out.splitlines()[-1].startswith(
+        "mutation score: 1/2 defects killed (50%), 1 INCONCLUSIVE (transport) not counted as killed, "
+        "kills not checked against a baseline (no unbroken run finished);")
 
 
 def test_a_suite_red_on_the_unbroken_cloud_fails_the_command(pytester: pytest.Pytester) -> None:
@@ -63,10 +87,18 @@ name: expects a platform name the cloud does not have
 steps:
   - platform: {expect: {name: not-this-one}}
 """)
-    result, data = mutation(pytester, ".", "--fault", "unbroken", "--defect", "no-progress")
+    result, data = mutation(pytester, ".", "--fault", "unbroken", "--defect", "no-progress", "--min", "0")
     assert result.ret == 1
     assert data["runs"][0]["verdict"] == "RED (must stay green)"
     assert "RED (must stay green)" in result.stdout.str()
+    # the defect run is red too, as the suite is without any defect: no kill, no score
+    assert data["runs"][1]["verdict"] == "killed (not counted: unbroken is red)" and not data["runs"][1]["ok"]
+    assert (data["score"], data["baseline"], data["killed"], data["in_progress"]) == (None, "red", 0, False)
+    assert result.stdout.str().splitlines()[-1].startswith(
+        "no score: the unbroken cloud is red (1 test fails without any defect, first: wrong.scenario.yaml::"
+        "expects a platform name the cloud does not have[sim:qa]): fix the suite or the target first;")
+    progress = result.stderr.str()  # in the table's words
+    assert "  unbroken: RED (must stay green) (" in progress and "  no-progress: killed (" in progress
 
 
 def test_a_run_past_its_time_limit_is_stopped_and_reported(pytester: pytest.Pytester) -> None:
