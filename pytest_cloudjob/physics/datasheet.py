@@ -97,7 +97,7 @@ class Finding:
                 "advertised figures and the platform's detectors")
 
 
-class DatasheetSpecError(CloudJobError):
+class _DatasheetSpecError(CloudJobError):
     """A datasheet check that cannot be made as written (a mistake of the test, not of the cloud)."""
 
 
@@ -132,7 +132,7 @@ def check_datasheet(actual: Any, spec: Mapping[str, Any], where: str,
     level, own, note = level_of(spec, context)
     try:
         finding = evaluate(actual, spec, context, level, note)
-    except DatasheetSpecError as exc:
+    except _DatasheetSpecError as exc:
         return [SpecProblem(f"{where}: datasheet: {exc}")], ""
     except _NotConclusive as exc:
         if context is not None:
@@ -158,12 +158,12 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
     figure = FIGURES[spec["figure"]]
     margin = float(spec["margin"])
     if context is None:
-        raise DatasheetSpecError("the check reads the job's experiment and its platform's perfs, and no job was given")
+        raise _DatasheetSpecError("the check reads the job's experiment and its platform's perfs, and no job was given")
     from pytest_cloudjob.physics import simulate
 
     reason = simulate.unavailable_reason()
     if reason is not None:
-        raise DatasheetSpecError(f"needs Perceval: {reason}")
+        raise _DatasheetSpecError(f"needs Perceval: {reason}")
     details = context.platform_details()
     perfs = dict(details.get("perfs") or {})
     if figure.key not in perfs:
@@ -175,7 +175,7 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
         raise CloudJobError(f"the platform advertises {figure.key!r} as {perfs[figure.key]!r}, not a number") from None
     body = wire.parse_results_text(actual)
     if body.get("results") is None:
-        raise DatasheetSpecError("the check reads one run's results (a batch's results_list is not read)")
+        raise _DatasheetSpecError("the check reads one run's results (a batch's results_list is not read)")
     histogram = wire.parse_results(body["results"])
     counts = {state: float(v) for state, v in histogram.values.items() if v > 0}
     total = sum(counts.values())
@@ -249,17 +249,17 @@ def _curve(payload: Mapping[str, Any], perfs: Mapping[str, Any], threshold: bool
     try:
         runs = simulate.runs_of(payload)
     except simulate.PhysicsError as exc:
-        raise DatasheetSpecError(str(exc)) from None
+        raise _DatasheetSpecError(str(exc)) from None
     if len(runs) != 1:
-        raise DatasheetSpecError(f"the payload asks for {len(runs)} runs; the check reads one")
+        raise _DatasheetSpecError(f"the payload asks for {len(runs)} runs; the check reads one")
     experiment = runs[0].experiment
     if experiment.noise is not None:
-        raise DatasheetSpecError("the experiment carries its own noise model, so its results say nothing of the "
+        raise _DatasheetSpecError("the experiment carries its own noise model, so its results say nothing of the "
                                  "platform's figures: send it without one")
     thetas = [figure.low + (figure.high - figure.low) * i / (GRID - 1) for i in range(GRID)]
     values = [_coincidence(experiment, perfs, threshold, figure, t) for t in thetas]
     if max(values) - min(values) < FLAT or not (_monotone(values, 1) or _monotone(values, -1)):
-        raise DatasheetSpecError(f"this experiment does not identify the {figure.label}: its coincidence fraction "
+        raise _DatasheetSpecError(f"this experiment does not identify the {figure.label}: its coincidence fraction "
                                  f"is not strictly monotone in it ({values[0]:.3g} to {values[-1]:.3g}); docs/physics.md "
                                  "names an experiment for each figure")
     low = max(figure.low, advertised - margin)

@@ -59,7 +59,7 @@ def test_each_physics_step_in_allure_carries_its_chart_failing_or_passing(pytest
     by_name = {r["name"]: r for r in (json.loads(p.read_text()) for p in folder.glob("*-result.json"))}
     for name, status in (("two photons bunch on a beam splitter", "failed"),
                          ("one photon splits evenly on a beam splitter", "passed")):
-        steps = [s for s in all_steps(by_name[name]["steps"])
+        steps = [s for s in all_steps(by_name[f"{name} [sim:qa]"]["steps"])  # the platform in the title
                  if any(a["type"] == "image/png" for a in s.get("attachments", []))]
         assert [s["name"].split(":")[0] for s in steps] == ["step 3"], name  # the results step, and only it
         assert steps[0]["status"] == status

@@ -73,8 +73,9 @@ CASES = [
     (ZIPPED_COUNT, {"differs_from": ":PCVL:BSCount:{|1,0>=7}"}, False, "got the same"),
     ({"|1,0>": 3}, {"differs_from": {"|1,0>": 4}}, True, ""),
 ]
-# The physics matcher has its own module and tests (pytest_cloudjob.physics.distribution).
-TESTED_ELSEWHERE = {"distribution"}
+# The physics matchers have their own modules and tests (pytest_cloudjob.physics.distribution, tests/physics/;
+# pytest_cloudjob.physics.datasheet, tests/physics/test_datasheet.py).
+TESTED_ELSEWHERE = {"distribution", "datasheet"}
 
 
 @pytest.mark.parametrize("actual,spec,passes,fragment", CASES)
