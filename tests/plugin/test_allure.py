@@ -2,6 +2,7 @@
 attachments, the run's environment and categories, under -n 2, and no token in any file or output."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -19,7 +20,6 @@ from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import start_reference_cloud
 
 SHIPPED = Path(__file__).parents[2] / "scenarios"
-pytestmark = pytest.mark.xdist_group("allure-run")  # one worker makes the shared run once
 TOKENS = {"user": "tok-user-7f3a9c51e2", "other": "tok-other-0b8d44a7c6", "admin": "tok-admin-93e1c0ffee"}
 
 PYTHON_TESTS = """
@@ -70,11 +70,29 @@ class AllureRun:
 
 
 @pytest.fixture(scope="module")
-def allure_run(tmp_path_factory: pytest.TempPathFactory) -> AllureRun:
+def allure_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> AllureRun:
     """One real run, shared by this module's tests (they read it, never change it): the shipped suite, a
     failing scenario, a bad file and Python tests, under -n 2, against a cloud given by URL and tokens.
-    The tests are one xdist group, so one worker makes the run once."""
-    folder = tmp_path_factory.mktemp("allure-run")
+
+    Made once per pytest run, not once per xdist worker: the first worker to get here makes it under a lock
+    in the run's shared temporary folder and keeps its outcome there; the others read it (pytest-xdist's
+    recipe for a fixture that must run once)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    folder = shared / "allure-run"
+    kept = shared / "allure-run.json"
+    with open(shared / "allure-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when its process dies
+        if not kept.exists():
+            kept.write_text(json.dumps(_run_allure_suite(folder)))
+    outcome = json.loads(kept.read_text())
+    result = pytest.RunResult(outcome["ret"], outcome["stdout"].splitlines(), outcome["stderr"].splitlines(),
+                              outcome["duration"])
+    results = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
+    return AllureRun(result, folder, {r["name"]: r for r in results}, results)
+
+
+def _run_allure_suite(folder: Path) -> dict:
+    folder.mkdir()
     cloud = start_reference_cloud(folder / "cloud.log", [f"--{name}-token={token}" for name, token in TOKENS.items()])
     for path in SHIPPED.glob("*.scenario.yaml"):
         shutil.copy(path, folder / path.name)
@@ -93,10 +111,8 @@ def allure_run(tmp_path_factory: pytest.TempPathFactory) -> AllureRun:
                               text=True, timeout=600)  # a hang guard, not a target
     finally:
         assert cloud.stop() == 0
-    result = pytest.RunResult(done.returncode, done.stdout.splitlines(), done.stderr.splitlines(),
-                              time.monotonic() - started)
-    results = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
-    return AllureRun(result, folder, {r["name"]: r for r in results}, results)
+    return {"ret": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
+            "duration": time.monotonic() - started}
 
 
 def labels(result: dict) -> dict[str, list[str]]:
