@@ -8,7 +8,6 @@ reads bodies without trusting them, server/limits.py bounds the physics); a 500 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,7 +216,7 @@ def _job_routes(cloud: _Cloud) -> list[Route]:
 
     async def job_result(request: Request) -> Response:
         job = cloud.job_for(request, cloud.account_of(request))
-        results = breakage.results(job, _with_job_context(job.payload, store.results(job)))
+        results = breakage.results(job, store.results(job))
         return JSONResponse({"results": results, "job_id": job.job_id})
 
     async def cancel_job(request: Request) -> Response:
@@ -386,19 +385,6 @@ async def _body_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-def _with_job_context(payload: dict[str, Any], text: str | None) -> str | None:
-    """The results text, holding the payload's ``job_context`` whenever it sent one (docs/protocol.md [P-results-3]):
-    Perceval applies its ``result_mapping`` to the results. Simulated results and a known experiment's carry it
-    already; invented ones (a payload with no experiment Perceval can read) get it here."""
-    context = payload.get("job_context")
-    if text is None or context is None or '"job_context"' in text:
-        return text
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        return text
-    return json.dumps({**data, "job_context": context})
 
 
 def check_create_body(body: dict[str, Any]) -> str:

@@ -306,8 +306,7 @@ def known_results(payload: Mapping[str, Any], exact: simulate.Exact, seed: int, 
             counts = Counter(rng.choices(states, weights, k=kept))
             body = {"results": wire.bscount({s: counts[s] for s in states if counts[s]})}
     body.update({"physical_perf": exact.perf, "logical_perf": 1.0})
-    if payload.get("job_context") is not None:
-        body["job_context"] = payload["job_context"]
+    _echo_job_context(body, payload)
     return json.dumps(body)
 
 
@@ -333,8 +332,16 @@ def invented_results(payload: dict[str, Any], seed: int, job_key: str, defects: 
         results = rng.choices(states, weights=weights, k=min(shots, MAX_SAMPLES))
     else:
         results = {s: c for s, c in zip(states, _split(shots, weights, rng)) if c}
-    return json.dumps({"results": results, "command": command, "max_shots": max_shots,
-                       "physical_perf": 1.0, "logical_perf": 1.0})
+    body = {"results": results, "command": command, "max_shots": max_shots, "physical_perf": 1.0, "logical_perf": 1.0}
+    _echo_job_context(body, payload)
+    return json.dumps(body)
+
+
+def _echo_job_context(body: dict[str, Any], payload: Mapping[str, Any]) -> None:
+    """Every results text holds the payload's ``job_context`` when it sent one (docs/protocol.md [P-results-3]):
+    Perceval's client applies its ``result_mapping`` from it."""
+    if payload.get("job_context") is not None:
+        body["job_context"] = payload["job_context"]
 
 
 def _split(total: int, weights: list[float], rng: random.Random) -> list[int]:
@@ -358,8 +365,7 @@ def simulated_results(payload: dict[str, Any], plans: list[dict[str, Any]], seed
     answers = [_answer(plan, rng, defects) for plan in plans]
     body: dict[str, Any] = dict(answers[0]) if len(answers) == 1 else {
         "results_list": [{**a, "iteration": plan["iteration"]} for a, plan in zip(answers, plans)]}
-    if payload.get("job_context") is not None:
-        body["job_context"] = payload["job_context"]
+    _echo_job_context(body, payload)
     return json.dumps(body)
 
 
