@@ -7,12 +7,12 @@ outside the protocol: that is a typo of the scenario (:func:`outside_protocol`),
 """
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pytest_cloudjob.api.client import ANY_STATUS, DEFAULT_PATHS, CloudContext
+from pytest_cloudjob.text import nearest
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -64,9 +64,9 @@ def outside_protocol(path: str, overrides: Mapping[str, str]) -> str | None:
         return "/" + "/".join(s if t.startswith("{") else t for t, s in zip(parts, segments))
 
     wanted = "/" + "/".join(segments)
-    best = max(templates, key=lambda t: difflib.SequenceMatcher(None, wanted, filled(t)).ratio())
-    close = difflib.SequenceMatcher(None, wanted, filled(best)).ratio() >= PATH_TYPO
-    return f" (did you mean {best!r}?)" if close else ""
+    by_filled = {filled(template): template for template in reversed(templates)}  # the first template wins a tie
+    match = nearest(wanted, by_filled, cutoff=PATH_TYPO)
+    return f" (did you mean {by_filled[match]!r}?)" if match is not None else ""
 
 
 #: A path this close to one of the protocol's (its values filled in) is taken for a typo of it.
