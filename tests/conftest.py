@@ -109,10 +109,29 @@ def against(reference_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch) -> R
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "heavy: minutes of subprocesses; run first, so that -n fits the rest around it")
+    config.addinivalue_line("markers", "heavy(seconds): minutes of subprocesses; started first, each on a worker of its own "
+                                       "(seconds: a rough wall time on CI, longest first)")
+    if getattr(config.option, "maxschedchunk", "no xdist") is None:
+        # xdist's default hands each worker a quarter of its share up front as one block of consecutive tests, so
+        # the heavy tests at the front all went to one worker (it ran 350 s, the other three 100 s each). One test
+        # at a time, each worker holds one test beside the one it runs, and the order below decides who gets what.
+        config.option.maxschedchunk = 1
+
+
+def _heavy_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("heavy")
+    return 0.0 if marker is None else float(marker.kwargs.get("seconds", marker.args[0] if marker.args else 1))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest tests first: with ``-n`` the others fill the workers while they run, instead of one of
-    them starting last and the run waiting for it alone (longest-first is the classic packing rule)."""
-    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+    """The longest tests first (the classic packing rule), each followed by a light one: under ``-n`` with one test
+    sent at a time a worker holds two tests, so the one queued behind a heavy test is a light one and the next heavy
+    test goes to another worker, instead of two heavy tests running one after the other on the same worker."""
+    heavy = sorted((item for item in items if _heavy_seconds(item)), key=_heavy_seconds, reverse=True)
+    light = [item for item in items if not _heavy_seconds(item)]
+    ordered: list[pytest.Item] = []
+    for item in heavy:
+        ordered.append(item)
+        if light:
+            ordered.append(light.pop())  # from the end: unit tests, quick
+    items[:] = ordered + light

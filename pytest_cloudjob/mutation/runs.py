@@ -128,8 +128,25 @@ class Killers:
             del self._latest[self._keep:]
 
 
+class LaneKillers:
+    """A lane's own latest killers first (its catalogue neighbours' killers), then every lane's; a kill is
+    recorded in both."""
+
+    def __init__(self, own: Killers, shared: Killers) -> None:
+        self._own, self._shared = own, shared
+
+    def first(self) -> list[str]:
+        own = self._own.first()
+        return own + [nodeid for nodeid in self._shared.first() if nodeid not in own]
+
+    def record(self, outcome: Outcome) -> None:
+        self._own.record(outcome)
+        self._shared.record(outcome)
+
+
 def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None = None,
-               on_start: Callable[[Mutant], None] | None = None, killers: Killers | None = None) -> Outcome:
+               on_start: Callable[[Mutant], None] | None = None,
+               killers: Killers | LaneKillers | None = None) -> Outcome:
     """Start the cloud of ``mutant``, run the suite against it, stop the cloud; never raises.
 
     Every process is registered in ``children``, so that the command can stop it on SIGINT or SIGTERM;

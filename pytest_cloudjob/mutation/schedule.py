@@ -8,11 +8,11 @@ the command does (``--exit-with-parent``).
 """
 from __future__ import annotations
 
-import queue
 import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +20,7 @@ from types import FrameType
 
 from pytest_cloudjob.mutation.children import GRACE_SECONDS, Children
 from pytest_cloudjob.mutation.report import verdict
-from pytest_cloudjob.mutation.runs import Killers, Mutant, Outcome, RunSettings, run_mutant
+from pytest_cloudjob.mutation.runs import Killers, LaneKillers, Mutant, Outcome, RunSettings, run_mutant
 
 #: After the children are stopped, how long the runs' threads get to record them (and stop their clouds).
 WIND_DOWN_SECONDS = 2.0
@@ -57,6 +57,35 @@ def signals_recorded() -> Iterator[list[int]]:
             signal.signal(signum, old)
 
 
+def lanes(plan: list[Mutant], workers: int) -> list[deque[int]]:
+    """The indexes of ``plan`` in ``workers`` lanes, one per worker, run front to back: the must-stay-green runs
+    first (each runs the whole suite), dealt round the lanes, then the defects, each lane a block of the catalogue.
+
+    Defects of one promise sit side by side in the catalogue and are killed by the same test (``Killers``). Taken
+    from one queue in catalogue order, neighbours started side by side, none knowing the others' killer, and each
+    ran most of the suite before its first failure; in a lane a defect starts after its catalogue neighbour has
+    finished, with that neighbour's killer first. A worker whose lane is empty takes the last run of the longest
+    lane. Order only: the table keeps the plan's order."""
+    count = max(1, workers)
+    out: list[deque[int]] = [deque() for _ in range(count)]
+    green = [i for i, mutant in enumerate(plan) if mutant.must_pass]
+    defects = [i for i, mutant in enumerate(plan) if not mutant.must_pass]
+    for k, index in enumerate(green):
+        out[k % count].append(index)
+    size = -(-len(defects) // count)
+    for k in range(count):
+        out[k].extend(defects[k * size:(k + 1) * size])
+    return out
+
+
+def _next_run(own: deque[int], every: list[deque[int]]) -> int | None:
+    """The front of ``own``, or else the back of the longest lane (its last run, far from what that lane runs next)."""
+    if own:
+        return own.popleft()
+    longest = max(every, key=len)
+    return longest.pop() if longest else None
+
+
 def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: Children,
              received: list[int], progress: Callable[[str], None] | None = None,
              on_outcome: Callable[[list[Outcome]], None] | None = None) -> PlanResult:
@@ -66,23 +95,22 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
     and ``on_outcome`` gets every outcome finished so far, in plan order, one call at a time (the partial
     JSON is written there)."""
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    todo: queue.Queue[tuple[int, Mutant]] = queue.Queue()
-    for index, mutant in enumerate(plan):
-        todo.put((index, mutant))
+    todo = lanes(plan, workers)
     done: dict[int, Outcome] = {}
     started: set[int] = set()
     lock = threading.Lock()
     closed: list[bool] = []  # set once the result is taken: a late run changes neither it nor the JSON after
-    killers = Killers()
+    shared = Killers()
 
-    def work() -> None:
+    def work(lane: int) -> None:
+        killers = LaneKillers(Killers(), shared)
         while not children.stopping.is_set():
-            try:
-                index, mutant = todo.get_nowait()
-            except queue.Empty:
-                return
             with lock:
+                index = _next_run(todo[lane], todo)
+                if index is None:
+                    return
                 started.add(index)
+            mutant = plan[index]
             outcome = run_mutant(mutant, settings, children, on_start=lambda m: say(f"  {m.name}: started"),
                                  killers=killers)
             if outcome.state == "interrupted":
@@ -95,7 +123,8 @@ def run_plan(plan: list[Mutant], settings: RunSettings, workers: int, children: 
                     on_outcome([done[i] for i in sorted(done)])
             say(f"  {mutant.name}: {verdict(outcome)} ({outcome.seconds:.1f}s)")
 
-    threads = [threading.Thread(target=work, name=f"mutation-run-{i}", daemon=True) for i in range(workers)]
+    threads = [threading.Thread(target=work, args=(i % len(todo),), name=f"mutation-run-{i}", daemon=True)
+               for i in range(workers)]
     for thread in threads:
         thread.start()
     while any(thread.is_alive() for thread in threads) and not received:

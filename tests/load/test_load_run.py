@@ -24,7 +24,7 @@ MIN_REQUESTS = 300
 HEADLESS = ("--headless", "--users", "20", "--spawn-rate", "20", "--only-summary")
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=50)
 def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure_result(tmp_path: Path) -> None:
     csv_prefix, html, allure = tmp_path / "smoke", tmp_path / "smoke.html", tmp_path / "allure"
     result = run(load_command("-m", "smoke", *HEADLESS, "--run-time", "20s", "--csv", str(csv_prefix),
@@ -45,6 +45,7 @@ def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure
     assert "sim:qa       status" in attached["load run summary"].read_text()
 
 
+@pytest.mark.heavy(seconds=7)
 def test_a_broken_promise_is_red_with_the_scenarios_file_line_in_the_failure_statistics(tmp_path: Path) -> None:
     # cancel-noop too: the security scenario's sim:slow jobs (10 minutes each) are left running by its clean-up
     prefix = tmp_path / "broken"
@@ -75,6 +76,7 @@ def test_a_url_without_a_user_token_and_a_mark_that_matches_nothing_stop_with_on
     assert "pytest-cloudjob load: no scenario to run: none of" in nothing.stderr and "Traceback" not in nothing.stderr
 
 
+@pytest.mark.heavy(seconds=9)
 @pytest.mark.parametrize(("defect", "caught_at"), [
     ("create-id-race", r"(lifecycle|admin)\.scenario\.yaml:\d+: step \d+ \(\w+\) failed"),
     ("list-same-millisecond", r"admin\.scenario\.yaml:\d+: step \d+ \(list_all\) failed"),
@@ -110,7 +112,7 @@ def test_the_load_only_defects_are_missed_by_a_plain_serial_run_and_left_out_of_
     assert outcomes.get("passed") == 3 and not outcomes.get("failed"), result.stdout.str()[-3000:]
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=10)
 def test_distributed_one_master_two_workers_green_and_the_workers_requests_add_up(tmp_path: Path) -> None:
     cloud = start_reference_cloud(tmp_path / "cloud.log")
     env = env_for(cloud)

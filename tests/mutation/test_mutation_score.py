@@ -147,3 +147,27 @@ def test_progress_is_in_the_tables_words_and_the_json_is_on_disk_after_every_run
                                                                          ("no-progress", "killed")]
     final = json.loads(report.read_text())
     assert len(final["runs"]) == 3 and final["in_progress"] and final["killed"] == 1
+
+
+def test_each_worker_runs_a_lane_of_catalogue_neighbours_after_the_green_profiles() -> None:
+    """A defect starts after its catalogue neighbour (same promise, same killer) has finished, not beside it."""
+    plan = [UNBROKEN, SLOW, *(Mutant(f"d{i}", "", ("--break", f"d{i}"), False) for i in range(10))]
+    lanes = schedule.lanes(plan, 4)
+    assert sorted(i for lane in lanes for i in lane) == list(range(len(plan)))  # every run once
+    assert [[plan[i].name for i in lane] for lane in lanes] == [
+        ["unbroken", "d0", "d1", "d2"], ["slow-answers", "d3", "d4", "d5"], ["d6", "d7", "d8"], ["d9"]]
+    assert [list(lane) for lane in schedule.lanes(plan, 1)] == [list(range(len(plan)))]  # one worker: plan order
+    # a worker whose lane is empty takes the last run of the longest lane
+    assert schedule._next_run(lanes[3], lanes) == 11 and schedule._next_run(lanes[3], lanes) == 4  # d9, then d2
+    assert [schedule._next_run(lanes[3], lanes) for _ in range(20)].count(None) == 20 - 10
+
+
+def test_a_lanes_own_killers_come_before_the_other_lanes() -> None:
+    from pytest_cloudjob.mutation.runs import LaneKillers
+
+    shared = Killers()
+    mine, theirs = LaneKillers(Killers(), shared), LaneKillers(Killers(), shared)
+    mine.record(Outcome(DEFECT, "failed", 1.0, [Failure("t.py::test_mine", "boom")]))
+    theirs.record(Outcome(OTHER, "failed", 1.0, [Failure("t.py::test_theirs", "boom")]))
+    assert mine.first() == ["t.py::test_mine", "t.py::test_theirs"]
+    assert theirs.first() == ["t.py::test_theirs", "t.py::test_mine"]

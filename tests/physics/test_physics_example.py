@@ -8,7 +8,7 @@ import pytest
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "test_physics_example.py"
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=5)
 def test_the_physics_example_passes_on_an_ideal_and_a_lossy_platform(pytester):
     pytest.importorskip("perceval", reason="the physics extra (Perceval) is not installed")
     pytester.makepyfile(test_example=EXAMPLE.read_text())

@@ -14,6 +14,7 @@ ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "physics" / "experiment.scenario.yaml"
 
 
+@pytest.mark.heavy(seconds=14)
 def test_the_example_runs_green(pytester):
     shutil.copy(EXAMPLE, pytester.path / EXAMPLE.name)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--cloud-platform", "sim:qa")

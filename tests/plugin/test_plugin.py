@@ -254,7 +254,7 @@ def test_no_cloud_is_started_for_tests_that_do_not_use_it(pytester):
     assert "reference cloud" not in result.stdout.str() and "run id:" not in result.stdout.str()
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=3)
 def test_a_token_is_never_printed(pytester, reference_cloud, monkeypatch):
     secret = reference_cloud.tokens["user"]
     monkeypatch.setenv("CLOUDJOB_URL", reference_cloud.url)

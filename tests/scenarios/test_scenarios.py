@@ -46,7 +46,7 @@ def test_scenarios_collect_per_platform_with_ids_marks_and_k(pytester):
     result.assert_outcomes(passed=1, deselected=1)
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=21)
 def test_the_shipped_suite_covers_every_step_kind_and_passes(pytester):
     for path in SHIPPED.glob("*.scenario.yaml"):
         shutil.copy(path, pytester.path / path.name)

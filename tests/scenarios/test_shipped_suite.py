@@ -37,7 +37,7 @@ def test_the_catalogue_names_the_promise_each_defect_breaks_and_where_design_sta
         assert defect.promise and defect.row.startswith("§"), name
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=15)
 def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(pytester, monkeypatch, tmp_path):
     faults = ["--read-503-rate", "0.15", "--drop-rate", "0.03", "--latency", "0.02", "--run-time", "qpu:qa=0.5"]
     cloud = start_reference_cloud(tmp_path / "cloud.log", faults)
@@ -71,7 +71,7 @@ def test_the_strict_profile_is_left_out_unless_asked_for(pytester):
     assert "3 tests collected" in asked.stdout.str(), asked.stdout.str()
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=180)
 def test_the_shipped_suite_kills_every_defect_with_a_one_read_failure_and_stays_green_under_faults(pytester):
     copy_shipped_suite(pytester)
     report = pytester.path / "mutation.json"

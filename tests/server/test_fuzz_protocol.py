@@ -66,7 +66,7 @@ def test_the_document_printed_for_fuzzing_another_cloud_is_the_one_served(cloud)
     assert json.loads(printed) == requests.get(cloud.url + "/openapi.json", timeout=10).json()
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=12)
 def test_fuzzed_requests_never_get_a_5xx_and_answers_match_the_description(cloud):
     schema = schemathesis.openapi.from_url(cloud.url + "/openapi.json")
     session = requests.Session()
