@@ -233,13 +233,14 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
                 "the platform's advertised figure (`transmittance`, `hom`, `g2`, `detector_efficiency`) within "
                 "`margin` of its estimate from the results, at a guaranteed alpha (needs the physics extra)",
                 {"type": "object"}, _datasheet),
-    MatcherSpec("acceptance", "acceptance: {} or acceptance: {alpha: 1.0e-6}",
+    MatcherSpec("acceptance", "acceptance: {} or acceptance: {margin: 0.05, alpha: 1.0e-6}",
                 "the reported `physical_perf` (x `logical_perf`) agrees with the samples kept of the `max_shots` "
-                "shots: kept ~ Binomial(shots, perf / (1 - P(vacuum))), exact two-sided test at a guaranteed alpha; "
-                "not conclusive for `probs`, samples capped at `max_samples`, no `physical_perf` (needs the physics "
-                "extra)",
-                {"type": "object", "properties": {"alpha": {"type": "number", "exclusiveMinimum": 0,
-                                                            "exclusiveMaximum": 1}},
+                "shots: kept ~ Binomial(shots, perf / (1 - P(vacuum))), the vacuum from the platform's transmittance "
+                "within `margin`, exact two-sided test at a guaranteed alpha; not conclusive for `probs`, samples "
+                "capped at `max_samples`, no `physical_perf` (needs the physics extra)",
+                {"type": "object", "properties": {
+                    "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                    "margin": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}},
                  "additionalProperties": False}, _acceptance),
 )}
 MATCHER_KEYS = frozenset(MATCHERS)
