@@ -77,10 +77,10 @@ class Finding:
         logical = "" if self.logical_perf == 1 else f" x logical_perf {self.logical_perf:.6g}"
         note = f" ({self.note})" if self.note else ""
         return (f"{self.kept} of {self.shots} shots kept ({self.kept / self.shots:.5f}) {verdict} physical_perf "
-                f"{self.physical_perf:.6g}{logical}: p-value {self.p_value:.3g} at alpha {self.level:.3g}{note}; it "
-                f"promises {_span(self.expected)} of the shots (perf / (1 - P(vacuum)), P(vacuum) {_span(self.vacuum)}"
-                f" from {self.vacuum_from}), the {confidence(self.level)} Clopper-Pearson interval of the kept "
-                f"fraction is [{self.interval[0]:.5f}, {self.interval[1]:.5f}]")
+                f"{self.physical_perf:.6g}{logical}: p-value {self.p_value:.3g} at alpha {self.level:.3g}{note}; "
+                f"promised {_span(self.expected)} of the shots = perf / (1 - P(vacuum) {_span(self.vacuum)}, "
+                f"{self.vacuum_from}); kept fraction's {confidence(self.level)} Clopper-Pearson interval "
+                f"[{self.interval[0]:.5f}, {self.interval[1]:.5f}]")
 
 
 def _span(ends: tuple[float, float]) -> str:
@@ -211,7 +211,7 @@ def _vacuum(experiment: Any, context: DistributionContext, margin: float) -> tup
         raise _NotConclusive(f"the input {state!s} is not a Fock state: its vacuum probability is not modelled")
     if experiment.noise is not None:
         exact = _source_vacuum(experiment.noise, photons)
-        return (exact, exact), "the experiment's noise model"
+        return (exact, exact), "the experiment's own noise model"
     from pytest_cloudjob.physics import simulate
 
     details = context.platform_details()
@@ -226,7 +226,7 @@ def _vacuum(experiment: Any, context: DistributionContext, margin: float) -> tup
     ends = (min(1.0, advertised + margin), max(0.0, advertised - margin))
     vacuum = tuple(_source_vacuum(simulate.noise_of_perfs({**perfs, TRANSMITTANCE_KEY: 100 * t}), photons)
                    for t in ends)
-    where = f"platform {name}'s perfs" + (f", transmittance {advertised:g} ± {margin:g}" if margin else "")
+    where = f"{name}'s perfs" + (f", T {advertised:g} ± {margin:g}" if margin else "")
     return (min(vacuum), max(vacuum)), where
 
 
