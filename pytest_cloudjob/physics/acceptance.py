@@ -25,10 +25,10 @@ the test is the exact two-sided binomial test of :mod:`pytest_cloudjob.physics.d
 level: the spec's ``alpha``, else the run's share of ``--cloud-alpha``, else 1e-6, as for ``distribution``. A
 device outside the margin may make it red: the datasheet check of the transmittance says so [P-physics-2].
 
-Not conclusive, never red, where the results cannot say: no ``physical_perf`` reported, ``probs`` results
-(no shots), a batch, no ``max_shots`` in the payload, samples that reached ``max_samples`` (the sampling may
-have stopped before the last shot), an input that is not a Fock state, a noisy platform that does not
-advertise its transmittance.
+A batch (``results_list``) is checked run by run, each at alpha / runs (Bonferroni). Not conclusive, never
+red, where the results cannot say: no ``physical_perf`` reported, ``probs`` results (no shots), no
+``max_shots`` in the payload, samples that reached ``max_samples`` (the sampling may have stopped before the
+last shot), an input that is not a Fock state, a noisy platform that does not advertise its transmittance.
 """
 from __future__ import annotations
 
@@ -118,27 +118,54 @@ def check_acceptance(actual: Any, spec: Mapping[str, Any], where: str,
     if problems:
         return [SpecProblem(f"{where}: acceptance: {p}") for p in problems], ""
     level, own, note = level_of(spec, context)
+    margin = float(spec.get("margin", DEFAULT_MARGIN))
     try:
-        finding = evaluate(actual, context, level, note, float(spec.get("margin", DEFAULT_MARGIN)))
+        pairs = _runs(actual, context)
     except _AcceptanceSpecError as exc:
         return [SpecProblem(f"{where}: acceptance: {exc}")], ""
-    except _NotConclusive as exc:
-        if context is not None:
-            context.records.append(CheckRecord(None, level, own, True))
-        return [Inconclusive(f"{where}: not conclusive: acceptance: {exc}")], ""
     except (wire.ResultsFormatError, CloudJobError) as exc:
         if context is not None:
             context.records.append(CheckRecord(0.0, level, own, False))
         return [f"{where}: acceptance: {exc}"], ""
-    if context is not None:
-        context.records.append(CheckRecord(finding.p_value, level, own, finding.passed))
-    text = finding.summary()
-    return ([] if finding.passed else [f"{where}: acceptance: {text}"]), text
+    assert context is not None  # _runs refuses a check without a job
+    out: list[str] = []
+    reports: list[str] = []
+    p_values: list[float] = []
+    for index, (entry, run) in enumerate(pairs):  # a batch: each run at level / runs (Bonferroni)
+        label = where if len(pairs) == 1 else f"{where}.results_list[{index}]"
+        try:
+            finding = _evaluate_run(entry, run, context, level / len(pairs), note, margin)
+        except _AcceptanceSpecError as exc:
+            return [SpecProblem(f"{label}: acceptance: {exc}")], ""
+        except _NotConclusive as exc:
+            out.append(Inconclusive(f"{label}: not conclusive: acceptance: {exc}"))
+            continue
+        except (wire.ResultsFormatError, CloudJobError) as exc:
+            out.append(f"{label}: acceptance: {exc}")
+            p_values.append(0.0)
+            continue
+        p_values.append(finding.p_value)
+        text = finding.summary()
+        reports.append(text if len(pairs) == 1 else f"results_list[{index}]: {text}")
+        if not finding.passed:
+            out.append(f"{label}: acceptance: {text}")
+    red = any(not getattr(p, "is_inconclusive", False) for p in out)
+    p_value = min(1.0, len(pairs) * min(p_values)) if p_values else None
+    context.records.append(CheckRecord(p_value, level, own, not red))
+    return out, "\n".join(reports)
 
 
 def evaluate(actual: Any, context: DistributionContext | None, level: float, note: str = "",
              margin: float = DEFAULT_MARGIN) -> Finding:
-    """The test of one acceptance check (see the module's docstring)."""
+    """The test of one run's results (see the module's docstring; a batch is :func:`check_acceptance`'s)."""
+    pairs = _runs(actual, context)
+    if len(pairs) != 1 or context is None:
+        raise _AcceptanceSpecError(f"the results hold {len(pairs)} runs; evaluate reads one")
+    return _evaluate_run(*pairs[0], context, level, note, margin)
+
+
+def _runs(actual: Any, context: DistributionContext | None) -> list[tuple[Mapping[str, Any], Any]]:
+    """Each run's results with the run the payload asked for (its experiment, ``max_shots``, ``max_samples``)."""
     if context is None:
         raise _AcceptanceSpecError("the check reads the job's payload (its shots, its experiment) and no job was given")
     from pytest_cloudjob.physics import simulate
@@ -147,19 +174,27 @@ def evaluate(actual: Any, context: DistributionContext | None, level: float, not
     if reason is not None:
         raise _AcceptanceSpecError(f"needs Perceval (the source's vacuum probability): {reason}")
     body = wire.parse_results_text(actual)
-    if body.get("results") is None:
-        raise _NotConclusive("a batch (results_list): the check reads one run's results")
-    physical, logical = _perfs(body)
-    histogram = wire.parse_results(body["results"])
-    if not histogram.is_counts:
-        raise _NotConclusive("probabilities (probs) take no shots: there is no kept count to compare with")
+    entries = [body] if body.get("results") is not None else body.get("results_list")
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, Mapping) and "results" in e
+                                                               for e in entries):
+        raise wire.ResultsFormatError(f"no 'results' nor 'results_list' in the results (fields: "
+                                      f"{', '.join(sorted(map(str, body)))})")
     try:
         runs = simulate.runs_of(context.payload)
     except simulate.PhysicsError as exc:
         raise _AcceptanceSpecError(str(exc)) from None
-    if len(runs) != 1:
-        raise _AcceptanceSpecError(f"the payload asks for {len(runs)} runs; the check reads one")
-    run = runs[0]
+    if len(runs) != len(entries):
+        raise CloudJobError(f"the payload asks for {len(runs)} runs and the results have {len(entries)}")
+    return list(zip(entries, runs))
+
+
+def _evaluate_run(body: Mapping[str, Any], run: Any, context: DistributionContext, level: float, note: str,
+                  margin: float) -> Finding:
+    """The test of one run: its results and perfs (``body``) against its shots and its source's vacuum."""
+    physical, logical = _perfs(body)
+    histogram = wire.parse_results(body["results"])
+    if not histogram.is_counts:
+        raise _NotConclusive("probabilities (probs) take no shots: there is no kept count to compare with")
     kept = int(round(sum(histogram.values.values())))
     if not run.max_shots:
         raise _NotConclusive(f"the payload gives no max_shots ({run.max_shots!r}): the shots taken are not known")

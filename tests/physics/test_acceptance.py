@@ -110,7 +110,6 @@ def test_a_perf_above_every_event_with_a_photon_is_red():
     (json.dumps({"results": ":PCVL:BSDistribution:{|1,1,0>=1}", "physical_perf": 0.5}), {}, "probabilities"),
     (text_of(100, 0.5), {"max_samples": 100}, "reached max_samples 100"),
     (text_of(100, 0.5), {"max_shots": None, "max_samples": 1000}, "no max_shots"),
-    (json.dumps({"results_list": [{"results": ":PCVL:BSCount:{|1,1,0>=5}", "physical_perf": 0.5}]}), {}, "batch"),
 ])
 def test_what_the_results_cannot_say_is_not_conclusive(text, payload, words):
     context = context_for(payload_of(HERALDED, **payload))
@@ -171,3 +170,26 @@ def test_physical_perf_wrong_is_caught_on_qpu_qa_alone(broken_cloud):
     text, context = submit(broken_cloud("physical-perf-wrong"), payload_of(LOSS), platform="qpu:qa")
     problems, _ = acceptance.check_acceptance(text, {}, "results", context)
     assert len(problems) == 1 and "do NOT agree with physical_perf" in problems[0], problems
+
+
+def test_in_a_spec_not_conclusive_skips_the_step_unless_another_check_is_red():
+    from pytest_cloudjob.scenarios.matchers import check
+
+    context = context_for(payload_of(LOSS))
+    with pytest.raises(pytest.skip.Exception, match="not conclusive: acceptance: the results report no physical_perf"):
+        check(text_of(10_000), {"acceptance": {}}, "results", context)
+    problems = check(text_of(10_000), {"acceptance": {}, "regex": "^never$"}, "results", context)
+    assert len(problems) == 2 and any("expected to match" in p for p in problems), problems
+
+
+def test_a_batch_is_checked_run_by_run_at_a_shared_level(physics_cloud, broken_cloud):
+    payload = payload_of(LOSS, iterator=[{"max_shots": 2000}, {"max_shots": 3000}])
+    text, context = submit(physics_cloud, payload, platform="qpu:qa")
+    problems, report = acceptance.check_acceptance(text, {}, "results", context)
+    assert problems == [] and report.count("results_list[") == 2 and "2000 of 2000 shots kept" in report, report
+    assert "at alpha 5e-07" in report and context.records[0].level == 1e-6, report
+    text, context = submit(broken_cloud("physical-perf-wrong"), payload, platform="qpu:qa")
+    problems, _ = acceptance.check_acceptance(text, {}, "results", context)
+    assert [p.split(":")[0] for p in problems] == ["results.results_list[0]", "results.results_list[1]"], problems
+    record = context.records[0]
+    assert record.p_value is not None and record.p_value < 1e-100 and not record.passed
