@@ -186,7 +186,7 @@ def physics_unavailable(scenario: Scenario) -> str | None:
     for name, _ in found:  # a datasheet or acceptance check models the experiment's source with Perceval
         reason = simulate.unavailable_reason() if name != "distribution" else None
         if reason:
-            return f"a {name} check needs Perceval: {reason}"
+            return f"{'an' if name[0] in 'aeiou' else 'a'} {name} check needs Perceval: {reason}"
     return next((f"{reason}" for reason in (skip_reason(spec) for _, spec in found) if reason), None)
 
 

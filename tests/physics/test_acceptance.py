@@ -193,3 +193,24 @@ def test_a_batch_is_checked_run_by_run_at_a_shared_level(physics_cloud, broken_c
     assert [p.split(":")[0] for p in problems] == ["results.results_list[0]", "results.results_list[1]"], problems
     record = context.records[0]
     assert record.p_value is not None and record.p_value < 1e-100 and not record.passed
+
+
+def test_without_perceval_a_scenario_with_an_acceptance_check_is_skipped_with_the_reason(tmp_path: Path, monkeypatch):
+    from pytest_cloudjob.physics import simulate
+    from pytest_cloudjob.scenarios.collect import _statistical, physics_unavailable
+    from pytest_cloudjob.scenarios.loader import load_documents
+    from pytest_cloudjob.scenarios.model import parse_scenario
+
+    path = tmp_path / "x.scenario.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: acceptance of the default experiment
+        steps:
+          - create: {payload: {command: sample_count, max_shots: 100}, save: job}
+          - wait: {job: job, until: completed, timeout: 60s}
+          - results: {job: job, expect: {results: {acceptance: {margin: 0.02}}}}
+        """))
+    scenario = parse_scenario(load_documents(path)[0], path, 0)
+    assert [name for step in scenario.steps for name, _ in _statistical(step.args.get("expect"))] == ["acceptance"]
+    assert physics_unavailable(scenario) is None
+    monkeypatch.setattr(simulate, "unavailable_reason", lambda: "Perceval is not installed")
+    assert physics_unavailable(scenario) == "an acceptance check needs Perceval: Perceval is not installed"
