@@ -88,7 +88,7 @@ class Finding:
         verdict = "within" if self.passed else "OUTSIDE"
         perf = "" if self.physical_perf is None else f"; physical_perf {self.physical_perf:.4g}"
         note = f" ({self.note})" if self.note else ""
-        return (f"{f.label} estimated {self.estimate:.4f}, {_confidence(self.level)} interval "
+        return (f"{f.label} estimated {self.estimate:.4f}, {confidence(self.level)} interval "
                 f"[{self.interval[0]:.4f}, {self.interval[1]:.4f}] (exact Clopper-Pearson on {self.x} coincidences "
                 f"in {self.n} samples, c = {self.x / self.n:.5f}); advertised {self.advertised:.4f} "
                 f"('{f.key}' {100 * self.advertised:g}) with margin {self.margin:g}: the figure is {verdict} "
@@ -194,7 +194,7 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
         return Finding(figure, advertised, margin, round(c * 1e6), 10 ** 6, estimate, (estimate, estimate), level,
                        p_value, (ends[0], ends[1]), physical_perf, "probabilities: no sampling noise")
     x, n = int(round(coincidences)), int(round(total))
-    p_value = _p_value(x, n, ends[0], ends[1])
+    p_value = binomial_p_value(x, n, ends[0], ends[1])
     c_low, c_high = clopper_pearson(x, n, level)
     bounds = sorted((_inverse(curve, c_low), _inverse(curve, c_high)))
     return Finding(figure, advertised, margin, x, n, _inverse(curve, x / n), (bounds[0], bounds[1]), level, p_value,
@@ -210,7 +210,7 @@ def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
     return low, high
 
 
-def _p_value(x: int, n: int, c_low: float, c_high: float) -> float:
+def binomial_p_value(x: int, n: int, c_low: float, c_high: float) -> float:
     """The smallest alpha at which Binomial(n, c) data x reject every c in [c_low, c_high] (two tails)."""
     from scipy.stats import binom
 
@@ -303,7 +303,8 @@ def _inverse(curve: Mapping[str, Any], c: float) -> float:
     return float(thetas[-1])
 
 
-def _confidence(level: float) -> str:
+def confidence(level: float) -> str:
+    """The confidence 1 - ``level`` in percent, with the digits that tell it from 100 % (99.9999 % at 1e-6)."""
     digits = max(0, -math.floor(math.log10(level))) if level > 0 else 0
     return f"{100 * (1 - level):.{max(0, digits - 2)}f} %"
 

@@ -14,6 +14,7 @@ from pytest_cloudjob.run.settings import configured_users
 from pytest_cloudjob.run.target import RUN, prepare_or_exit
 from pytest_cloudjob.scenarios.harness import HarnessError
 from pytest_cloudjob.scenarios.loader import ScenarioFormatError, load_documents
+from pytest_cloudjob.scenarios.matchers import STATISTICAL
 from pytest_cloudjob.scenarios.model import Scenario, parse_scenario
 from pytest_cloudjob.scenarios.runner import ScenarioRunner, ScenarioSetup, StepFailure
 from pytest_cloudjob.server.platforms import default_platforms
@@ -168,7 +169,7 @@ def physics_unavailable(scenario: Scenario) -> str | None:
     """Why a scenario's ``distribution`` checks cannot run here (their reference needs Perceval, not installed),
     or its experiment written as components could not be compiled (the same): the scenario is skipped with
     that reason before it makes a job, since the cloud is not at fault."""
-    specs = [spec for step in scenario.steps for key in ("expect", "require") for spec in _distributions(step.args.get(key))]
+    found = [pair for step in scenario.steps for key in ("expect", "require") for pair in _statistical(step.args.get(key))]
     if any(step.kind == "create" and isinstance(step.args.get("payload"), dict)
            and isinstance(step.args["payload"].get("experiment"), dict) for step in scenario.steps):
         # an experiment written as components, left uncompiled: Perceval is missing (scenarios/model.py)
@@ -177,33 +178,34 @@ def physics_unavailable(scenario: Scenario) -> str | None:
         reason = simulate.unavailable_reason()
         if reason:
             return f"an experiment written as components needs Perceval to be compiled: {reason}"
-    if not specs:
+    if not found:
         return None
     from pytest_cloudjob.physics import simulate
     from pytest_cloudjob.physics.distribution import skip_reason
 
-    if any("figure" in spec for spec in specs):  # a datasheet check models the experiment with Perceval
-        reason = simulate.unavailable_reason()
+    for name, _ in found:  # a datasheet or acceptance check models the experiment's source with Perceval
+        reason = simulate.unavailable_reason() if name != "distribution" else None
         if reason:
-            return f"a datasheet check needs Perceval: {reason}"
-    return next((f"{reason}" for reason in map(skip_reason, specs) if reason), None)
+            return f"{'an' if name[0] in 'aeiou' else 'a'} {name} check needs Perceval: {reason}"
+    return next((f"{reason}" for reason in (skip_reason(spec) for _, spec in found) if reason), None)
 
 
 def statistical_checks(items: list[pytest.Item]) -> int:
-    """The m of the run's false-alarm budget: the ``distribution`` matchers of the collected scenarios that
-    will run (one per matcher, step and platform; a scenario skipped at collection has none)."""
-    return sum(len(_distributions(step.args.get(key))) for item in items
+    """The m of the run's false-alarm budget: the statistical matchers (``matchers.STATISTICAL``) of the
+    collected scenarios that will run (one per matcher, step and platform; a scenario skipped at collection has
+    none)."""
+    return sum(len(_statistical(step.args.get(key))) for item in items
                if isinstance(item, ScenarioItem) and item.get_closest_marker("skip") is None
                for step in item.scenario.steps for key in ("expect", "require"))
 
 
-def _distributions(spec: Any) -> list[Any]:
+def _statistical(spec: Any) -> list[tuple[str, Any]]:
+    """Each statistical matcher in ``spec``, as (its name, its argument)."""
     if isinstance(spec, dict):
-        own = [spec[name] for name in ("distribution", "datasheet") if isinstance(spec.get(name), dict)]
-        return own + [found for key, sub in spec.items() if key not in ("distribution", "datasheet")
-                      for found in _distributions(sub)]
+        own = [(name, spec[name]) for name in STATISTICAL if isinstance(spec.get(name), dict)]
+        return own + [found for key, sub in spec.items() if key not in STATISTICAL for found in _statistical(sub)]
     if isinstance(spec, list):
-        return [found for sub in spec for found in _distributions(sub)]
+        return [found for sub in spec for found in _statistical(sub)]
     return []
 
 

@@ -35,8 +35,9 @@ TYPES: dict[str, Callable[[Any], bool]] = {
 }
 PHYSICS_MODULE = "pytest_cloudjob.physics.distribution"
 DATASHEET_MODULE = "pytest_cloudjob.physics.datasheet"
+ACCEPTANCE_MODULE = "pytest_cloudjob.physics.acceptance"
 #: The matchers that need the job's payload and platform (a ``DistributionContext``) and count in the run's budget.
-STATISTICAL = ("distribution", "datasheet")
+STATISTICAL = ("distribution", "datasheet", "acceptance")
 #: How close (difflib ratio) a key must be to a matcher name to be taken for a misspelt matcher.
 NEAR_MISS = 0.75
 _SPEC_REF = {"$ref": "#/$defs/spec"}
@@ -144,6 +145,14 @@ def _datasheet(arg: Any, spec: Any) -> list[Problem]:
     return [(None, problem) for problem in module.validate_datasheet_spec(arg)]
 
 
+def _acceptance(arg: Any, spec: Any) -> list[Problem]:
+    try:
+        module = importlib.import_module(ACCEPTANCE_MODULE)
+    except ImportError:
+        return [(None, f"the acceptance matcher needs the physics module {ACCEPTANCE_MODULE}")]
+    return [(None, problem) for problem in module.validate_acceptance_spec(arg)]
+
+
 @dataclass(frozen=True)
 class MatcherSpec:
     """One matcher: its name, what it takes (checked and published), and when it passes (for the docs)."""
@@ -224,6 +233,15 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
                 "the platform's advertised figure (`transmittance`, `hom`, `g2`, `detector_efficiency`) within "
                 "`margin` of its estimate from the results, at a guaranteed alpha (needs the physics extra)",
                 {"type": "object"}, _datasheet),
+    MatcherSpec("acceptance", "acceptance: {} or acceptance: {margin: 0.05, alpha: 1.0e-6}",
+                "the reported `physical_perf` (x `logical_perf`) agrees with the samples kept of the `max_shots` "
+                "shots: kept ~ Binomial(shots, perf / (1 - P(vacuum))), the vacuum from the platform's transmittance "
+                "within `margin`, exact two-sided test at a guaranteed alpha; not conclusive for `probs`, samples "
+                "capped at `max_samples`, no `physical_perf` (needs the physics extra)",
+                {"type": "object", "properties": {
+                    "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                    "margin": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}},
+                 "additionalProperties": False}, _acceptance),
 )}
 MATCHER_KEYS = frozenset(MATCHERS)
 
@@ -388,13 +406,16 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
         module = _physics()
         if module is None:  # validated at load time; kept for a module removed since
             raise ImportError(f"the distribution matcher needs {PHYSICS_MODULE}")
-        found = module.check_distribution(actual, spec["distribution"], where, context)
-        if found and all(getattr(p, "is_inconclusive", False) for p in found):
-            # e.g. a legal post-selection that kept nothing: no verdict on the cloud either way
-            raise pytest.skip.Exception("; ".join(found), _use_item_location=True)
-        out.extend(found)
+        out.extend(module.check_distribution(actual, spec["distribution"], where, context))
     if "datasheet" in spec:
-        out.extend(_check_datasheet(actual, spec["datasheet"], where, context))
+        out.extend(_check_estimate(actual, spec["datasheet"], where, context, DATASHEET_MODULE,
+                                   f"datasheet: {_figure(spec['datasheet'])}"))
+    if "acceptance" in spec:
+        out.extend(_check_estimate(actual, spec["acceptance"], where, context, ACCEPTANCE_MODULE, "acceptance"))
+    if out and all(getattr(p, "is_inconclusive", False) for p in out):
+        # e.g. a legal post-selection that kept nothing: no verdict on the cloud either way (a red elsewhere in
+        # the spec keeps the step red, the checks that could not decide said in its text)
+        raise pytest.skip.Exception("; ".join(out), _use_item_location=True)
     if any(key in spec for key in ("includes", "excludes", "every")) and not isinstance(actual, list):
         return out + [f"{where}: expected a list, got {got}"]
     for item_spec in spec.get("includes", []):
@@ -409,16 +430,19 @@ def _check_matcher(actual: Any, spec: Mapping[str, Any], where: str, context: An
     return out
 
 
-def _check_datasheet(actual: Any, spec: Any, where: str, context: Any) -> list[str]:
-    """The ``datasheet`` check; its estimate, interval and verdict are attached to the report (Allure)."""
+def _figure(spec: Any) -> Any:
+    return spec.get("figure") if isinstance(spec, Mapping) else None
+
+
+def _check_estimate(actual: Any, spec: Any, where: str, context: Any, module_name: str, title: str) -> list[str]:
+    """A ``datasheet`` or ``acceptance`` check; its estimate, interval and verdict are attached to the report
+    (Allure) under ``title``; a problem that makes it not conclusive is returned as such (``is_inconclusive``)."""
     from pytest_cloudjob.api import records
 
-    module = importlib.import_module(DATASHEET_MODULE)
-    found, report = module.check_datasheet(actual, spec, where, context)
+    module = importlib.import_module(module_name)
+    found, report = getattr(module, f"check_{module_name.rsplit('.', 1)[1]}")(actual, spec, where, context)
     if report:
-        records.attach_text(f"datasheet: {spec.get('figure')}", f"{where}: {report}")
-    if found and all(getattr(p, "is_inconclusive", False) for p in found):
-        raise pytest.skip.Exception("; ".join(found), _use_item_location=True)
+        records.attach_text(title, f"{where}: {report}")
     return list(found)
 
 

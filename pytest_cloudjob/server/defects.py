@@ -181,6 +181,8 @@ _CATALOGUE: tuple[Defect, ...] = (
            "§6 physics is a promise", physics=True),
     Defect("vacuum-reported", "a shot is an event with at least one photon: no sample without photons",
            "§6 physics is a promise", physics=True),
+    Defect("physical-perf-wrong", "the reported physical_perf is the acceptance of the samples kept, not 20 % below it "
+           "(a detector efficiency counted twice)", "§2 results: physical_perf [P-results-6]", physics=True),
     # -- datasheet drifts (issue 20 item 4): the device a few points worse than its platform's perfs say.
     # Caught on qpu:qa alone by the datasheet checks of scenarios/physics.scenario.yaml (docs/benchmarks.md §8).
     Defect("g2-drifted", "the device's multi-photon emission is the advertised g2, not 3 points more",
@@ -195,6 +197,10 @@ PERF_DRIFTS: dict[str, tuple[str, float, float]] = {
     "g2-drifted": ("g2 (%)", 1.0, 3.0),
     "hom-drifted": ("HOM (%)", 1.0, -5.0),
 }
+
+
+#: The factor the ``physical-perf-wrong`` defect applies to the physical_perf a job reports.
+PERF_REPORTED_FACTOR = 0.8
 
 
 def drifted_perfs(perfs: dict[str, Any], defects: frozenset[str]) -> dict[str, Any]:

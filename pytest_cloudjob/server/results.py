@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_cloudjob.physics import cache, simulate, wire
-from pytest_cloudjob.server.defects import drifted_perfs
+from pytest_cloudjob.server.defects import PERF_REPORTED_FACTOR, drifted_perfs
 from pytest_cloudjob.server.limits import MAX_BATCH_RUNS, MAX_SAMPLES, samples_asked
 from pytest_cloudjob.server.platforms import COMMANDS
 
@@ -305,7 +305,7 @@ def known_results(payload: Mapping[str, Any], exact: simulate.Exact, seed: int, 
         else:
             counts = Counter(rng.choices(states, weights, k=kept))
             body = {"results": wire.bscount({s: counts[s] for s in states if counts[s]})}
-    body.update({"physical_perf": exact.perf, "logical_perf": 1.0})
+    body.update(reported_perfs(exact.perf, defects))
     _echo_job_context(body, payload)
     return json.dumps(body)
 
@@ -402,7 +402,7 @@ def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str
     probs: dict[str, float] = plan["probs"]
     states = list(probs)
     weights = numpy.fromiter(probs.values(), dtype=float, count=len(states)) / sum(probs.values())
-    perfs = {"physical_perf": plan["perf"], "logical_perf": 1.0}
+    perfs = reported_perfs(plan["perf"], defects)
     if plan["command"] == "probs":
         return {"results": wire.bsdistribution(dict(zip(states, weights.tolist()))), **perfs}
     kept = samples_kept(plan, rng, defects)
@@ -413,6 +413,13 @@ def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str
     counts = rng.multinomial(kept, weights) if states else numpy.zeros(0, dtype=int)
     seen = numpy.flatnonzero(counts).tolist()
     return {"results": wire.bscount(dict(zip([states[i] for i in seen], counts[seen].tolist()))), **perfs}
+
+
+def reported_perfs(perf: float, defects: frozenset[str] = frozenset()) -> dict[str, float]:
+    """The perfs a run's results report: ``physical_perf`` the probability an event passes every filter (the
+    vacuum included: Perceval's global_perf), ``logical_perf`` 1; 20 % low under ``physical-perf-wrong``."""
+    factor = PERF_REPORTED_FACTOR if "physical-perf-wrong" in defects else 1.0
+    return {"physical_perf": perf * factor, "logical_perf": 1.0}
 
 
 def samples_kept(plan: dict[str, Any], rng: Any, defects: frozenset[str] = frozenset()) -> int:

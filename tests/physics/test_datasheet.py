@@ -125,16 +125,16 @@ def test_a_wrong_spec_is_said_at_load_time(spec, words):
 def test_the_p_value_is_red_exactly_when_the_clopper_pearson_interval_misses_the_region(x, n, level):
     low, high = datasheet.clopper_pearson(x, n, level)
     for region in ((0.0, 0.001), (0.02, 0.03), (0.024, 0.026), (0.5, 0.9), (0.99, 1.0)):
-        red = datasheet._p_value(x, n, *region) <= level
+        red = datasheet.binomial_p_value(x, n, *region) <= level
         assert red == (high < region[0] or low > region[1]), (x, n, level, region, low, high)
 
 
 def test_a_run_budget_counts_the_check_and_tests_it_at_its_share():
-    from pytest_cloudjob.scenarios.collect import _distributions
+    from pytest_cloudjob.scenarios.collect import _statistical
 
     spec = {"figure": "g2", "margin": 0.01}
-    assert _distributions({"results": {"datasheet": spec}, "other": {"distribution": {"reference": "ideal"}}}) \
-        == [spec, {"reference": "ideal"}]
+    assert _statistical({"results": {"datasheet": spec}, "other": {"distribution": {"reference": "ideal"}}}) \
+        == [("datasheet", spec), ("distribution", {"reference": "ideal"})]
     payload, _ = CHECKS["g2"]
     text = json.dumps({"results": wire.bscount({"|1,1>": 1, "|1,0>": 9999})})
     shared = context_for(payload)

@@ -74,8 +74,8 @@ CASES = [
     ({"|1,0>": 3}, {"differs_from": {"|1,0>": 4}}, True, ""),
 ]
 # The physics matchers have their own modules and tests (pytest_cloudjob.physics.distribution, tests/physics/;
-# pytest_cloudjob.physics.datasheet, tests/physics/test_datasheet.py).
-TESTED_ELSEWHERE = {"distribution", "datasheet"}
+# pytest_cloudjob.physics.datasheet, tests/physics/test_datasheet.py; acceptance, tests/physics/test_acceptance.py).
+TESTED_ELSEWHERE = {"distribution", "datasheet", "acceptance"}
 
 
 @pytest.mark.parametrize("actual,spec,passes,fragment", CASES)
