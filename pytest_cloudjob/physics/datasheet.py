@@ -88,7 +88,7 @@ class Finding:
         verdict = "within" if self.passed else "OUTSIDE"
         perf = "" if self.physical_perf is None else f"; physical_perf {self.physical_perf:.4g}"
         note = f" ({self.note})" if self.note else ""
-        return (f"{f.label} estimated {self.estimate:.4f}, {_confidence(self.level)} interval "
+        return (f"{f.label} estimated {self.estimate:.4f}, {confidence(self.level)} interval "
                 f"[{self.interval[0]:.4f}, {self.interval[1]:.4f}] (exact Clopper-Pearson on {self.x} coincidences "
                 f"in {self.n} samples, c = {self.x / self.n:.5f}); advertised {self.advertised:.4f} "
                 f"('{f.key}' {100 * self.advertised:g}) with margin {self.margin:g}: the figure is {verdict} "
@@ -144,6 +144,10 @@ def check_datasheet(actual: Any, spec: Mapping[str, Any], where: str,
         return [f"{where}: datasheet {spec['figure']}: {exc}"], ""
     if context is not None:
         context.records.append(CheckRecord(finding.p_value, level, own, finding.passed))
+    if context is not None and context.charts is not None:  # a reporter that keeps images: its picture
+        from pytest_cloudjob.physics import datasheet_chart
+
+        context.charts.append(datasheet_chart.chart_data(finding, where))
     text = finding.summary()
     return ([] if finding.passed else [f"{where}: datasheet: {text}"]), text
 
@@ -303,7 +307,8 @@ def _inverse(curve: Mapping[str, Any], c: float) -> float:
     return float(thetas[-1])
 
 
-def _confidence(level: float) -> str:
+def confidence(level: float) -> str:
+    """``99.9999 %`` for a level of 1e-6: the interval's confidence, as the report and the chart say it."""
     digits = max(0, -math.floor(math.log10(level))) if level > 0 else 0
     return f"{100 * (1 - level):.{max(0, digits - 2)}f} %"
 

@@ -148,9 +148,15 @@ class AllureReporter:
             allure.attach(redact(text), name=redact(name), attachment_type=AttachmentType.TEXT)
 
     def attach_image(self, name: str, render: Callable[[], bytes | None]) -> None:
-        """A PNG with the current step (a ``distribution`` check's chart), drawn only inside a test."""
+        """A PNG with the current step (a statistical check's chart), drawn only inside a test. A picture is
+        secondary: a drawing that fails (a broken matplotlib, a font cache it cannot write) never breaks the
+        check; the step says why it has no chart instead."""
         if self.in_test:
-            image = render()
+            try:
+                image = render()
+            except Exception as exc:
+                self.attach_text(f"{name}: not drawn", f"{type(exc).__name__}: {exc}")
+                return
             if image:
                 allure.attach(image, name=redact(name), attachment_type=AttachmentType.PNG)
 
