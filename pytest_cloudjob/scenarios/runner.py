@@ -354,7 +354,7 @@ class ScenarioRunner:
             for ordinal, record in enumerate(records):
                 where = f"{step.path}:{step.line} {key}" + (f" #{ordinal + 1}" if len(records) > 1 else "")
                 self.budget.record(CheckResult(self.test, where, record.p_value, record.level, record.own_alpha,
-                                               record.passed))
+                                               record.passed, self.platform, record.figure))
         records.clear()
 
     @staticmethod

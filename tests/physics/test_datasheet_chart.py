@@ -101,3 +101,26 @@ def test_the_chart_shows_the_band_the_interval_and_the_verdict():
     assert datasheet_chart.chart_data(low_end, "results").band == (0.0, 0.015)  # clipped to the figure's range
     if chart.available():
         assert (data.png() or b"").startswith(PNG)
+
+
+def test_the_estimated_figures_are_among_the_runs_figures_for_allure_3(pytester, broken_cloud, monkeypatch):
+    """Each datasheet estimate goes into ``cloudjob-figures.json`` (with its interval, advertised value and
+    verdict) and into Allure 3's metrics, in percent, keyed by platform and figure (docs/reporting.md)."""
+    result = run_scenarios(pytester, broken_cloud("g2-drifted"), monkeypatch)
+    result.assert_outcomes(passed=1, failed=1)
+    folder = pytester.path / "allure-results"
+    checks = json.loads((folder / "cloudjob-figures.json").read_text())["platforms"]["qpu:qa"]["datasheet"]
+    by_figure = {c["figure"]: c for c in checks}
+    assert set(by_figure) == {"g2", "transmittance"}
+    g2 = by_figure["g2"]
+    assert g2["test"].endswith("::the advertised g2[qpu:qa]") and not g2["passed"]
+    assert g2["advertised"] == pytest.approx(0.02) and g2["margin"] == 0.01 and g2["low"] > 0.03  # g2 drifted to 5 %
+    assert g2["low"] <= g2["estimate"] <= g2["high"] and g2["samples"] > 0
+    assert by_figure["transmittance"]["passed"]
+    perf = {m["key"]: m for m in json.loads((folder / "cloudjob-perf.json").read_text())}
+    assert perf["qpu:qa datasheet g2"]["value"] == pytest.approx(100 * g2["estimate"])
+    assert perf["qpu:qa datasheet g2 high"]["value"] == pytest.approx(100 * g2["high"])
+    assert (perf["qpu:qa datasheet g2"]["unit"], perf["qpu:qa datasheet g2"]["better"]) == ("%", "lower")
+    assert perf["qpu:qa datasheet transmittance"]["better"] == "higher"
+    config = json.loads((folder / "allurerc.json").read_text())["performance"]["metrics"]
+    assert config["qpu:qa datasheet g2"]["title"] == "qpu:qa: g2 estimated (datasheet, advertised 2 ± 1)"
