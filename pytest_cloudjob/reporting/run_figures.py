@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_cloudjob.redaction import redact_data
 from pytest_cloudjob.run.budget import CheckResult
 
 PERF_FILE = "cloudjob-perf.json"
@@ -97,9 +98,10 @@ def performance_config(found: Iterable[Metric]) -> dict[str, Any]:
 
 def write_figures(report_dir: Path, figures: Mapping[str, Any], found: Iterable[Metric],
                   when: float | None = None) -> None:
-    """``cloudjob-perf.json`` (Allure 3's metrics) and ``cloudjob-figures.json`` into ``report_dir``."""
+    """``cloudjob-perf.json`` (Allure 3's metrics) and ``cloudjob-figures.json`` into ``report_dir``, masked as
+    they are written (a test's node id, in both, can hold a token)."""
     stamp = int(1000 * (time.time() if when is None else when))
     perf = [{"id": m.id, "key": m.key, "value": m.value, "start": stamp, "stop": stamp, "title": m.title,
              "unit": m.unit, "better": m.better, "group": m.group} for m in found]
-    (report_dir / PERF_FILE).write_text(json.dumps(perf, indent=2) + "\n", encoding="utf-8")
-    (report_dir / FIGURES_FILE).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    (report_dir / PERF_FILE).write_text(json.dumps(redact_data(perf), indent=2) + "\n", encoding="utf-8")
+    (report_dir / FIGURES_FILE).write_text(json.dumps(redact_data(figures), indent=2) + "\n", encoding="utf-8")
