@@ -20,7 +20,7 @@ from pytest_cloudjob.api.cloud_objects.cloud_job import set_default_process_id
 from pytest_cloudjob.redaction import install_log_redaction
 from pytest_cloudjob.redaction.files import redact_debug_trace, redact_exception_repr, redact_report, redact_warning
 from pytest_cloudjob.reporting import is_scenario_report
-from pytest_cloudjob.reporting.run_level import report_to_junit
+from pytest_cloudjob.reporting.run_level import redact_junit_file, report_to_junit
 from pytest_cloudjob.run.job_factory import JobFactory
 from pytest_cloudjob.run.settings import SettingsError, add_options, resolve
 from pytest_cloudjob.run.signals import sigterm_as_interrupt
@@ -115,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    redact_junit_file(config)  # written at the session's end, by pytest's junit writer, from unmasked node ids
     plugin = config.stash.get(PLUGIN, None)
     if plugin is not None:
         plugin.close()

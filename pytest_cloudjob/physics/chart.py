@@ -42,6 +42,14 @@ class ChartData:
     bars: tuple[Bar, ...]
     passed: bool
 
+    @property
+    def attachment(self) -> str:
+        """The Allure attachment's name."""
+        return f"distribution chart: {self.title}"
+
+    def png(self) -> bytes | None:
+        return render_png(self)
+
 
 def chart_data(counts: Mapping[str, int], reference: Mapping[str, float], verdict: stats.Verdict, where: str,
                top: int = TOP) -> ChartData:

@@ -47,12 +47,13 @@ class Figure:
     label: str
     low: float = 0.0
     high: float = 1.0
+    better: str = "higher"  # which way a device improves, for a report that follows the figure run to run
 
 
 FIGURES: dict[str, Figure] = {f.name: f for f in (
     Figure("transmittance", TRANSMITTANCE_KEY, "transmittance", 0.02, 1.0),
     Figure("hom", "HOM (%)", "HOM visibility"),
-    Figure("g2", "g2 (%)", "g2", 0.0, 0.5),
+    Figure("g2", "g2 (%)", "g2", 0.0, 0.5, "lower"),
     Figure("detector_efficiency", "Detector efficiency (%)", "detector efficiency", 0.02, 1.0),
 )}
 GRID = 26  # points of the model curve c(theta) over the figure's range (for the estimate and its interval)
@@ -80,6 +81,14 @@ class Finding:
     @property
     def passed(self) -> bool:
         return self.p_value > self.level
+
+    def figures(self) -> dict[str, Any]:
+        """The numbers of this check as plain data (fractions), for the run's per-platform figures."""
+        return {"figure": self.figure.name, "label": self.figure.label, "key": self.figure.key,
+                "better": self.figure.better, "estimate": self.estimate, "low": self.interval[0],
+                "high": self.interval[1], "advertised": self.advertised, "margin": self.margin,
+                "coincidences": self.x, "samples": self.n, "level": self.level, "p_value": self.p_value,
+                "passed": self.passed}
 
     def summary(self) -> str:
         """One paragraph: the estimate, its interval, the advertised value and the margin, the verdict."""
@@ -143,7 +152,11 @@ def check_datasheet(actual: Any, spec: Mapping[str, Any], where: str,
             context.records.append(CheckRecord(0.0, level, own, False))
         return [f"{where}: datasheet {spec['figure']}: {exc}"], ""
     if context is not None:
-        context.records.append(CheckRecord(finding.p_value, level, own, finding.passed))
+        context.records.append(CheckRecord(finding.p_value, level, own, finding.passed, finding.figures()))
+    if context is not None and context.charts is not None:  # a reporter that keeps images: its picture
+        from pytest_cloudjob.physics import datasheet_chart
+
+        context.charts.append(datasheet_chart.chart_data(finding, where))
     text = finding.summary()
     return ([] if finding.passed else [f"{where}: datasheet: {text}"]), text
 

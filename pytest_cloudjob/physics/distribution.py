@@ -74,13 +74,16 @@ class SpecProblem(str):
 
 @dataclass(frozen=True)
 class CheckRecord:
-    """What one ``distribution`` check made of its results, for a run-level budget: its p-value (the smallest
-    alpha at which it fails; ``None`` when not conclusive), the level it was tested at, the spec's own alpha."""
+    """What one statistical check made of its results, for a run-level budget: its p-value (the smallest
+    alpha at which it fails; ``None`` when not conclusive), the level it was tested at, the spec's own alpha;
+    and, for a ``datasheet`` check, the figure it estimated (:meth:`datasheet.Finding.figures`), which the
+    run writes among its per-platform figures (docs/reporting.md)."""
 
     p_value: float | None
     level: float
     own_alpha: float | None
     passed: bool
+    figure: dict[str, Any] | None = None
 
 
 @dataclass

@@ -195,28 +195,34 @@ def redact_folder(report_dir: Path, removed: list[Path] | None = None) -> int:
     and named in ``removed``; the rewrite goes through a ``.tmp`` file so a failed one never truncates it."""
     changed = 0
     for path in report_dir.iterdir() if report_dir.is_dir() else ():
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        masked = redact(text)
-        if masked == text:
-            continue
-        if path.suffix == ".json":  # redact the strings, not the text, so the file stays valid JSON
-            with suppress(ValueError):
-                masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
-        temporary = path.with_name(path.name + ".tmp")
-        try:
-            temporary.write_text(masked, encoding="utf-8")
-            os.replace(temporary, path)
-        except OSError:
-            with suppress(OSError):
-                temporary.unlink(missing_ok=True)
-            with suppress(OSError):
-                path.unlink()
-            if removed is not None:
-                removed.append(path)
-        changed += 1
+        if path.is_file() and redact_file(path, removed):
+            changed += 1
     return changed
+
+
+def redact_file(path: Path, removed: list[Path] | None = None) -> bool:
+    """Mask secrets in one text file in place; return whether it held one. A JSON file is masked string by
+    string (it stays valid JSON), any other text as text (an XML file stays valid: ``***`` needs no escaping).
+    A file that cannot be rewritten is removed rather than left holding a secret, and named in ``removed``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return False
+    masked = redact(text)
+    if masked == text:
+        return False
+    if path.suffix == ".json":
+        with suppress(ValueError):
+            masked = json.dumps(redact_data(json.loads(text)), ensure_ascii=False)
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        temporary.write_text(masked, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        with suppress(OSError):
+            path.unlink()
+        if removed is not None:
+            removed.append(path)
+    return True

@@ -38,13 +38,23 @@ CATEGORIES: list[dict[str, Any]] = [
 ]
 
 
-def allure3_config(name: str = "pytest-cloudjob") -> dict[str, Any]:
-    """An ``allurerc.json`` for Allure 3 holding :data:`CATEGORIES` (its compatibility keys are Allure 2's)."""
-    return {"name": name, "categories": {"rules": [
+#: Where Allure 3 keeps its history (relative to the folder ``allure generate`` runs in, not to the results):
+#: without one it shows no earlier run at all, neither statuses nor the run's figures.
+HISTORY_PATH = "allure-history.jsonl"
+
+
+def allure3_config(name: str = "pytest-cloudjob", performance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ``allurerc.json`` for Allure 3 holding :data:`CATEGORIES` (its compatibility keys are Allure 2's), its
+    history file, and the titles of the run's figures (``performance``, read by Allure 3.17 and later)."""
+    config: dict[str, Any] = {"name": name, "historyPath": HISTORY_PATH, "categories": {"rules": [
         {key: value for key, value in rule.items() if key != "description"} for rule in CATEGORIES]}}
+    if performance:
+        config["performance"] = performance
+    return config
 
 
-def write_categories(report_dir: Path) -> None:
+def write_categories(report_dir: Path, performance: dict[str, Any] | None = None) -> None:
     """``categories.json`` for Allure 2 and ``allurerc.json`` for Allure 3 (``--config`` points at it)."""
     (report_dir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2) + "\n", encoding="utf-8")
-    (report_dir / "allurerc.json").write_text(json.dumps(allure3_config(), indent=2) + "\n", encoding="utf-8")
+    (report_dir / "allurerc.json").write_text(json.dumps(allure3_config(performance=performance), indent=2) + "\n",
+                                              encoding="utf-8")

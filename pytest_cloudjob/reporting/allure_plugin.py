@@ -25,6 +25,7 @@ from pytest_cloudjob.reporting.allure_report import (
 )
 from pytest_cloudjob.reporting.allure_typed import dynamic_description, dynamic_label, dynamic_title
 from pytest_cloudjob.reporting.allure_writer import RedactingWriterSwap
+from pytest_cloudjob.reporting.run_figures import run_figures
 from pytest_cloudjob.reporting.run_level import report_to_allure
 from pytest_cloudjob.run.summary import run_level_failures
 from pytest_cloudjob.run.target import CloudRun
@@ -142,7 +143,7 @@ class AllureCloudPlugin:
             "pcvl.version": run.settings.pcvl_version,
             "python": f"{python_platform.python_implementation()} {sys.version.split()[0]}",
             "pytest": pytest.__version__,
-        })
+        }, run_figures(run.stats.summary(), run.budget.results.values()) if run.ready else None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

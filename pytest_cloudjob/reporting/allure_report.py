@@ -26,6 +26,7 @@ from allure_commons.types import AttachmentType, LabelType
 
 from pytest_cloudjob.api.client import CallRecord
 from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.reporting import run_figures
 from pytest_cloudjob.reporting.allure_categories import CATEGORIES, write_categories
 from pytest_cloudjob.reporting.allure_typed import now, step_context, uuid4
 
@@ -148,9 +149,15 @@ class AllureReporter:
             allure.attach(redact(text), name=redact(name), attachment_type=AttachmentType.TEXT)
 
     def attach_image(self, name: str, render: Callable[[], bytes | None]) -> None:
-        """A PNG with the current step (a ``distribution`` check's chart), drawn only inside a test."""
+        """A PNG with the current step (a statistical check's chart), drawn only inside a test. A picture is
+        secondary: a drawing that fails (a broken matplotlib, a font cache it cannot write) never breaks the
+        check; the step says why it has no chart instead."""
         if self.in_test:
-            image = render()
+            try:
+                image = render()
+            except Exception as exc:
+                self.attach_text(f"{name}: not drawn", f"{type(exc).__name__}: {exc}")
+                return
             if image:
                 allure.attach(image, name=redact(name), attachment_type=AttachmentType.PNG)
 
@@ -161,12 +168,16 @@ class AllureReporter:
             allure.attach(render_call(record), name=call_title(record), attachment_type=AttachmentType.JSON)
 
 
-def write_run_files(report_dir: Path, environment: dict[str, str]) -> None:
-    """``environment.properties``, ``categories.json`` (Allure 2) and ``allurerc.json`` (Allure 3's categories)."""
+def write_run_files(report_dir: Path, environment: dict[str, str], figures: dict[str, Any] | None = None) -> None:
+    """``environment.properties``, ``categories.json`` (Allure 2), ``allurerc.json`` (Allure 3's categories,
+    history and the titles of the run's figures) and the run's per-platform ``figures`` (``run_figures.py``)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{key}={redact(value).replace(chr(92), chr(92) * 2)}" for key, value in environment.items()]
     (report_dir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_categories(report_dir)
+    found = run_figures.metrics(figures) if figures is not None else []
+    if figures is not None:
+        run_figures.write_figures(report_dir, figures, found)
+    write_categories(report_dir, run_figures.performance_config(found) if found else None)
 
 
 def scenario_title(item: pytest.Item) -> str:

@@ -9,11 +9,14 @@ everything written). Its name is stable from run to run, so Allure's history fol
 from __future__ import annotations
 
 import hashlib
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_cloudjob.redaction import redact
+from pytest_cloudjob.redaction.files import redact_file
 from pytest_cloudjob.run.summary import RunLevelFailure
 
 #: The pseudo-file every run-level result belongs to: junit's ``classname``, Allure's feature.
@@ -42,6 +45,26 @@ def report_to_junit(config: pytest.Config, failures: list[RunLevelFailure]) -> N
                                                        sections=[], duration=0.0))
         xml.pytest_runtest_logreport(pytest.TestReport(nodeid(failure), location, {}, "passed", None, "teardown",
                                                        sections=[], duration=0.0))
+
+
+def redact_junit_file(config: pytest.Config) -> None:
+    """Mask every registered secret in the ``--junitxml`` file pytest has written (nothing without one).
+
+    Reports are masked before pytest's junit writer sees them, but it names each test case from the node id,
+    and a node id can hold a token (``test_x[<token>]``, a ``parametrize`` value): its ``name`` and
+    ``classname`` would carry it, and so would anything a plugin records (``record_property``). So the file
+    itself is masked once written, as the Allure folder is; one that cannot be rewritten is removed."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    path = Path(xml.logfile)
+    removed: list[Path] = []
+    if path.is_file():
+        redact_file(path, removed)
+    if removed:
+        print(f"cloudjob: {path} held a secret and could not be rewritten masked, so it was removed", file=sys.stderr)
 
 
 def allure_result(failure: RunLevelFailure, epic: str) -> Any:

@@ -17,7 +17,8 @@ from typing import Any
 @dataclass(frozen=True)
 class CheckResult:
     """One statistical check of the run: where it is, its p-value (``None``: not conclusive), the level it
-    was tested at, the scenario's own alpha (``None``: not given), and whether it was red."""
+    was tested at, the scenario's own alpha (``None``: not given), and whether it was red; its platform, and
+    the figure a ``datasheet`` check estimated (``None`` otherwise), for the run's per-platform figures."""
 
     test: str
     where: str
@@ -25,6 +26,8 @@ class CheckResult:
     level: float
     own_alpha: float | None
     passed: bool
+    platform: str = ""
+    figure: dict[str, Any] | None = None
 
 
 @dataclass

@@ -6,7 +6,6 @@ A mistake of the scenario found only now (an unset ``{env.X}``, a bad matcher ar
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import time
@@ -355,19 +354,19 @@ class ScenarioRunner:
             for ordinal, record in enumerate(records):
                 where = f"{step.path}:{step.line} {key}" + (f" #{ordinal + 1}" if len(records) > 1 else "")
                 self.budget.record(CheckResult(self.test, where, record.p_value, record.level, record.own_alpha,
-                                               record.passed))
+                                               record.passed, self.platform, record.figure))
         records.clear()
 
     @staticmethod
     def attach_charts(context: Any) -> None:
-        """Attach each ``distribution`` check's chart (expected vs observed per outcome) to the step, then forget it."""
+        """Attach each statistical check's chart to the step, then forget it: a ``distribution`` check's expected
+        vs observed per outcome (``physics/chart.py``), a ``datasheet`` check's estimate and interval against the
+        advertised value (``physics/datasheet_chart.py``). Each is drawn only when the step is written."""
         charts = getattr(context, "charts", None)
         if not charts:
             return
-        from pytest_cloudjob.physics import chart
-
         for data in charts:
-            reporting.attach_image(f"distribution chart: {data.title}", functools.partial(chart.render_png, data))
+            reporting.attach_image(data.attachment, data.png)
         charts.clear()
 
     def check_error(self, step: Step, exc: CloudApiError, expect_error: dict[str, Any], first_call: int) -> None:

@@ -194,3 +194,43 @@ def test_the_secret_env_setting_refuses_what_is_not_a_name(pytester, monkeypatch
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: CLOUDJOB_SECRET_ENV: 'not a name' is not an environment variable name "
                                  "or glob (--cloud-secret-env / CLOUDJOB_SECRET_ENV / cloud_secret_env)"])
+
+
+TOKEN_IN_THE_NODE_ID = """
+    import os
+    import pytest
+
+    TOKEN = os.environ["CLOUDJOB_TOKEN"]
+
+    @pytest.mark.parametrize("tag", [TOKEN])
+    def test_fails(cloud_user, tag, record_property):
+        record_property("tag", tag)
+        print("stdout has", tag)
+        assert tag == "x", f"the message has {tag}"
+
+    class TestRows:
+        @pytest.mark.parametrize("row", [f"{TOKEN}-row"])
+        def test_passes(self, cloud_user, row):
+            pass
+"""
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_junit_never_carries_a_token_held_by_a_node_id(pytester, against, xdist):
+    """A ``parametrize`` value is in the node id, from which pytest's junit writer names each test case: its
+    ``name`` (and a ``record_property`` value, the message, system-out) must be masked too."""
+    import xml.etree.ElementTree as ET
+
+    secret = against.tokens["user"]
+    pytester.makepyfile(test_rows=TOKEN_IN_THE_NODE_ID)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--junitxml=junit.xml", "-o", "junit_logging=all",
+                                          *xdist)
+    result.assert_outcomes(passed=1, failed=1)
+    junit = (pytester.path / "junit.xml").read_text()
+    assert_nowhere(secret, {"junit.xml": junit})
+    cases = {case.get("name"): case for case in ET.fromstring(junit).iter("testcase")}  # still valid XML
+    assert set(cases) == {"test_fails[***]", "test_passes[***-row]"}
+    assert cases["test_passes[***-row]"].get("classname") == "test_rows.TestRows"
+    failure = cases["test_fails[***]"].find("failure")
+    assert failure is not None and "the message has ***" in failure.get("message", "")
+    assert 'name="tag" value="***"' in junit and "stdout has ***" in junit
