@@ -25,7 +25,7 @@ def test_the_docs_block_is_the_script_the_test_runs():
     assert SCRIPT.read_text() in blocks, "docs/reporting.md's dashboard block and docs/examples/render-dashboard.sh differ"
 
 
-@pytest.mark.heavy
+@pytest.mark.heavy(seconds=60)
 def test_the_documented_commands_render_a_report_that_follows_the_figures_run_to_run(tmp_path):
     if shutil.which("npx") is None:
         pytest.skip("npx (Node.js) is not installed: Allure 3 cannot be run")
