@@ -11,7 +11,7 @@ last two rows (the cache in a fresh folder, filled by one call first):
   distribution (its default precision), the yardstick;
 - **the check**: ``check_distribution`` of a 10,000-shot ``sample_count`` result against the ``ideal``
   reference, as a scenario's ``distribution`` step runs it: the reference computed (SLOS at the converged
-  precision, its states turned into text), the results read, both statistical bounds;
+  precision, read into a ``physics/table.py`` table), the results read, both statistical bounds;
 - **the check's statistics alone** (``stats.compare``, passing, so no diagnostic G-test) and the same on a
   failing histogram (the G-test then computed, as the failure text shows it);
 - **the cloud's job**: ``server/results.make_results``, what the reference cloud's simulation worker does for

@@ -292,19 +292,41 @@ def _references(reference: Any, runs: int, context: DistributionContext | None,
     kept = _cached_references(entry)
     if kept is None:
         kept = _compute_references(reference, context.payload, perfs, threshold, probs_check)
-        cache.put(entry, [vars(r) for r in kept])  # its fields as they are (asdict deep-copies 12,376 of them)
+        cache.put(entry, [_stored(r) for r in kept])
     if len(kept) != runs:
         raise CloudJobError(f"the payload asks for {len(kept)} runs and the results have {runs}")
     return kept
+
+
+def _stored(reference: Reference) -> dict[str, Any]:
+    """A reference's fields as they are (``asdict`` deep-copies 12,376 of them), a table as its arrays' bytes."""
+    from pytest_cloudjob.physics.table import Table
+
+    fields = dict(vars(reference))
+    if isinstance(reference.probs, Table):
+        fields["probs"] = {"table": reference.probs.to_json()}
+    return fields
 
 
 def _cached_references(entry: str) -> list[Reference] | None:
     """The references kept under ``entry`` (computed by an earlier check of the same job), if readable."""
     value = cache.get(entry)
     try:
-        return [Reference(**item) for item in value] if isinstance(value, list) and value else None
-    except TypeError:  # an entry of another shape: computed again
+        return [_loaded(item) for item in value] if isinstance(value, list) and value else None
+    except (TypeError, ValueError):  # an entry of another shape: computed again
         return None
+
+
+def _loaded(item: dict[str, Any]) -> Reference:
+    probs = item.get("probs")
+    if isinstance(probs, dict) and "table" in probs:
+        from pytest_cloudjob.physics import table
+
+        tabled = table.from_json(probs["table"])
+        if tabled is None:
+            raise ValueError("a table that does not read back")
+        item = {**item, "probs": tabled}
+    return Reference(**item)
 
 
 def _compute_references(reference: str, payload: Mapping[str, Any], perfs: Mapping[str, Any], threshold: bool,

@@ -108,7 +108,7 @@ class Exact:
     shot passes them (``perf``), and ``unlisted``: a bound on the probability mass Perceval's truncation
     left out of ``probs`` (outcomes that can happen but are not listed; 0 for a perfect source)."""
 
-    probs: dict[str, float]
+    probs: Mapping[str, float]  # a table.Table when computed here: only the states a cloud saw become str
     perf: float
     unlisted: float = 0.0
     vacuum: float = 0.0  # the probability that no photon at all reaches the detectors
@@ -237,7 +237,7 @@ def exact(experiment: Any, *, noise: Any = None, use_noise: bool = True, thresho
     ``bound_unlisted``: also bound the mass left out (a second simulation; a cloud that only samples skips it)."""
     simulated = prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold)
     fine = _slos(simulated, PRECISION)
-    probs = fine[0] if not fine[0] or min(fine[0].values()) > 0 else {s: p for s, p in fine[0].items() if p > 0}
+    probs = _positive(fine[0])
     perf = fine[1]
     # Perceval drops input and output states below precision x the largest probability: the accepted mass
     # grows as the precision is refined. What a refinement from PRECISION x 1000 to PRECISION added bounds
@@ -272,7 +272,7 @@ def prepared(experiment: Any, *, noise: Any = None, use_noise: bool = True, thre
     return simulated
 
 
-def probs_at(experiment: Any, precision: float | None) -> dict[str, float]:
+def probs_at(experiment: Any, precision: float | None) -> Mapping[str, float]:
     """Perceval's answer at ``precision`` (``None``: its default), for the slack of a ``probs`` check."""
     return _slos(experiment, precision)[0]
 
@@ -292,7 +292,17 @@ def vacuum_probability(experiment: Any) -> float:
     return float(sum(p for state, p in distribution.items() if max(state.n) == 0))
 
 
-def _slos(experiment: Any, precision: float | None, states: bool = True) -> tuple[dict[str, float], float]:
+def _positive(probs: Mapping[str, float]) -> Mapping[str, float]:
+    """``probs`` without its outcomes of probability 0 (Perceval may list some)."""
+    from pytest_cloudjob.physics.table import Table
+
+    if isinstance(probs, Table):
+        kept = probs.numbers > 0
+        return probs if kept.all() else Table(probs.states[kept], probs.numbers[kept])
+    return probs if not probs or min(probs.values()) > 0 else {s: p for s, p in probs.items() if p > 0}
+
+
+def _slos(experiment: Any, precision: float | None, states: bool = True) -> tuple[Mapping[str, float], float]:
     """Perceval's SLOS answer (Perceval's ``Processor`` works on its own copy of ``experiment``): the
     probabilities by state text (none when ``states`` is false: only the probability a shot is kept)."""
     import perceval as pcvl
@@ -304,10 +314,15 @@ def _slos(experiment: Any, precision: float | None, states: bool = True) -> tupl
     return probs, min(1.0, max(0.0, float(perf)))
 
 
-def as_text(distribution: Any) -> dict[str, float]:
-    """A Perceval ``BSDistribution`` as state text -> probability, in its own order: its text written once by
-    exqalibur (``{\n\t|1,0>: 0.5\n...}``, each state as ``str(state)`` writes it, each probability at full
-    precision) and split, a third of the cost of turning 12,376 states into text one by one."""
+def as_text(distribution: Any) -> Mapping[str, float]:
+    """A Perceval ``BSDistribution`` as state text -> probability, in its own order: a :class:`table.Table`
+    read from exqalibur's text of it (``{\n\t|1,0>: 0.5\n...}``, each state as ``str(state)`` writes it) and
+    its values, no ``str`` made per state; else that text split, else state by state."""
+    from pytest_cloudjob.physics import table
+
+    tabled = table.of_distribution(distribution)
+    if tabled is not None:
+        return tabled
     words = str(distribution).replace(">:", ">").split()
     if len(words) == 2 * len(distribution) + 2 and words[0] == "{" and words[-1] == "}":
         probs = dict(zip(words[1:-1:2], map(float, words[2:-1:2])))

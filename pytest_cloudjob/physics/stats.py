@@ -157,7 +157,10 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     reference's order, the unexpected outcomes last)."""
     import numpy
 
-    given = numpy.fromiter(expected.values(), dtype=float, count=len(expected))
+    from pytest_cloudjob.physics.table import Table
+
+    tabled = expected if isinstance(expected, Table) else None
+    given = tabled.numbers if tabled is not None else numpy.fromiter(expected.values(), dtype=float, count=len(expected))
     if not numpy.all(numpy.isfinite(given)) or numpy.any(given < 0):
         raise ValueError("expected probabilities must be finite and >= 0")
     total = float(given.sum())
@@ -166,9 +169,14 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     if n <= 0:
         raise ValueError("no shots to compare (the counts are empty or sum to 0)")
     kept = given > 0
-    states = list(expected) if kept.all() else [state for state, keep in zip(expected, kept.tolist()) if keep]
     p = given[kept] / total
-    c = numpy.fromiter(map(counts.get, states, itertools.repeat(0)), dtype=float, count=len(states))
+    if tabled is not None:  # the seen outcomes looked up in the table: only their states are str
+        tabled = tabled if kept.all() else Table(tabled.states[kept], tabled.numbers[kept])
+        c, name, expects = _seen_in(numpy, tabled, counts)
+    else:
+        states = list(expected) if kept.all() else [state for state, keep in zip(expected, kept.tolist()) if keep]
+        c = numpy.fromiter(map(counts.get, states, itertools.repeat(0)), dtype=float, count=len(states))
+        name, expects = states.__getitem__, (lambda: frozenset(states))
     unexpected = n - int(c.sum())
     q = c / n
     # the binned TVD: outcomes expected >= POOL_BELOW times are bins, the rest (and every unexpected one) one pool
@@ -185,10 +193,10 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
     rest = Outcome(UNEXPECTED, 0.0, unexpected, n * kl_to_interval(unexpected / n, 0.0, tolerance))
     chernoff = max(float(statistic.max()) if len(statistic) else 0.0, rest.statistic)
     order = _largest(numpy, statistic, worst)
-    ranked = [Outcome(states[i], n * float(p[i]), int(c[i]), float(statistic[i])) for i in order]
+    ranked = [Outcome(name(i), n * float(p[i]), int(c[i]), float(statistic[i])) for i in order]
     ranked = sorted([*ranked, rest], key=lambda o: o.statistic, reverse=True)[:worst]  # stable: rest last on ties
     if any(o is rest for o in ranked):
-        label = _unexpected_label(counts, frozenset(states))
+        label = _unexpected_label(counts, expects())
         ranked = [Outcome(label, o.expected, o.seen, o.statistic) if o is rest else o for o in ranked]
 
     def g_pvalue() -> float:
@@ -204,7 +212,20 @@ def _evidence_numpy(counts: Mapping[str, int], expected: Mapping[str, float], n:
         dof = int(big.sum()) + int(has_pool) - 1
         return chi2_sf(2.0 * g, dof) if dof > 0 else 1.0
 
-    return _Evidence(tvd, bins, chernoff, len(states) + 1, tuple(o for o in ranked if o.statistic > 0), g_pvalue)
+    return _Evidence(tvd, bins, chernoff, len(p) + 1, tuple(o for o in ranked if o.statistic > 0), g_pvalue)
+
+
+def _seen_in(numpy: Any, tabled: Any, counts: Mapping[str, int]) -> tuple[Any, Callable[[int], str],
+                                                                           Callable[[], Container[str]]]:
+    """The counts aligned with a table's outcomes (0 where none was seen), its i-th outcome's name, and
+    the seen outcomes that are in it (for the label of the unexpected ones)."""
+    keys = list(counts)
+    at = tabled.indices(keys)
+    hit = at >= 0
+    c = numpy.zeros(len(tabled.numbers), dtype=float)
+    c[at[hit]] = numpy.fromiter(counts.values(), dtype=float, count=len(keys))[hit]
+    return (c, lambda i: tabled.states[i].decode("ascii"),
+            lambda: frozenset(k for k, found in zip(keys, hit.tolist()) if found))
 
 
 def _largest(numpy: Any, values: Any, k: int) -> list[int]:

@@ -244,7 +244,7 @@ def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
     name = _plan_key(payload, perfs, threshold, defects)
     kept = cache.get(name)
     if isinstance(kept, dict) and isinstance(kept.get("plans"), (list, type(None))):
-        return kept["plans"]  # type: ignore[no-any-return]
+        return _loaded(kept["plans"])
     runs, _ = simulable_runs(payload)
     if runs is None:
         plans = None
@@ -252,8 +252,32 @@ def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
         perfs = drifted_perfs(perfs, defects)  # the device's own figures under a drift defect
         noise = simulate.noise_of_perfs(perfs) if perfs else None
         plans = [_plan(run, noise, defects, threshold) for run in runs]
-    cache.put(name, {"plans": plans})
+    cache.put(name, {"plans": _stored(plans)})
     return plans
+
+
+def _stored(plans: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Plans as JSON keeps them: a table of probabilities as its arrays' bytes (read back bit for bit)."""
+    from pytest_cloudjob.physics.table import Table
+
+    return None if plans is None else [
+        {**plan, "probs": {"table": plan["probs"].to_json()}} if isinstance(plan["probs"], Table) else plan
+        for plan in plans]
+
+
+def _loaded(plans: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """:func:`_stored`'s plans as they were (a table read back as one); a malformed table is a dict as JSON has it."""
+    if plans is None or not any(isinstance(p, dict) and isinstance(p.get("probs"), dict) and "table" in p["probs"]
+                                for p in plans):
+        return plans
+    from pytest_cloudjob.physics import table
+
+    out = []
+    for plan in plans:
+        probs = plan.get("probs") if isinstance(plan, dict) else None
+        tabled = table.from_json(probs["table"]) if isinstance(probs, dict) and "table" in probs else None
+        out.append({**plan, "probs": tabled} if tabled is not None else plan)
+    return out
 
 
 def _plan_key(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool, defects: frozenset[str]) -> str:
@@ -399,9 +423,16 @@ def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str
     each weight the same double as ``p / sum(probs)`` in Python, so a seed draws what it always drew."""
     import numpy
 
-    probs: dict[str, float] = plan["probs"]
-    states = list(probs)
-    weights = numpy.fromiter(probs.values(), dtype=float, count=len(states)) / sum(probs.values())
+    from pytest_cloudjob.physics.table import Table
+
+    probs: Mapping[str, float] = plan["probs"]
+    if isinstance(probs, Table):  # its arrays: only the states sampled become str
+        numbers = probs.numbers
+        weights = numbers / sum(numbers.tolist())
+        states: Any = _Texts(probs)
+    else:
+        states = list(probs)
+        weights = numpy.fromiter(probs.values(), dtype=float, count=len(states)) / sum(probs.values())
     perfs = reported_perfs(plan["perf"], defects)
     if plan["command"] == "probs":
         return {"results": wire.bsdistribution(dict(zip(states, weights.tolist()))), **perfs}
@@ -413,6 +444,22 @@ def _answer(plan: dict[str, Any], rng: Any, defects: frozenset[str]) -> dict[str
     counts = rng.multinomial(kept, weights) if states else numpy.zeros(0, dtype=int)
     seen = numpy.flatnonzero(counts).tolist()
     return {"results": wire.bscount(dict(zip([states[i] for i in seen], counts[seen].tolist()))), **perfs}
+
+
+class _Texts:
+    """A table's states by position, each made ``str`` when asked (``list(probs)``'s, without the list)."""
+
+    def __init__(self, tabled: Any) -> None:
+        self.tabled = tabled
+
+    def __getitem__(self, i: int) -> str:
+        return self.tabled.states[i].decode("ascii")  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return len(self.tabled)
+
+    def __iter__(self) -> Any:
+        return iter(self.tabled.texts())
 
 
 def reported_perfs(perf: float, defects: frozenset[str] = frozenset()) -> dict[str, float]:
@@ -438,7 +485,7 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _with_vacuum(probs: dict[str, float], perf: float, vacuum: float, modes: int) -> dict[str, float]:
+def _with_vacuum(probs: Mapping[str, float], perf: float, vacuum: float, modes: int) -> dict[str, float]:
     """The distribution with the events that have no photon counted as samples (defect)."""
     total = perf + vacuum
     out = {s: p * perf / total for s, p in probs.items()}
@@ -451,7 +498,7 @@ def _occupations(state: str) -> list[int]:
     return [int(x) for x in match.group(1).split(",")] if match else []
 
 
-def _uniform_like(probs: dict[str, float]) -> dict[str, float]:
+def _uniform_like(probs: Mapping[str, float]) -> dict[str, float]:
     """Uniform over every state with the photon number and modes of the likeliest outcome (defect)."""
     likeliest = _occupations(max(probs, key=lambda s: probs[s])) if probs else []
     states = output_states(sum(likeliest), len(likeliest), limit=10_000) if likeliest else list(probs)
