@@ -18,16 +18,16 @@ from pytest_cloudjob.server.process import start_reference_cloud
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
                                 reason="the load tests need Locust: pip install 'pytest-cloudjob[load]'")
 
-#: At least this many requests in 20 s with 20 users (about 4000 on a quiet 2-core machine, docs/load.md):
-#: hundreds, not thousands, so a busy CI machine stays green.
-MIN_REQUESTS = 300
+#: At least this many requests in 10 s with 20 users (about 2000 on a quiet 2-core machine, docs/load.md):
+#: a hundred or so, not thousands, so a busy CI machine stays green.
+MIN_REQUESTS = 150
 HEADLESS = ("--headless", "--users", "20", "--spawn-rate", "20", "--only-summary")
 
 
-@pytest.mark.heavy(seconds=50)
-def test_the_smoke_scenarios_as_a_20s_load_are_green_with_csv_html_and_an_allure_result(tmp_path: Path) -> None:
+@pytest.mark.heavy(seconds=30)
+def test_the_smoke_scenarios_as_a_10s_load_are_green_with_csv_html_and_an_allure_result(tmp_path: Path) -> None:
     csv_prefix, html, allure = tmp_path / "smoke", tmp_path / "smoke.html", tmp_path / "allure"
-    result = run(load_command("-m", "smoke", *HEADLESS, "--run-time", "20s", "--csv", str(csv_prefix),
+    result = run(load_command("-m", "smoke", *HEADLESS, "--run-time", "10s", "--csv", str(csv_prefix),
                               "--html", str(html), "--alluredir", str(allure)), env_for(), tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

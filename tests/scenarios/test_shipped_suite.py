@@ -91,7 +91,7 @@ def test_the_shipped_suite_kills_every_defect_with_a_one_read_failure_and_stays_
     faults = [arg for name in FAULT_HALVES[half] for arg in ("--fault", name)]
     result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", ".", "--json", str(report),
                           *(arg for name in defects for arg in ("--defect", name)), *faults,
-                          QUICK_QPU, "--workers", "3", "--", *PLATFORMS, timeout=1800)  # a hang guard, not a target
+                          QUICK_QPU, "--workers", "2", "--", *PLATFORMS, timeout=1800)  # a hang guard, not a target
     data = json.loads(report.read_text())
     table = result.stdout.str()
     assert result.ret == 0, table
