@@ -17,7 +17,17 @@ import time
 from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children
-from pytest_cloudjob.mutation.report import RED, PartialJson, baseline, interruption, score, table, write_json
+from pytest_cloudjob.mutation.report import (
+    RED,
+    PartialJson,
+    ReportError,
+    baseline,
+    interruption,
+    killers_of_report,
+    score,
+    table,
+    write_json,
+)
 from pytest_cloudjob.mutation.runs import RunSettings, mutants
 from pytest_cloudjob.mutation.schedule import run_plan, signals_recorded
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
@@ -53,6 +63,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--all-failures", action="store_true",
                         help="run each suite to the end to list every test that kills a defect (slower; "
                              "default: stop at the first)")
+    parser.add_argument("--first-from", type=Path, metavar="PATH",
+                        help="an earlier --json report: each defect run starts with the tests that killed it there "
+                             "(order only: the same score, sooner)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the outcomes as JSON here")
     parser.add_argument("--workdir", type=Path, help="where each run keeps its cloud log and pytest output")
     parser.add_argument("--list", action="store_true", help="print the catalogue and exit")
@@ -82,9 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{defect.name:28} breaks: {defect.promise} [{defect.row}]")
         return 0
     args, pytest_args = parse_args(argv)
+    try:
+        hints = killers_of_report(args.first_from) if args.first_from else {}
+    except ReportError as exc:
+        print(f"python -m pytest_cloudjob.mutation: error: --first-from {exc}", file=sys.stderr)
+        return 2
     settings = RunSettings(paths=tuple(args.paths), pytest_args=tuple(pytest_args), cloud_args=tuple(args.cloud_arg),
                            run_timeout=args.run_timeout, cloud_timeout=args.cloud_timeout,
-                           first_failure_only=not args.all_failures,
+                           first_failure_only=not args.all_failures, hints=hints,
                            **({"workdir": args.workdir} if args.workdir else {}))
     defects = [] if args.no_defects else (args.defect or None)
     plan = mutants(defects, [] if args.no_faults else (args.fault or None), args.fault_repeats)

@@ -140,6 +140,34 @@ def write_json(path: Path, outcomes: list[Outcome], wall_seconds: float,
     os.replace(temporary, path)
 
 
+class ReportError(ValueError):
+    """A ``--first-from`` file that is not a mutation report: the message names the file and what is wrong."""
+
+
+def killers_of_report(path: Path) -> dict[str, tuple[str, ...]]:
+    """Per defect, the tests that killed it in an earlier ``--json`` report (transport errors left out).
+
+    Order only, like pytest's ``--failed-first``: a defect run starts with its last killers, so it stops
+    after one test instead of many; a stale report makes runs slower, never changes a verdict."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: not a readable mutation --json report: {exc}") from None
+    runs = data.get("runs") if isinstance(data, dict) else None
+    if not isinstance(runs, list):
+        raise ReportError(f"{path}: not a mutation --json report (no 'runs' list)")
+    out: dict[str, tuple[str, ...]] = {}
+    for number, run in enumerate(runs, 1):
+        failures = run.get("failures") if isinstance(run, dict) else None
+        if not isinstance(failures, list) or not isinstance(run.get("name"), str):
+            raise ReportError(f"{path}: run {number} has no 'name' and 'failures' list")
+        if run.get("must_pass"):
+            continue
+        out[run["name"]] = tuple(f["test"] for f in failures
+                                 if isinstance(f, dict) and isinstance(f.get("test"), str) and not f.get("transport"))
+    return out
+
+
 class PartialJson:
     """``write_json`` after every finished run (``in_progress``), so that a command killed mid-plan
     (SIGKILL, a lost runner) leaves on disk every outcome that finished."""

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,6 +97,8 @@ class RunSettings:
     run_timeout: float = 180.0
     cloud_timeout: float = 10.0
     first_failure_only: bool = True
+    #: Per defect, the tests that killed it in an earlier run (``--first-from``): its run starts with them.
+    hints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "cloudjob-mutation")
 
 
@@ -173,8 +175,10 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
                **{env: cloud.tokens[account] for account, env in TOKEN_ENV.items()}}
         env.pop(FIRST_ENV, None)
         env.pop(STOP_ENV, None)
-        if killers is not None and not mutant.must_pass:
-            env[FIRST_ENV] = json.dumps(killers.first())
+        if not mutant.must_pass:
+            first = [*settings.hints.get(mutant.name, ()), *(killers.first() if killers is not None else ())]
+            if first:
+                env[FIRST_ENV] = json.dumps(list(dict.fromkeys(first)))
         stop = []
         if settings.first_failure_only:
             if mutant.must_pass:

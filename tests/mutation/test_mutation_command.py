@@ -81,6 +81,40 @@ def test_python_tests_are_named_as_killers_and_a_transport_error_kills_nothing(p
         "kills not checked against a baseline (no unbroken run finished);")
 
 
+def test_first_from_an_earlier_report_starts_each_defect_run_with_its_last_killer(pytester: pytest.Pytester) -> None:
+    """The second run reads the first's JSON: the defect run starts with the test that killed it, so it stops
+    there (0 passed before the kill, 3 the first time); the verdict and the killer are the same."""
+    pytester.makepyfile(test_order="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_a_quick_one(n):
+            assert n in range(3)
+
+        def test_the_status_body_holds_progress(cloud_job_factory, cloud_context, cloud_user):
+            job = cloud_job_factory.create()
+            assert "progress" in job.get_status(cloud_context, cloud_user)
+    """)
+    earlier = pytester.path / "earlier.json"
+    first, _ = mutation(pytester, "test_order.py", "--no-faults", "--defect", "no-progress")
+    (pytester.path / "mutation.json").rename(earlier)
+    again, data = mutation(pytester, "test_order.py", "--no-faults", "--defect", "no-progress", "--first-from",
+                           str(earlier))
+    assert first.ret == again.ret == 0, again.stdout.str()
+    before = json.loads(earlier.read_text())["runs"][0]
+    run = data["runs"][0]
+    assert (before["verdict"], before["passed"]) == ("killed", 3), before
+    assert (run["verdict"], run["passed"]) == ("killed", 0), run
+    assert [f["test"] for f in run["failures"]] == [f["test"] for f in before["failures"]]
+
+
+def test_a_first_from_file_that_is_not_a_report_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:
+    (pytester.path / "notes.json").write_text('{"killed": 3}')
+    result = pytester.run(sys.executable, "-m", "pytest_cloudjob.mutation", ".", "--first-from", "notes.json")
+    assert result.ret == 2
+    assert "--first-from notes.json: not a mutation --json report (no 'runs' list)" in result.stderr.str()
+
+
 def test_a_suite_red_on_the_unbroken_cloud_fails_the_command(pytester: pytest.Pytester) -> None:
     pytester.makefile(".scenario.yaml", wrong="""\
 name: expects a platform name the cloud does not have

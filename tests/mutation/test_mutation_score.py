@@ -12,7 +12,7 @@ import pytest
 from pytest_cloudjob.mutation import schedule
 from pytest_cloudjob.mutation.children import Children
 from pytest_cloudjob.mutation.probe import OUTPUT_ENV, STOP_ENV
-from pytest_cloudjob.mutation.report import PartialJson, score_line, table, to_json
+from pytest_cloudjob.mutation.report import PartialJson, ReportError, killers_of_report, score_line, table, to_json
 from pytest_cloudjob.mutation.runs import Failure, Killers, Mutant, Outcome, RunSettings, mutants
 
 UNBROKEN = Mutant("unbroken", "the reference cloud as it is", (), True, baseline=True)
@@ -171,3 +171,17 @@ def test_a_lanes_own_killers_come_before_the_other_lanes() -> None:
     theirs.record(Outcome(OTHER, "failed", 1.0, [Failure("t.py::test_theirs", "boom")]))
     assert mine.first() == ["t.py::test_mine", "t.py::test_theirs"]
     assert theirs.first() == ["t.py::test_theirs", "t.py::test_mine"]
+
+
+def test_an_earlier_report_gives_each_defect_its_killers_and_no_transport_error_or_fault_run(tmp_path: Path) -> None:
+    report = tmp_path / "mutation.json"
+    report.write_text(json.dumps(to_json([
+        Outcome(UNBROKEN, "failed", 1.0, [Failure("t.py::test_flaky", "boom")]),
+        Outcome(DEFECT, "failed", 1.0, [Failure("t.py::test_blip", "no answer", TIMED_OUT),
+                                        Failure("t.py::test_status", "assert 'progress' in {}")]),
+        Outcome(OTHER, "passed", 1.0, passed=2)], 3.0)))
+    assert killers_of_report(report) == {"no-progress": ("t.py::test_status",), "anonymous-allowed": ()}
+    for text, says in (("{", "not a readable mutation --json report"), ('{"runs": [1]}', "run 1 has no 'name'")):
+        report.write_text(text)
+        with pytest.raises(ReportError, match=f"^{report}: {says}"):
+            killers_of_report(report)
