@@ -14,6 +14,10 @@ figure it is strictly monotone, so an interval for c is an interval for the figu
 - ``g2``: one photon into a 50:50 beam splitter (Hanbury Brown-Twiss): only multi-photon emission clicks twice.
 - ``detector_efficiency``: a uniform efficiency eta of the detectors, advertised as ``Detector efficiency (%)``
   (no Perceval key: a uniform efficiency is a loss before the detectors, modelled as transmittance x eta).
+- ``detector_efficiency`` with ``mode: k``: detector k's efficiency relative to the best one, advertised in
+  Perceval's per-mode form (``Transmission per mode (%)``: ``{t_out: [...]}``, relative ``t_out[k] / max``):
+  one photon spread over the modes; the statistic is then the **click fraction** of detector k, the samples
+  in which mode k registers photons, Binomial(N, c_k) as well, and c_k grows with its efficiency.
 
 The test: H0 "the figure lies within ``margin`` of the advertised one" (``margin`` in the figure's own unit,
 a fraction: 0.01 is one percentage point). It is red when the exact Clopper-Pearson interval for c at
@@ -34,7 +38,7 @@ from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.physics import cache, wire
 from pytest_cloudjob.physics.distribution import CheckRecord, DistributionContext, Inconclusive, SpecProblem, level_of
 
-SPEC_KEYS = frozenset({"figure", "margin", "alpha"})
+SPEC_KEYS = frozenset({"figure", "margin", "alpha", "mode"})
 TRANSMITTANCE_KEY = "Transmittance (%)"
 
 
@@ -77,6 +81,7 @@ class Finding:
     region: tuple[float, float]  # c at the ends of the margin
     physical_perf: float | None = None
     note: str = ""
+    counted: str = "coincidences"  # what x counts: coincidences, or a detector's clicks
 
     @property
     def passed(self) -> bool:
@@ -98,7 +103,7 @@ class Finding:
         perf = "" if self.physical_perf is None else f"; physical_perf {self.physical_perf:.4g}"
         note = f" ({self.note})" if self.note else ""
         return (f"{f.label} estimated {self.estimate:.4f}, {confidence(self.level)} interval "
-                f"[{self.interval[0]:.4f}, {self.interval[1]:.4f}] (exact Clopper-Pearson on {self.x} coincidences "
+                f"[{self.interval[0]:.4f}, {self.interval[1]:.4f}] (exact Clopper-Pearson on {self.x} {self.counted} "
                 f"in {self.n} samples, c = {self.x / self.n:.5f}); advertised {self.advertised:.4f} "
                 f"('{f.key}' {100 * self.advertised:g}) with margin {self.margin:g}: the figure is {verdict} "
                 f"[{lo:.4f}, {hi:.4f}] (c in [{self.region[0]:.5f}, {self.region[1]:.5f}]), p-value "
@@ -125,6 +130,11 @@ def validate_datasheet_spec(spec: Any) -> list[str]:
         problems.append("'margin' is required: how far the figure may be from the advertised one (0.01: one point)")
     elif not _is_number(margin) or not 0 <= margin < 1:
         problems.append(f"margin must be a number in [0, 1) (a fraction: 0.01 is one point), got {margin!r}")
+    mode = spec.get("mode")
+    if mode is not None and (not isinstance(mode, int) or isinstance(mode, bool) or mode < 0):
+        problems.append(f"mode must be a mode number >= 0 (the detector to estimate), got {mode!r}")
+    elif mode is not None and figure in FIGURES and figure != "detector_efficiency":
+        problems.append(f"'mode' names a detector: it goes with figure detector_efficiency, not {figure}")
     alpha = spec.get("alpha")
     if alpha is not None and (not _is_number(alpha) or not 0 < alpha < 1):
         problems.append(f"alpha must be a number strictly between 0 and 1, got {alpha!r}")
@@ -170,6 +180,7 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
     """The estimate, its interval and the test of one datasheet check (see the module's docstring)."""
     figure = FIGURES[spec["figure"]]
     margin = float(spec["margin"])
+    mode = spec.get("mode")
     if context is None:
         raise _DatasheetSpecError("the check reads the job's experiment and its platform's perfs, and no job was given")
     from pytest_cloudjob.physics import simulate
@@ -179,13 +190,17 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
         raise _DatasheetSpecError(f"needs Perceval: {reason}")
     details = context.platform_details()
     perfs = dict(details.get("perfs") or {})
-    if figure.key not in perfs:
+    if mode is not None:
+        figure, advertised = _detector_figure(perfs, mode, details.get("name"))
+    elif figure.key not in perfs:
         raise _NotConclusive(f"platform {details.get('name')} does not advertise {figure.key!r} in its perfs "
                              f"(advertised: {', '.join(map(repr, perfs)) or 'none'}): nothing to compare with")
-    try:
-        advertised = float(perfs[figure.key]) / 100
-    except (TypeError, ValueError):
-        raise CloudJobError(f"the platform advertises {figure.key!r} as {perfs[figure.key]!r}, not a number") from None
+    else:
+        try:
+            advertised = float(perfs[figure.key]) / 100
+        except (TypeError, ValueError):
+            raise CloudJobError(f"the platform advertises {figure.key!r} as {perfs[figure.key]!r}, not a number") \
+                from None
     body = wire.parse_results_text(actual)
     if body.get("results") is None:
         raise _DatasheetSpecError("the check reads one run's results (a batch's results_list is not read)")
@@ -194,9 +209,10 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
     total = sum(counts.values())
     if total <= 0:
         raise _NotConclusive("the results are empty: no sample to estimate the figure from")
-    coincidences = sum(v for state, v in counts.items() if _occupied(state) >= 2)
+    coincidences = sum(v for state, v in counts.items() if _counted(state, mode))
+    counted = "coincidences" if mode is None else f"clicks of detector {mode}"
     threshold = simulate.threshold_detectors(details)
-    curve = _curve(context.payload, perfs, threshold, figure, advertised, margin)
+    curve = _curve(context.payload, perfs, threshold, figure, advertised, margin, mode)
     ends = sorted((curve["low_end"], curve["high_end"]))
     perf = body.get("physical_perf")
     physical_perf = float(perf) if isinstance(perf, (int, float)) and _is_number(perf) else None
@@ -205,13 +221,41 @@ def evaluate(actual: Any, spec: Mapping[str, Any], context: DistributionContext 
         p_value = 1.0 if ends[0] - 1e-9 <= c <= ends[1] + 1e-9 else 0.0
         estimate = _inverse(curve, c)
         return Finding(figure, advertised, margin, round(c * 1e6), 10 ** 6, estimate, (estimate, estimate), level,
-                       p_value, (ends[0], ends[1]), physical_perf, "probabilities: no sampling noise")
+                       p_value, (ends[0], ends[1]), physical_perf, "probabilities: no sampling noise", counted)
     x, n = int(round(coincidences)), int(round(total))
     p_value = binomial_p_value(x, n, ends[0], ends[1])
     c_low, c_high = clopper_pearson(x, n, level)
     bounds = sorted((_inverse(curve, c_low), _inverse(curve, c_high)))
     return Finding(figure, advertised, margin, x, n, _inverse(curve, x / n), (bounds[0], bounds[1]), level, p_value,
-                   (ends[0], ends[1]), physical_perf, note)
+                   (ends[0], ends[1]), physical_perf, note, counted)
+
+
+def _detector_figure(perfs: Mapping[str, Any], mode: int, platform: Any) -> tuple[Figure, float]:
+    """Detector ``mode``'s figure and its advertised efficiency relative to the best (Perceval's per-mode form)."""
+    from pytest_cloudjob.physics import simulate
+
+    try:
+        efficiencies = simulate.detector_efficiencies(perfs)
+    except simulate.PhysicsError as exc:  # the platform's own details: the cloud's mistake
+        raise CloudJobError(str(exc)) from None
+    key = simulate.PER_MODE_KEY
+    if efficiencies is None:
+        raise _NotConclusive(f"platform {platform} does not advertise its detectors' efficiencies ({key!r} with "
+                             f"{simulate.OUT_KEY!r}, Perceval's per-mode form): nothing to compare with")
+    if mode >= len(efficiencies):
+        raise _NotConclusive(f"platform {platform} advertises {simulate.OUT_KEY!r} for {len(efficiencies)} modes, "
+                             f"not for mode {mode}: nothing to compare with")
+    figure = Figure(f"detector_efficiency[{mode}]", f"{key} {simulate.OUT_KEY}[{mode}]",
+                    f"detector {mode} efficiency (relative to the best)", 0.02, 1.0)
+    return figure, efficiencies[mode]
+
+
+def _counted(state: str, mode: int | None) -> bool:
+    """Whether a sample counts: a coincidence (two modes or more register photons), or a click of ``mode``."""
+    modes = _modes(state)
+    if mode is None:
+        return sum(1 for m in modes if m.strip() not in ("", "0")) >= 2
+    return mode < len(modes) and modes[mode].strip() not in ("", "0")
 
 
 def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
@@ -234,6 +278,11 @@ def binomial_p_value(x: int, n: int, c_low: float, c_high: float) -> float:
 
 def _occupied(state: str) -> int:
     """How many modes of ``|1,0,1>`` hold photons (an annotated state counts its modes the same way)."""
+    return sum(1 for mode in _modes(state) if mode.strip() not in ("", "0"))
+
+
+def _modes(state: str) -> list[str]:
+    """The modes of ``|1,0,1>`` as text, one per mode (annotations such as ``{_:0}`` kept whole)."""
     inner = state.strip()[1:-1] if state.strip().startswith("|") else state
     depth, modes, current = 0, [], ""
     for char in inner:  # split on the commas between modes, not inside annotations such as {_:0}
@@ -247,13 +296,13 @@ def _occupied(state: str) -> int:
         else:
             current += char
     modes.append(current)
-    return sum(1 for mode in modes if mode.strip() not in ("", "0"))
+    return modes
 
 
 def _curve(payload: Mapping[str, Any], perfs: Mapping[str, Any], threshold: bool, figure: Figure,
-           advertised: float, margin: float) -> dict[str, Any]:
+           advertised: float, margin: float, mode: int | None = None) -> dict[str, Any]:
     """c(theta) of the job's experiment over the figure's range, and at the ends of the margin (cached)."""
-    entry = cache.key("datasheet-curve", [payload, dict(perfs), threshold, figure.name, advertised, margin, GRID])
+    entry = cache.key("datasheet-curve", [payload, dict(perfs), threshold, figure.name, advertised, margin, GRID, mode])
     kept = cache.get(entry)
     if isinstance(kept, dict) and {"thetas", "values", "low_end", "high_end"} <= set(kept):
         return kept
@@ -269,34 +318,44 @@ def _curve(payload: Mapping[str, Any], perfs: Mapping[str, Any], threshold: bool
     if experiment.noise is not None:
         raise _DatasheetSpecError("the experiment carries its own noise model, so its results say nothing of the "
                                  "platform's figures: send it without one")
+    if mode is not None and mode >= experiment.m:
+        raise _DatasheetSpecError(f"mode {mode} is not a mode of the experiment (it has {experiment.m})")
     thetas = [figure.low + (figure.high - figure.low) * i / (GRID - 1) for i in range(GRID)]
-    values = [_coincidence(experiment, perfs, threshold, figure, t) for t in thetas]
+    values = [_coincidence(experiment, perfs, threshold, figure, t, mode) for t in thetas]
     if max(values) - min(values) < FLAT or not (_monotone(values, 1) or _monotone(values, -1)):
         raise _DatasheetSpecError(f"this experiment does not identify the {figure.label}: its coincidence fraction "
                                  f"is not strictly monotone in it ({values[0]:.3g} to {values[-1]:.3g}); docs/physics.md "
                                  "names an experiment for each figure")
     low = max(figure.low, advertised - margin)
     high = min(figure.high, advertised + margin)
-    kept = {"thetas": thetas, "values": values, "low_end": _coincidence(experiment, perfs, threshold, figure, low),
-            "high_end": _coincidence(experiment, perfs, threshold, figure, high)}
+    kept = {"thetas": thetas, "values": values, "low_end": _coincidence(experiment, perfs, threshold, figure, low, mode),
+            "high_end": _coincidence(experiment, perfs, threshold, figure, high, mode)}
     cache.put(entry, kept)
     return kept
 
 
-def _coincidence(experiment: Any, perfs: Mapping[str, Any], threshold: bool, figure: Figure, theta: float) -> float:
-    """The model's coincidence fraction with the figure at ``theta`` and the other advertised figures as they are."""
+def _coincidence(experiment: Any, perfs: Mapping[str, Any], threshold: bool, figure: Figure, theta: float,
+                 mode: int | None = None) -> float:
+    """The model's coincidence fraction (or detector ``mode``'s click fraction) with the figure at ``theta`` and
+    the other advertised figures and detectors as they are."""
     from pytest_cloudjob.physics import simulate
 
     model = {k: float(v) for k, v in perfs.items() if k in simulate.PERF_KEYS}
-    if figure.name == "detector_efficiency":  # a uniform efficiency is a loss before the detectors
+    efficiencies = simulate.detector_efficiencies(perfs)
+    if mode is not None:  # detector ``mode`` at theta, the others as advertised
+        relative = list(efficiencies or ()) + [1.0] * max(0, experiment.m - len(efficiencies or ()))
+        relative[mode] = theta
+        efficiencies = tuple(relative)
+    elif figure.name == "detector_efficiency":  # a uniform efficiency is a loss before the detectors
         model[TRANSMITTANCE_KEY] = model.get(TRANSMITTANCE_KEY, 100.0) * theta
     else:
         model[figure.key] = 100 * theta
-    exact = simulate.exact(experiment, noise=simulate.noise_of_perfs(model), threshold=threshold, bound_unlisted=False)
+    exact = simulate.exact(experiment, noise=simulate.noise_of_perfs(model), threshold=threshold, bound_unlisted=False,
+                           efficiencies=efficiencies)
     total = sum(exact.probs.values())
     if total <= 0:
         return 0.0
-    return sum(p for state, p in exact.probs.items() if _occupied(state) >= 2) / total
+    return sum(p for state, p in exact.probs.items() if _counted(state, mode)) / total
 
 
 def _monotone(values: list[float], sign: int) -> bool:

@@ -286,8 +286,13 @@ def _references(reference: Any, runs: int, context: DistributionContext | None,
     threshold = False
     if reference == "noisy":
         details = context.platform_details()
-        perfs = {k: v for k, v in (details.get("perfs") or {}).items() if k in simulate.PERF_KEYS}
+        perfs = {k: v for k, v in (details.get("perfs") or {}).items()
+                 if k in simulate.PERF_KEYS or k == simulate.PER_MODE_KEY}
         threshold = simulate.threshold_detectors(details)
+        try:
+            simulate.detector_efficiencies(perfs)
+        except simulate.PhysicsError as exc:  # the platform's own details: the cloud's mistake, not the test's
+            raise CloudJobError(str(exc)) from None
     entry = cache.key("reference", [reference, context.payload, perfs, threshold, probs_check])
     kept = _cached_references(entry)
     if kept is None:
@@ -336,20 +341,23 @@ def _compute_references(reference: str, payload: Mapping[str, Any], perfs: Mappi
     try:  # the payload is the one the test sent: one Perceval cannot read or simulate is the test's mistake
         job_runs = simulate.runs_of(payload)
         noise = simulate.noise_of_perfs(perfs) if reference == "noisy" else None
-        return [_computed(run, noise, reference == "noisy", threshold, probs_check) for run in job_runs]
+        efficiencies = simulate.detector_efficiencies(perfs)
+        return [_computed(run, noise, reference == "noisy", threshold, probs_check, efficiencies) for run in job_runs]
     except simulate.PhysicsError as exc:
         raise DistributionSpecError(f"reference {reference!r}: {exc}") from None
 
 
-def _computed(run: Any, noise: Any, use_noise: bool, threshold: bool, probs_check: bool) -> Reference:
+def _computed(run: Any, noise: Any, use_noise: bool, threshold: bool, probs_check: bool,
+              efficiencies: tuple[float, ...] | None = None) -> Reference:
     from pytest_cloudjob.physics import simulate
 
     experiment = run.experiment
-    exact = simulate.exact(experiment, noise=noise, use_noise=use_noise, threshold=threshold)
+    exact = simulate.exact(experiment, noise=noise, use_noise=use_noise, threshold=threshold, efficiencies=efficiencies)
     slack = 0.0
     if probs_check and exact.unlisted > simulate.UNLISTED_FLOOR:  # a cloud at Perceval's default precision
         default = stats.normalised(simulate.probs_at(
-            simulate.prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold), None))
+            simulate.prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold,
+                              efficiencies=efficiencies), None))
         expected = stats.normalised(exact.probs)
         slack = 0.5 * sum(abs(default.get(s, 0.0) - expected.get(s, 0.0)) for s in set(default) | set(expected))
     return Reference(exact.probs, exact.unlisted, slack, exact.perf, simulate.empty_probability(exact, run.max_shots))

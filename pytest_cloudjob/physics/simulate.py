@@ -26,6 +26,12 @@ from pytest_cloudjob.physics import wire
 # are unpacked here, with a cap, before Perceval sees them. A 12-mode experiment takes a few kB.
 MAX_PAYLOAD_UNZIPPED_BYTES = 2 << 20
 PERF_KEYS = ("Transmittance (%)", "HOM (%)", "g2 (%)")
+#: Perceval's per-detector form (``perceval/utils/constants.py``): ``perfs[PER_MODE_KEY][OUT_KEY]`` lists one
+#: transmission per output mode; its client sets detector k's efficiency to ``t_out[k] / max(t_out)``
+#: (``perceval/components/detector.py``, ``update_detectors_from_perfs``): relative, the overall loss being
+#: ``Transmittance (%)``.
+PER_MODE_KEY = "Transmission per mode (%)"
+OUT_KEY = "t_out"
 EXTRA_HINT = "install the physics extra: pip install 'pytest-cloudjob[physics]'"
 
 
@@ -227,15 +233,34 @@ def noise_of_perfs(perfs: Mapping[str, Any]) -> Any:
     return perf_dict_to_noise({k: float(v) for k, v in perfs.items() if k in PERF_KEYS})
 
 
+def detector_efficiencies(perfs: Mapping[str, Any]) -> tuple[float, ...] | None:
+    """The efficiency of each detector a platform advertises in Perceval's per-mode form (``None`` when it
+    advertises none): ``t_out[k] / max(t_out)``, as Perceval's client computes it. A form that is not a list
+    of positive numbers is the cloud's mistake: a :class:`PhysicsError` naming the key."""
+    per_mode = perfs.get(PER_MODE_KEY)
+    if per_mode is None:
+        return None
+    values = per_mode.get(OUT_KEY) if isinstance(per_mode, Mapping) else None
+    if values is None and isinstance(per_mode, Mapping):
+        return None
+    if (not isinstance(values, list) or not values
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < float("inf") for v in values)):
+        raise PhysicsError(f"the platform advertises {PER_MODE_KEY!r} as {str(per_mode)[:120]}: Perceval reads "
+                           f"{{{OUT_KEY!r}: [one positive transmission per mode]}}")
+    best = max(values)
+    return tuple(float(v) / best for v in values)
+
+
 def exact(experiment: Any, *, noise: Any = None, use_noise: bool = True, threshold: bool = False,
-          bound_unlisted: bool = True) -> Exact:
+          bound_unlisted: bool = True, efficiencies: tuple[float, ...] | None = None) -> Exact:
     """The exact distribution of ``experiment`` by SLOS at a converged precision: with its own noise
     model, else ``noise`` (the platform's); with none at all when ``use_noise`` is false (the ``ideal``
     reference). ``threshold``: the platform's detectors are threshold ones (Perceval's client adds them
     to an experiment that has none). A shot is an event with at least one photon (Perceval's definition,
     ``perceval/runtime/simulated_computer.py``), so no outcome without photons is ever listed.
-    ``bound_unlisted``: also bound the mass left out (a second simulation; a cloud that only samples skips it)."""
-    simulated = prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold)
+    ``bound_unlisted``: also bound the mass left out (a second simulation; a cloud that only samples skips it).
+    ``efficiencies``: the platform's detectors' (:func:`detector_efficiencies`), a noise like the others."""
+    simulated = prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold, efficiencies=efficiencies)
     fine = _slos(simulated, PRECISION)
     probs = _positive(fine[0])
     perf = fine[1]
@@ -256,9 +281,11 @@ PRECISION_STEP = 1e3
 UNLISTED_FLOOR = 1e-12
 
 
-def prepared(experiment: Any, *, noise: Any = None, use_noise: bool = True, threshold: bool = False) -> Any:
+def prepared(experiment: Any, *, noise: Any = None, use_noise: bool = True, threshold: bool = False,
+             efficiencies: tuple[float, ...] | None = None) -> Any:
     """A copy of ``experiment`` as the platform runs it: its noise (or the platform's), threshold detectors
-    on every mode that has none when the platform has them, at least one photon detected."""
+    on every mode that has none when the platform has them, each detector at the efficiency the platform
+    advertises for its mode (with the noise: the ``ideal`` reference has none), at least one photon detected."""
     _require_perceval()
     import perceval as pcvl
 
@@ -267,9 +294,28 @@ def prepared(experiment: Any, *, noise: Any = None, use_noise: bool = True, thre
     if threshold and not any(simulated.detectors):
         for mode in range(simulated.m):
             simulated.add(mode, pcvl.Detector.threshold())
+    if use_noise and efficiencies is not None:
+        _set_efficiencies(simulated, efficiencies, threshold)
     if (simulated.min_photons_filter or 0) < 1:
         simulated.min_detected_photons_filter(1)
     return simulated
+
+
+def _set_efficiencies(simulated: Any, efficiencies: tuple[float, ...], threshold: bool) -> None:
+    """Each detector of ``simulated`` (its own copy) at its mode's efficiency, as Perceval's client sets the
+    platform's; a mode without a detector gets the platform's kind (threshold or photon-number resolving)."""
+    import perceval as pcvl
+
+    for mode, efficiency in enumerate(efficiencies[:simulated.m]):
+        if efficiency >= 1:
+            continue
+        detector = simulated.detectors[mode]
+        if detector is None:
+            detector = pcvl.Detector.threshold() if threshold else pcvl.Detector.pnr()
+            detector.efficiency = efficiency
+            simulated.add(mode, detector)
+        elif isinstance(detector, pcvl.Detector):
+            detector.efficiency = efficiency
 
 
 def probs_at(experiment: Any, precision: float | None) -> Mapping[str, float]:

@@ -189,6 +189,8 @@ _CATALOGUE: tuple[Defect, ...] = (
            "§6 the platform's perfs are the device's", physics=True),
     Defect("hom-drifted", "the device's HOM visibility is the advertised one, not 5 points less",
            "§6 the platform's perfs are the device's", physics=True),
+    Defect("detector-weak", "each detector's efficiency is the one its mode's t_out advertises, not 15 % below it "
+           "(detector 2)", "§6 the platform's perfs are the device's", physics=True),
 )
 
 #: How each datasheet drift changes the perfs the device really has: (perfs key, factor, shift), in percent.
@@ -199,6 +201,9 @@ PERF_DRIFTS: dict[str, tuple[str, float, float]] = {
 }
 
 
+#: The ``detector-weak`` drift: (mode, factor) on that mode's advertised ``t_out`` (Perceval's per-mode form).
+DETECTOR_DRIFT = (2, 0.85)
+
 #: The factor the ``physical-perf-wrong`` defect applies to the physical_perf a job reports.
 PERF_REPORTED_FACTOR = 0.8
 
@@ -208,6 +213,13 @@ def drifted_perfs(perfs: dict[str, Any], defects: frozenset[str]) -> dict[str, A
     for name, (key, factor, shift) in PERF_DRIFTS.items():
         if name in defects and key in perfs:
             perfs = {**perfs, key: min(100.0, max(0.0, float(perfs[key]) * factor + shift))}
+    per_mode = perfs.get("Transmission per mode (%)")
+    if "detector-weak" in defects and isinstance(per_mode, dict) and isinstance(per_mode.get("t_out"), list):
+        mode, factor = DETECTOR_DRIFT
+        t_out = list(per_mode["t_out"])
+        if mode < len(t_out):
+            t_out[mode] = float(t_out[mode]) * factor
+        perfs = {**perfs, "Transmission per mode (%)": {**per_mode, "t_out": t_out}}
     return perfs
 
 

@@ -1,18 +1,25 @@
 """The reference cloud's platforms: how long jobs wait and run, how many run at once, what they report."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 COMMANDS = ("probs", "sample_count", "samples")
 MAX_MODES = 12
 MAX_PHOTONS = 6
-# Perceval's own keys, in percent: perceval.utils.noise_model.perf_dict_to_noise reads exactly these, and
-# yields no noise from any other spelling.
-IDEAL_PERFS = {"Transmittance (%)": 100.0, "HOM (%)": 100.0, "g2 (%)": 0.0}
+# Perceval's own keys, in percent: perceval.utils.noise_model.perf_dict_to_noise reads exactly the first
+# three, and yields no noise from any other spelling; its client reads the per-mode detector form
+# (perceval.components.detector.update_detectors_from_perfs). Ideal: perfect, matched detectors.
+IDEAL_PERFS: dict[str, Any] = {"Transmittance (%)": 100.0, "HOM (%)": 100.0, "g2 (%)": 0.0,
+                               "Transmission per mode (%)": {"t_out": [100.0] * MAX_MODES}}
 # A QPU stand-in within the figures of a real photonic QPU: lossy, partly distinguishable photons, some
 # multi-photon emission (g2 > 0, where Perceval's default precision leaves outcomes out: issue 20).
-QPU_PERFS = {"Transmittance (%)": 50.0, "HOM (%)": 92.0, "g2 (%)": 2.0}
+# Its detectors are matched: Perceval's per-mode form (``Transmission per mode (%)``, ``t_out``, one per
+# mode) with every mode at 100, so each detector's efficiency relative to the best is 1 (a detector drift is
+# the ``detector-weak`` defect). A cloud that advertises unequal ones is modelled by the checks as it says.
+QPU_PERFS: dict[str, Any] = {"Transmittance (%)": 50.0, "HOM (%)": 92.0, "g2 (%)": 2.0,
+                             "Transmission per mode (%)": {"t_out": [100.0] * MAX_MODES}}
 QPU_COMMANDS = ("sample_count", "samples")  # a real QPU measures: Perceval's Sampler maps probs to sample_count
 
 
@@ -31,7 +38,7 @@ class PlatformModel:
     run_time: float
     concurrency: int | None = None
     description: str = ""
-    perfs: dict[str, float] = field(default_factory=lambda: dict(IDEAL_PERFS), hash=False)
+    perfs: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(IDEAL_PERFS), hash=False)
     commands: tuple[str, ...] = COMMANDS
     detector: str | None = None  # "threshold": Perceval's ``specs.detector``; None: photon-number resolving
 
@@ -56,7 +63,7 @@ class PlatformModel:
                 "description": self.description,
                 "connected_input_modes": list(range(MAX_MODES)),
             },
-            "perfs": dict(self.perfs),
+            "perfs": copy.deepcopy(self.perfs),  # a caller's change never reaches the platform
             "waiting_jobs_limit": None,
             "concurrency": self.concurrency,
         }
@@ -75,6 +82,6 @@ def default_platforms(run_times: dict[str, float] | None = None) -> dict[str, Pl
         "qpu:qa": PlatformModel("qpu:qa", "qpu", 0.0, times["qpu:qa"], 1,
                                 "a QPU stand-in: one job runs at a time, the others wait; lossy, partly "
                                 "distinguishable photons, some multi-photon emission, threshold detectors; "
-                                "a shot is an event with at least one photon", dict(QPU_PERFS), QPU_COMMANDS,
+                                "a shot is an event with at least one photon", copy.deepcopy(QPU_PERFS), QPU_COMMANDS,
                                 "threshold"),
     }

@@ -58,7 +58,10 @@ def noise_key(details: Mapping[str, Any]) -> NoiseKey | None:
     threshold = simulate.threshold_detectors(details)
     try:
         transmittance, hom, g2 = (float(perfs.get(key, ideal)) for key, ideal in zip(simulate.PERF_KEYS, _IDEAL))
-    except (AttributeError, TypeError, ValueError):
+        efficiencies = simulate.detector_efficiencies(perfs)
+    except (AttributeError, TypeError, ValueError, simulate.PhysicsError):
+        return None
+    if efficiencies is not None and min(efficiencies) < 1:  # unequal detectors: no row, simulated
         return None
     return transmittance, hom, g2, threshold
 
@@ -251,7 +254,8 @@ def plans_of(payload: dict[str, Any], perfs: dict[str, Any], threshold: bool,
     else:
         perfs = drifted_perfs(perfs, defects)  # the device's own figures under a drift defect
         noise = simulate.noise_of_perfs(perfs) if perfs else None
-        plans = [_plan(run, noise, defects, threshold) for run in runs]
+        efficiencies = simulate.detector_efficiencies(perfs)
+        plans = [_plan(run, noise, defects, threshold, efficiencies) for run in runs]
     cache.put(name, {"plans": _stored(plans)})
     return plans
 
@@ -393,7 +397,8 @@ def simulated_results(payload: dict[str, Any], plans: list[dict[str, Any]], seed
     return json.dumps(body)
 
 
-def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: bool) -> dict[str, Any]:
+def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: bool,
+          efficiencies: tuple[float, ...] | None = None) -> dict[str, Any]:
     """One run's exact distribution as the (possibly broken) platform produces it, with its shot budget."""
     experiment = run.experiment
     if "postselection-ignored" in defects:
@@ -405,7 +410,7 @@ def _plan(run: simulate.Run, noise: Any, defects: frozenset[str], threshold: boo
         experiment = experiment.copy()
         experiment.noise = pcvl.NoiseModel(indistinguishability=0.0)
     exact = simulate.exact(experiment, noise=noise, use_noise="noise-ignored" not in defects, threshold=threshold,
-                           bound_unlisted=False)
+                           bound_unlisted=False, efficiencies=efficiencies)
     probs = exact.probs
     if "vacuum-reported" in defects and exact.vacuum > 0 and (experiment.min_photons_filter or 0) < 1:
         probs = _with_vacuum(probs, exact.perf, exact.vacuum, experiment.m - len(experiment.heralds))

@@ -9,34 +9,38 @@ from typing import Any
 import pytest
 from physics_jobs import SHIPPED, submit
 
-from pytest_cloudjob.physics import datasheet, wire
+from pytest_cloudjob.physics import datasheet, simulate, wire
 from pytest_cloudjob.physics.distribution import DistributionContext
 from pytest_cloudjob.server.defects import CATALOGUE, PERF_DRIFTS
 from pytest_cloudjob.server.platforms import default_platforms
 
 
 def shipped_datasheet_checks() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """figure -> (payload, spec) of each datasheet scenario of scenarios/physics.scenario.yaml, as loaded."""
+    """figure -> (payload, spec) of each datasheet check of scenarios/physics.scenario.yaml, as loaded (a
+    detector's check by ``detector_efficiency[mode]``)."""
     from pytest_cloudjob.scenarios.loader import load_documents
     from pytest_cloudjob.scenarios.model import parse_scenario
 
     out = {}
     for index, document in enumerate(load_documents(SHIPPED)):
         scenario = parse_scenario(document, SHIPPED, index)
-        results = next(s for s in scenario.steps if s.kind == "results")
-        spec = results.args["expect"]["results"].get("datasheet")
-        if spec is not None:
-            payload = next(s.args["payload"] for s in scenario.steps if s.kind == "create")
-            out[spec["figure"]] = (json.loads(json.dumps(payload)), dict(spec))
+        for results in (s for s in scenario.steps if s.kind == "results"):
+            spec = results.args["expect"]["results"].get("datasheet")
+            if spec is not None:
+                payload = next(s.args["payload"] for s in scenario.steps if s.kind == "create")
+                name = spec["figure"] if spec.get("mode") is None else f"{spec['figure']}[{spec['mode']}]"
+                out[name] = (json.loads(json.dumps(payload)), dict(spec))
     return out
 
 
 CHECKS = shipped_datasheet_checks()
 #: defect -> the figure whose shipped datasheet check kills it on qpu:qa alone
-CAUGHT_BY = {"transmittance-halved": "transmittance", "g2-drifted": "g2", "hom-drifted": "hom"}
+CAUGHT_BY = {"transmittance-halved": "transmittance", "g2-drifted": "g2", "hom-drifted": "hom",
+             "detector-weak": "detector_efficiency[2]"}
+DETECTORS = [f"detector_efficiency[{mode}]" for mode in range(4)]
 
 
-def context_for(payload: dict[str, Any], **perfs: float) -> DistributionContext:
+def context_for(payload: dict[str, Any], **perfs: Any) -> DistributionContext:
     details = default_platforms()["qpu:qa"].details()
     details["perfs"] = {**details["perfs"], **perfs}
     return DistributionContext(payload, lambda: details)
@@ -44,8 +48,9 @@ def context_for(payload: dict[str, Any], **perfs: float) -> DistributionContext:
 
 def test_every_figure_qpu_qa_advertises_has_a_shipped_check_and_every_drift_a_killer():
     advertised = default_platforms()["qpu:qa"].details()["perfs"]
-    assert {datasheet.FIGURES[f].key for f in CHECKS} == set(advertised)
-    assert set(CAUGHT_BY) == set(PERF_DRIFTS) and all(CATALOGUE[d].physics for d in CAUGHT_BY)
+    figures = {datasheet.FIGURES[f].key for f in CHECKS if f not in DETECTORS}
+    assert figures | {simulate.PER_MODE_KEY} == set(advertised) and set(DETECTORS) <= set(CHECKS)
+    assert set(CAUGHT_BY) == set(PERF_DRIFTS) | {"detector-weak"} and all(CATALOGUE[d].physics for d in CAUGHT_BY)
 
 
 @pytest.mark.parametrize("platform", ["sim:qa", "qpu:qa"])
@@ -115,6 +120,8 @@ def test_empty_results_are_not_conclusive():
     ({"figure": "g2", "margin": 2}, "margin must be a number in [0, 1)"),
     ({"figure": "g2", "margin": 0.01, "alpha": 0}, "alpha must be a number strictly between 0 and 1"),
     ({"figure": "g2", "margin": 0.01, "tolerance": 0}, "unknown key 'tolerance'"),
+    ({"figure": "g2", "margin": 0.01, "mode": 1}, "'mode' names a detector: it goes with figure detector_efficiency"),
+    ({"figure": "detector_efficiency", "margin": 0.05, "mode": -1}, "mode must be a mode number >= 0"),
 ])
 def test_a_wrong_spec_is_said_at_load_time(spec, words):
     problems = datasheet.validate_datasheet_spec(spec)
@@ -145,3 +152,67 @@ def test_a_run_budget_counts_the_check_and_tests_it_at_its_share():
     stricter.run_level = 1e-3
     datasheet.check_datasheet(text, {**spec, "alpha": 1e-9}, "results", stricter)
     assert stricter.records[0].level == 1e-9 and stricter.records[0].own_alpha == 1e-9
+
+
+def test_detector_efficiencies_are_the_ones_perceval_s_client_sets_from_the_per_mode_form():
+    import perceval as pcvl
+    from perceval.components import update_detectors_from_perfs
+
+    perfs = {"Transmittance (%)": 40.0, simulate.PER_MODE_KEY: {simulate.OUT_KEY: [92.0, 80.5, 46.0, 69.0]}}
+    detectors = [pcvl.Detector.threshold() for _ in range(4)]
+    update_detectors_from_perfs(detectors, perfs)
+    assert simulate.detector_efficiencies(perfs) == pytest.approx([d.efficiency for d in detectors])
+    assert simulate.detector_efficiencies({"Transmittance (%)": 40.0}) is None
+    with pytest.raises(simulate.PhysicsError, match="Transmission per mode"):
+        simulate.detector_efficiencies({simulate.PER_MODE_KEY: {simulate.OUT_KEY: [90, "x"]}})
+
+
+UNEQUAL = {simulate.PER_MODE_KEY: {simulate.OUT_KEY: [100.0, 90.0, 80.0, 95.0] + [100.0] * 8}}
+
+
+def _naive_draw(payload: dict[str, Any], perfs: dict[str, Any], shots: int, seed: int) -> str:
+    """One honest sample_count answer drawn from Perceval's Naive back-end (not the SLOS model the check uses)."""
+    import numpy
+    import perceval as pcvl
+
+    details = default_platforms()["qpu:qa"].details()
+    details["perfs"] = {**details["perfs"], **perfs}
+    experiment = simulate.runs_of(payload)[0].experiment
+    run = simulate.prepared(experiment, noise=simulate.noise_of_perfs(details["perfs"]), threshold=True,
+                            efficiencies=simulate.detector_efficiencies(details["perfs"]))
+    probs = {str(s): float(p) for s, p in pcvl.Processor("Naive", run).probs(precision=1e-14)["results"].items()
+             if p > 0}
+    weights = numpy.array(list(probs.values())) / sum(probs.values())
+    counts = numpy.random.default_rng(seed).multinomial(shots, weights)
+    return json.dumps({"results": wire.bscount({s: int(c) for s, c in zip(probs, counts) if c})})
+
+
+@pytest.mark.parametrize("mode", range(4))
+def test_unequal_detectors_advertised_as_they_are_pass_and_one_weaker_than_advertised_is_red(mode):
+    payload, spec = CHECKS[f"detector_efficiency[{mode}]"]
+    honest = _naive_draw(payload, UNEQUAL, 40_000, seed=mode)
+    problems, report = datasheet.check_datasheet(honest, spec, "results", context_for(payload, **UNEQUAL))
+    assert problems == [] and f"detector {mode} efficiency" in report and f"clicks of detector {mode}" in report
+    weaker = [100.0, 90.0, 80.0, 95.0] + [100.0] * 8
+    weaker[mode] *= 0.85
+    drifted = _naive_draw(payload, {simulate.PER_MODE_KEY: {simulate.OUT_KEY: weaker}}, 40_000, seed=10 + mode)
+    problems, _ = datasheet.check_datasheet(drifted, spec, "results", context_for(payload, **UNEQUAL))
+    assert len(problems) == 1 and "OUTSIDE" in problems[0] and f"detector {mode} efficiency" in problems[0]
+
+
+def test_a_detector_check_on_a_platform_without_the_per_mode_form_is_not_conclusive():
+    payload, spec = CHECKS["detector_efficiency[0]"]
+    context = context_for(payload)
+    context.platform_details()["perfs"].pop(simulate.PER_MODE_KEY)
+    problems, _ = datasheet.check_datasheet(json.dumps({"results": wire.bscount({"|1,0,0,0>": 9})}), spec, "results",
+                                            context)
+    assert len(problems) == 1 and getattr(problems[0], "is_inconclusive", False)
+    assert "'Transmission per mode (%)'" in problems[0]
+
+
+def test_a_detector_beyond_the_experiment_is_the_tests_mistake():
+    payload, spec = CHECKS["detector_efficiency[0]"]
+    problems, _ = datasheet.check_datasheet(json.dumps({"results": wire.bscount({"|1,0,0,0>": 9})}),
+                                            {**spec, "mode": 7}, "results", context_for(payload))
+    assert len(problems) == 1 and getattr(problems[0], "is_harness_problem", False)
+    assert "mode 7 is not a mode of the experiment (it has 4)" in problems[0]
