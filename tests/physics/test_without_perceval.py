@@ -33,6 +33,6 @@ def test_physics_scenarios_skip_with_the_reason_when_perceval_is_missing(pyteste
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")])))
     shutil.copy(SHIPPED_PHYSICS, pytester.path / SHIPPED_PHYSICS.name)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
-    result.assert_outcomes(skipped=8)  # 5 distribution + 3 datasheet scenarios
-    result.stdout.fnmatch_lines(["*SKIPPED ?8?*Perceval is not installed*install the physics extra*"])
+    result.assert_outcomes(skipped=9)  # 5 distribution + 4 datasheet scenarios
+    result.stdout.fnmatch_lines(["*SKIPPED ?9?*Perceval is not installed*install the physics extra*"])
     assert "leak sweep: 0 job(s) of this run listed" in result.stdout.str()  # skipped before making a job

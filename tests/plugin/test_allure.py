@@ -129,8 +129,8 @@ def all_steps(steps: list[dict]) -> list[dict]:
 def test_every_result_has_title_parameters_labels_steps_and_attachments(allure_run):
     result, results_dir, by_name, results = allure_run.result, allure_run.results_dir, allure_run.by_name, allure_run.results
     outcomes = result.parseoutcomes()
-    assert outcomes["passed"] == 26 and outcomes["failed"] == 3, result.stdout.str()  # 18 protocol + 8 physics
-    assert len(results) == 26 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
+    assert outcomes["passed"] == 27 and outcomes["failed"] == 3, result.stdout.str()  # 18 protocol + 9 physics
+    assert len(results) == 27 + 3 + 1 + 1  # every test, plus the bad file as a result, plus the skipped one
     # a datasheet check attaches its estimate, its interval, the advertised value and the margin
     g2 = next(r for r in results if r["name"].startswith("datasheet: the g2"))
     attached = next(a for s in all_steps(g2["steps"]) for a in s.get("attachments", []) if a["name"] == "datasheet: g2")

@@ -59,7 +59,7 @@ def test_green_and_unchanged_against_a_flaky_slow_cloud_given_by_url_and_tokens(
     # 28 checks (8 of them physics, 3 of those datasheet checks) x 2 platforms, one of them qpu:qa-only, plus two
     # checks that need no platform (a token almost right, a canceled job's times); probs on qpu:qa (a QPU lists no
     # probs in specs.available_commands) is not conclusive, with the reason (issue 20)
-    assert outcomes["passed"] == 56 and outcomes.get("skipped", 0) == 1, output
+    assert outcomes["passed"] == 58 and outcomes.get("skipped", 0) == 1, output
     assert "not conclusive" in output and "available_commands" in output, output
     assert "embedded" not in output and "0 leaked" in output
 

@@ -117,7 +117,8 @@ def test_perceval_rpc_handler_round_trip(reference_cloud):
     handler = RPCHandler("sim:slow", url=reference_cloud.url, token=reference_cloud.tokens["user"])
     details = handler.fetch_platform_details()
     assert details["name"] == "sim:slow"
-    assert set(details["perfs"]) == {"Transmittance (%)", "HOM (%)", "g2 (%)"}  # the keys perf_dict_to_noise reads
+    assert set(details["perfs"]) == {"Transmittance (%)", "HOM (%)", "g2 (%)",  # the keys perf_dict_to_noise reads
+                                     "Transmission per mode (%)"}  # and the per-mode detectors its client reads
     job_id = handler.create_job({"platform_name": "sim:slow", "job_name": "pcvl", "pcvl_version": pcvl.__version__,
                                  "payload": {"command": "probs", "max_shots": 10}})
     assert handler.get_job_status(job_id)["status"] in ("waiting", "running")
