@@ -10,7 +10,9 @@ Each round runs, one after the other (so a busy machine weighs on every variant 
   embedded cloud both lack it): the physics scenarios skip;
 - **with Perceval, cache warm**: the physics cache in a folder of this benchmark, filled by a first run that
   is not counted (what every run after the first on a machine meets);
-- **with Perceval, cache cold**: an empty physics cache folder each time (a fresh machine's first run).
+- **with Perceval, cache cold**: an empty physics cache folder each time (a fresh machine's first run): the
+  entries the package ships (``physics/seed.json``) are what it reads;
+- **with Perceval, cache cold, no seed**: the same with ``CLOUDJOB_PHYSICS_SEED=off`` (everything computed).
 
 CPU is user + system of the pytest process and every process it waited for (the embedded cloud, its
 simulation worker): ``resource.getrusage(RUSAGE_CHILDREN)`` before and after, as ``/usr/bin/time`` reports.
@@ -58,14 +60,18 @@ def main() -> None:
     shadow.mkdir()
     (shadow / "sitecustomize.py").write_text(HIDE_PERCEVAL)
     base = {**os.environ, "PYTHONPATH": str(ROOT)}
+    base.pop("CLOUDJOB_PHYSICS_SEED", None)
     warm = {**base, "CLOUDJOB_PHYSICS_CACHE": str(work / "warm")}
     run_suite(warm)  # fills the warm cache: not counted
     variants: dict[str, list[tuple[float, float, str]]] = {"without Perceval": [], "with Perceval, cache warm": [],
-                                                           "with Perceval, cache cold": []}
+                                                           "with Perceval, cache cold": [],
+                                                           "with Perceval, cache cold, no seed": []}
     for round_ in range(args.rounds):
         cold = {**base, "CLOUDJOB_PHYSICS_CACHE": str(work / f"cold-{round_}")}
+        unseeded = {**base, "CLOUDJOB_PHYSICS_CACHE": str(work / f"unseeded-{round_}"), "CLOUDJOB_PHYSICS_SEED": "off"}
         for name, env in (("without Perceval", {**base, "PYTHONPATH": f"{shadow}{os.pathsep}{ROOT}"}),
-                          ("with Perceval, cache warm", warm), ("with Perceval, cache cold", cold)):
+                          ("with Perceval, cache warm", warm), ("with Perceval, cache cold", cold),
+                          ("with Perceval, cache cold, no seed", unseeded)):
             variants[name].append(run_suite(env))
             print(f"round {round_ + 1} {name}: {variants[name][-1][0]:.2f} s CPU, {variants[name][-1][1]:.1f} s wall; "
                   f"{variants[name][-1][2]}", flush=True)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
-from pytest_cloudjob.physics import wire
+from pytest_cloudjob.physics import cache, wire
 from pytest_cloudjob.physics.datasheet import binomial_p_value, clopper_pearson, confidence
 from pytest_cloudjob.physics.distribution import CheckRecord, DistributionContext, Inconclusive, SpecProblem, level_of
 
@@ -120,7 +120,7 @@ def check_acceptance(actual: Any, spec: Mapping[str, Any], where: str,
     level, own, note = level_of(spec, context)
     margin = float(spec.get("margin", DEFAULT_MARGIN))
     try:
-        pairs = _runs(actual, context)
+        pairs = _runs(actual, context, margin)
     except _AcceptanceSpecError as exc:
         return [SpecProblem(f"{where}: acceptance: {exc}")], ""
     except (wire.ResultsFormatError, CloudJobError) as exc:
@@ -158,14 +158,57 @@ def check_acceptance(actual: Any, spec: Mapping[str, Any], where: str,
 def evaluate(actual: Any, context: DistributionContext | None, level: float, note: str = "",
              margin: float = DEFAULT_MARGIN) -> Finding:
     """The test of one run's results (see the module's docstring; a batch is :func:`check_acceptance`'s)."""
-    pairs = _runs(actual, context)
+    pairs = _runs(actual, context, margin)
     if len(pairs) != 1 or context is None:
         raise _AcceptanceSpecError(f"the results hold {len(pairs)} runs; evaluate reads one")
     return _evaluate_run(*pairs[0], context, level, note, margin)
 
 
-def _runs(actual: Any, context: DistributionContext | None) -> list[tuple[Mapping[str, Any], Any]]:
-    """Each run's results with the run the payload asked for (its experiment, ``max_shots``, ``max_samples``)."""
+@dataclass(frozen=True)
+class _Run:
+    """What the check needs of one run the payload asks for: its shot budget and its source's vacuum
+    probability at the ends of the region (or why it is not modelled). Plain data: kept in the physics
+    cache, so a check of an experiment seen before reads neither the payload nor Perceval."""
+
+    max_shots: int | None
+    max_samples: int | None
+    vacuum: tuple[float, float] | None
+    vacuum_from: str
+    not_conclusive: str | None = None
+
+
+def _run_facts(context: DistributionContext, margin: float) -> list[_Run]:
+    """The :class:`_Run` of each run of the job's payload on its platform (cached)."""
+    from pytest_cloudjob.physics import simulate
+
+    details = context.platform_details()
+    perfs = {k: v for k, v in (details.get("perfs") or {}).items() if k in simulate.PERF_KEYS}
+    entry = cache.key("acceptance-runs", [context.payload, perfs, details.get("name"), margin])
+    kept = cache.get(entry)
+    if isinstance(kept, list) and kept and all(isinstance(k, dict) for k in kept):
+        try:
+            return [_Run(k["max_shots"], k["max_samples"], None if k["vacuum"] is None else tuple(k["vacuum"]),
+                         k["vacuum_from"], k["not_conclusive"]) for k in kept]
+        except (KeyError, TypeError, ValueError):
+            pass  # an entry of another shape: computed again
+    try:
+        runs = simulate.runs_of(context.payload)
+    except simulate.PhysicsError as exc:
+        raise _AcceptanceSpecError(str(exc)) from None
+    facts = []
+    for run in runs:
+        try:
+            vacuum, vacuum_from = _vacuum(run.experiment, context, margin)
+            facts.append(_Run(run.max_shots, run.max_samples, vacuum, vacuum_from))
+        except _NotConclusive as exc:
+            facts.append(_Run(run.max_shots, run.max_samples, None, "", str(exc)))
+    cache.put(entry, [{"max_shots": f.max_shots, "max_samples": f.max_samples, "vacuum": f.vacuum,
+                       "vacuum_from": f.vacuum_from, "not_conclusive": f.not_conclusive} for f in facts])
+    return facts
+
+
+def _runs(actual: Any, context: DistributionContext | None, margin: float) -> list[tuple[Mapping[str, Any], _Run]]:
+    """Each run's results with what the check needs of the run the payload asked for."""
     if context is None:
         raise _AcceptanceSpecError("the check reads the job's payload (its shots, its experiment) and no job was given")
     from pytest_cloudjob.physics import simulate
@@ -179,16 +222,13 @@ def _runs(actual: Any, context: DistributionContext | None) -> list[tuple[Mappin
                                                                for e in entries):
         raise wire.ResultsFormatError(f"no 'results' nor 'results_list' in the results (fields: "
                                       f"{', '.join(sorted(map(str, body)))})")
-    try:
-        runs = simulate.runs_of(context.payload)
-    except simulate.PhysicsError as exc:
-        raise _AcceptanceSpecError(str(exc)) from None
+    runs = _run_facts(context, margin)
     if len(runs) != len(entries):
         raise CloudJobError(f"the payload asks for {len(runs)} runs and the results have {len(entries)}")
     return list(zip(entries, runs))
 
 
-def _evaluate_run(body: Mapping[str, Any], run: Any, context: DistributionContext, level: float, note: str,
+def _evaluate_run(body: Mapping[str, Any], run: _Run, context: DistributionContext, level: float, note: str,
                   margin: float) -> Finding:
     """The test of one run: its results and perfs (``body``) against its shots and its source's vacuum."""
     physical, logical = _perfs(body)
@@ -204,7 +244,9 @@ def _evaluate_run(body: Mapping[str, Any], run: Any, context: DistributionContex
     shots = int(run.max_shots)
     if kept > shots:
         raise CloudJobError(f"{kept} samples kept of {shots} shots: more samples than shots [P-results-4]")
-    vacuum, vacuum_from = _vacuum(run.experiment, context, margin)
+    if run.vacuum is None:
+        raise _NotConclusive(run.not_conclusive or "the source's vacuum probability is not modelled")
+    vacuum, vacuum_from = run.vacuum, run.vacuum_from
     if vacuum[0] >= 1:
         raise _NotConclusive("the source never emits a photon on this input: no shot can be taken")
     promised = physical * logical

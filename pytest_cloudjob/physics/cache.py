@@ -11,6 +11,12 @@ cloud's plans are separate entries), so the cloud under test never answers from 
 ``CLOUDJOB_PHYSICS_CACHE`` names the folder (default: ``$XDG_CACHE_HOME/pytest-cloudjob/physics``);
 ``off`` turns the cache off. An entry that cannot be read is a miss; a folder that cannot be written is
 no cache, never an error.
+
+A fresh machine's first run would still import Perceval in three processes: the package ships a **seed**,
+``seed.json`` beside this module, holding the entries of the shipped scenarios on the reference cloud's
+platforms (``python -m pytest_cloudjob.physics.seed`` writes it). Its names are keys as above, so an entry
+is found only for the same inputs, Perceval version and code: a stale seed is never wrong, only unused.
+``CLOUDJOB_PHYSICS_SEED=off`` ignores it (the cache off ignores it too).
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "CLOUDJOB_PHYSICS_CACHE"
+SEED_ENV = "CLOUDJOB_PHYSICS_SEED"
+SEED_PATH = Path(__file__).with_name("seed.json")
 MAX_ENTRY_BYTES = 16 << 20  # a 12-mode / 6-photon distribution takes ~0.6 MB; larger is not kept
 _SCHEMA = 1
 
@@ -71,7 +79,26 @@ def get(name: str) -> Any | None:
         with open(where / f"{name}.json", encoding="utf-8") as stream:
             return json.load(stream)
     except (OSError, ValueError):
+        pass
+    if os.environ.get(SEED_ENV, "").strip().lower() == "off":
         return None
+    return _seed().get(name)
+
+
+@functools.lru_cache(maxsize=1)
+def _seed() -> dict[str, Any]:
+    """The shipped seed's entries by name (empty when it is absent or unreadable): read once per process."""
+    try:
+        with open(SEED_PATH, encoding="utf-8") as stream:
+            entries = json.load(stream).get("entries")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def code_version() -> str:
+    """What the seed's entries were computed with: Perceval's version and the physics code's digest."""
+    return _versions()
 
 
 def put(name: str, value: Any) -> None:
