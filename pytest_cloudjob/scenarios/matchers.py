@@ -230,7 +230,8 @@ MATCHERS: dict[str, MatcherSpec] = {m.name: m for m in (
                 "measured results drawn from the reference distribution (needs the physics extra)",
                 {"type": "object"}, _distribution),
     MatcherSpec("datasheet", "datasheet: {figure: g2, margin: 0.01}",
-                "the platform's advertised figure (`transmittance`, `hom`, `g2`, `detector_efficiency`) within "
+                "the platform's advertised figure (`transmittance`, `hom`, `g2`, `detector_efficiency`, with `mode: k` "
+                "one detector's relative efficiency) within "
                 "`margin` of its estimate from the results, at a guaranteed alpha (needs the physics extra)",
                 {"type": "object"}, _datasheet),
     MatcherSpec("acceptance", "acceptance: {} or acceptance: {margin: 0.05, alpha: 1.0e-6}",
