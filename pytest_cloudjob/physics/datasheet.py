@@ -252,10 +252,10 @@ def _detector_figure(perfs: Mapping[str, Any], mode: int, platform: Any) -> tupl
 
 def _counted(state: str, mode: int | None) -> bool:
     """Whether a sample counts: a coincidence (two modes or more register photons), or a click of ``mode``."""
-    modes = _modes(state)
     if mode is None:
-        return sum(1 for m in modes if m.strip() not in ("", "0")) >= 2
-    return mode < len(modes) and modes[mode].strip() not in ("", "0")
+        return _occupied(state) >= 2
+    modes = _modes(state)
+    return mode < len(modes) and _holds_photons(modes[mode])
 
 
 def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
@@ -278,7 +278,12 @@ def binomial_p_value(x: int, n: int, c_low: float, c_high: float) -> float:
 
 def _occupied(state: str) -> int:
     """How many modes of ``|1,0,1>`` hold photons (an annotated state counts its modes the same way)."""
-    return sum(1 for mode in _modes(state) if mode.strip() not in ("", "0"))
+    return sum(1 for mode in _modes(state) if _holds_photons(mode))
+
+
+def _holds_photons(mode: str) -> bool:
+    """Whether one mode's text (``1``, ``0``, ``{_:0}``) holds photons."""
+    return mode.strip() not in ("", "0")
 
 
 def _modes(state: str) -> list[str]:
