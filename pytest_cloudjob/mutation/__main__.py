@@ -110,8 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     children = Children(watch_parent=True)
     with signals_recorded() as received:  # kept while the table and the JSON are written: no traceback there
-        result = run_plan(plan, settings, args.workers, children, received,
-                          on_outcome=PartialJson(args.json, started) if args.json else None)
+        try:
+            result = run_plan(plan, settings, args.workers, children, received,
+                              on_outcome=PartialJson(args.json, started) if args.json else None)
+        finally:
+            children.close()
         wall = time.monotonic() - started
         outcomes = result.outcomes
         print(table(outcomes, wall))

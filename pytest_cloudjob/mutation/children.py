@@ -1,7 +1,9 @@
 """Every process the mutation command starts, so that none outlives it.
 
-Each suite run is a pytest subprocess in a session (and process group) of its own, so stopping it stops
+Each suite run is a pytest process in a session (and process group) of its own, so stopping it stops
 what it started too (xdist workers, a subprocess of a test); each run's reference cloud is a plain child.
+Both are forked by the command's fork server (``forkserver.py``), which has imported pytest, the plugins
+and the cloud once, and which kills what it forked when the command closes it or dies.
 On SIGINT or SIGTERM the command stops them all: SIGTERM to each group and cloud, SIGKILL to whatever
 is left after a short grace. A SIGKILL of the command cannot be handled, so each child notices on its
 own: a cloud by ``--exit-with-parent``, a pytest run by the end of a pipe whose writing end only the
@@ -16,10 +18,12 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any
+from pathlib import Path
 
 from pytest_cloudjob.errors import CloudJobError
+from pytest_cloudjob.mutation.forkserver import ForkServer
 from pytest_cloudjob.mutation.probe import PARENT_WATCH_ENV
+from pytest_cloudjob.server.process import Process
 
 GRACE_SECONDS = 2.0
 
@@ -33,33 +37,59 @@ class Children:
 
     def __init__(self, watch_parent: bool = False) -> None:
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[subprocess.Popen[Any], bool]] = {}
+        self._running: dict[int, tuple[Process, bool]] = {}
         self.stopping = threading.Event()
         self._watch: tuple[int, int] | None = os.pipe() if watch_parent else None  # both ends non-inheritable
+        self._server: ForkServer | None = None
 
-    def popen_group(self, command: Sequence[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        """Start ``command`` in a new session, registered, watching this process's pipe when there is one."""
-        pass_fds: tuple[int, ...] = ()
+    def _forkserver(self) -> ForkServer:
+        with self._lock:
+            if self.stopping.is_set():
+                raise StoppingError("the mutation command is stopping")
+            if self._server is None:  # it holds the watched end, so that what it forks can inherit it
+                self._server = ForkServer(pass_fds=(self._watch[0],) if self._watch is not None else ())
+            return self._server
+
+    def spawn(self, argv: Sequence[str], env: dict[str, str], output: Path) -> Process:
+        """``python -m argv...``, forked, its output appended to ``output``: a plain child (a cloud), added."""
+        server = self._forkserver()
+        proc = server.spawn(argv, env, output)
+        self.add(proc)
+        return proc
+
+    def spawn_group(self, argv: Sequence[str], env: dict[str, str], output: Path) -> Process:
+        """``python -m argv...`` in a new session, forked and registered, watching this process's pipe when
+        there is one; its output appended to ``output``."""
+        server = self._forkserver()
+        keep: tuple[int, ...] = ()
         if self._watch is not None:
-            env = {**env, PARENT_WATCH_ENV: f"{self._watch[0]}:{os.getpid()}"}
-            pass_fds = (self._watch[0],)
+            env = {**env, PARENT_WATCH_ENV: f"{self._watch[0]}:{server.pid}"}  # the child's parent is the server
+            keep = (self._watch[0],)
         with self._lock:  # no stop_all between the start and the registration
             if self.stopping.is_set():
                 raise StoppingError("the mutation command is stopping")
-            proc = subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds, **kwargs)
+            proc = server.spawn(argv, env, output, session=True, keep=keep)
             self._running[proc.pid] = (proc, True)
         return proc
 
-    def add(self, proc: subprocess.Popen[Any]) -> None:
+    def close(self) -> None:
+        """Close the fork server (it kills what it forked that still runs); ends every use of this object."""
+        with self._lock:
+            self.stopping.set()
+            server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def add(self, proc: Process) -> None:
         """Register a child started elsewhere (a reference cloud): signalled alone, not as a group."""
         with self._lock:
             self._running[proc.pid] = (proc, False)
 
-    def discard(self, proc: subprocess.Popen[Any]) -> None:
+    def discard(self, proc: Process) -> None:
         with self._lock:
             self._running.pop(proc.pid, None)
 
-    def kill(self, proc: subprocess.Popen[Any]) -> None:
+    def kill(self, proc: Process) -> None:
         """SIGKILL one registered child (its whole group if it leads one) and reap it."""
         with self._lock:
             group = self._running.get(proc.pid, (proc, False))[1]
@@ -82,9 +112,10 @@ class Children:
         for proc, _ in running:
             with suppress(subprocess.TimeoutExpired):  # SIGKILL ends a process; a stuck reap must not hang us
                 proc.wait(timeout=grace)
+        self.close()
 
 
-def _signal(proc: subprocess.Popen[Any], group: bool, signum: int) -> None:
+def _signal(proc: Process, group: bool, signum: int) -> None:
     try:
         if group:
             os.killpg(proc.pid, signum)

@@ -1,12 +1,12 @@
 """One mutation run: a reference cloud started with one defect (or one transient profile) and the user's
-suite run against it as a real pytest subprocess, with the verdict read from what ``probe.py`` wrote."""
+suite run against it as a real pytest process (both forked by the command's fork server), with the verdict
+read from what ``probe.py`` wrote."""
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_cloudjob.mutation.children import Children, StoppingError
+from pytest_cloudjob.mutation.forkserver import ForkServerError
 from pytest_cloudjob.mutation.probe import FIRST_ENV, OUTPUT_ENV, STOP_ENV
 from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.defects import CATALOGUE, TRANSIENT
@@ -165,8 +166,11 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
         return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
     folder = Path(tempfile.mkdtemp(prefix=f"{mutant.name}-", dir=_ensure(settings.workdir)))
     try:
-        cloud = start_reference_cloud(folder / "cloud.log", [*settings.cloud_args, *mutant.server_args])
-    except CloudStartError as exc:
+        cloud = start_reference_cloud(folder / "cloud.log", [*settings.cloud_args, *mutant.server_args],
+                                      spawn=children.spawn)
+    except StoppingError:
+        return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
+    except (CloudStartError, ForkServerError) as exc:
         return Outcome(mutant, "harness-error", time.monotonic() - started, detail=str(exc))
     children.add(cloud.process)
     try:
@@ -185,33 +189,37 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
                 stop = ["-x"]
             else:
                 env[STOP_ENV] = "1"
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
+        command = ["pytest", "-p", "no:cacheprovider", "-p", "pytest_cloudjob.mutation.probe",
+                   # the fork server imported the plugins before pytest could mark them for rewriting
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    "-q", "--no-header", "--cloud-timeout", f"{settings.cloud_timeout:g}", *stop, *settings.pytest_args,
                    # last, so that no --cloud-url of the user's arguments or addopts sends the run elsewhere
                    "--cloud-url", cloud.url, *settings.paths]
+        output_path = folder / "pytest.out"
         try:
-            proc = children.popen_group(command, env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT)
+            proc = children.spawn_group(command, env, output_path)
         except StoppingError:
             return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
+        except ForkServerError as exc:
+            return Outcome(mutant, "harness-error", time.monotonic() - started, detail=str(exc))
         try:
             if on_start is not None:
                 on_start(mutant)
             try:
-                output, _ = proc.communicate(timeout=settings.run_timeout)
+                returncode = proc.wait(timeout=settings.run_timeout)
             except subprocess.TimeoutExpired:
                 children.kill(proc)  # its whole process group: nothing the suite started is left running
                 return Outcome(mutant, "timeout", time.monotonic() - started,
                                detail=f"the suite did not finish within {settings.run_timeout:g}s")
         finally:
             children.discard(proc)
-        (folder / "pytest.out").write_bytes(output)
+        output = output_path.read_bytes() if output_path.exists() else b""
         if children.stopping.is_set():
             return Outcome(mutant, "interrupted", time.monotonic() - started,
                            detail="stopped: the command was interrupted")
-        outcome = _read_probe(mutant, probe, proc.returncode, time.monotonic() - started)
+        outcome = _read_probe(mutant, probe, returncode, time.monotonic() - started)
         if outcome.state == "harness-error":
-            outcome.detail = f"pytest exited {proc.returncode}: " + output.decode(errors="replace")[-600:]
+            outcome.detail = f"pytest exited {returncode}: " + output.decode(errors="replace")[-600:]
         if killers is not None:
             killers.record(outcome)
         return outcome

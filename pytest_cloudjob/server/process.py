@@ -8,12 +8,31 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pytest_cloudjob.errors import CloudJobError
 
 STARTUP_TIMEOUT = 30.0
+
+
+class Process(Protocol):
+    """What the cloud's process must offer: a :class:`subprocess.Popen`, or a child forked by the mutation
+    command's fork server (``mutation/forkserver.py``)."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, signum: int) -> None: ...
+    def kill(self) -> None: ...
+
+
+#: Starts ``python -m argv[0] argv[1:]`` with ``env``, its output appended to a file.
+Spawn = Callable[[Sequence[str], dict[str, str], Path], Process]
 
 
 class CloudStartError(CloudJobError):
@@ -27,7 +46,7 @@ class RunningCloud:
     url: str
     tokens: dict[str, str]
     log_path: Path
-    process: subprocess.Popen[bytes] = field(repr=False)
+    process: Process = field(repr=False)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; returns the exit code."""
@@ -42,16 +61,15 @@ class RunningCloud:
 
 
 def start_reference_cloud(log_path: Path, args: list[str] | None = None,
-                          timeout: float = STARTUP_TIMEOUT) -> RunningCloud:
-    """Start ``python -m pytest_cloudjob.server`` on 127.0.0.1 with a free port and wait until it serves."""
+                          timeout: float = STARTUP_TIMEOUT, spawn: Spawn | None = None) -> RunningCloud:
+    """Start ``python -m pytest_cloudjob.server`` on 127.0.0.1 with a free port and wait until it serves
+    (by ``spawn`` when given, else as a subprocess)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     info_dir = Path(tempfile.mkdtemp(prefix="cloudjob-"))
     info_file = info_dir / "info.json"
-    command = [sys.executable, "-m", "pytest_cloudjob.server", "--host", "127.0.0.1", "--port", "0",
-               "--info-file", str(info_file), "--exit-with-parent", *(args or [])]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    argv = ["pytest_cloudjob.server", "--host", "127.0.0.1", "--port", "0",
+            "--info-file", str(info_file), "--exit-with-parent", *(args or [])]
+    process = (spawn or _popen)(argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_path)
     deadline = time.monotonic() + timeout
     try:
         while not info_file.exists():
@@ -68,6 +86,12 @@ def start_reference_cloud(log_path: Path, args: list[str] | None = None,
         info_file.unlink(missing_ok=True)
         info_dir.rmdir()
     return RunningCloud(info["url"], info["tokens"], log_path, process)
+
+
+def _popen(argv: Sequence[str], env: dict[str, str], log_path: Path) -> Process:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", *argv], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env)
 
 
 def _tail(path: Path, lines: int = 5) -> str:
