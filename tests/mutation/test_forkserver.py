@@ -104,7 +104,7 @@ def test_a_killed_child_reports_the_signal_and_closing_the_server_kills_what_sti
     left = server.spawn(["forked_module", "sleep"], {}, out_two)
     for out in (out_one, out_two):
         deadline = time.monotonic() + 30
-        while not out.read_text():
+        while not (out.exists() and out.read_text()):  # the child creates its output file
             assert time.monotonic() < deadline, "the child never started"
             time.sleep(0.05)
     os.killpg(killed.pid, signal.SIGKILL)
