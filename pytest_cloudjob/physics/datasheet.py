@@ -36,6 +36,7 @@ from typing import Any
 
 from pytest_cloudjob.errors import CloudJobError
 from pytest_cloudjob.physics import cache, wire
+from pytest_cloudjob.physics.beta import betainc, betaincc, betaincinv
 from pytest_cloudjob.physics.distribution import CheckRecord, DistributionContext, Inconclusive, SpecProblem, level_of
 
 SPEC_KEYS = frozenset({"figure", "margin", "alpha", "mode"})
@@ -260,21 +261,15 @@ def _counted(state: str, mode: int | None) -> bool:
 
 def clopper_pearson(x: int, n: int, alpha: float) -> tuple[float, float]:
     """The exact two-sided Clopper-Pearson interval for a binomial proportion at confidence 1 - alpha."""
-    # scipy comes with Perceval, which the check needs anyway. scipy.special, not scipy.stats: the same boost
-    # function (beta.ppf is betaincinv) without the 0.5 s of CPU that importing scipy.stats costs a run
-    from scipy.special import betaincinv  # type: ignore[import-untyped]
-
-    low = 0.0 if x == 0 else float(betaincinv(x, n - x + 1, alpha / 2))
-    high = 1.0 if x == n else float(betaincinv(x + 1, n - x, 1 - alpha / 2))
+    low = 0.0 if x == 0 else betaincinv(x, n - x + 1, alpha / 2)
+    high = 1.0 if x == n else betaincinv(x + 1, n - x, 1 - alpha / 2)
     return low, high
 
 
 def binomial_p_value(x: int, n: int, c_low: float, c_high: float) -> float:
     """The smallest alpha at which Binomial(n, c) data x reject every c in [c_low, c_high] (two tails)."""
-    from scipy.special import betainc, betaincc  # the binomial tails as boost computes them, as clopper_pearson
-
-    above = float(betainc(x, n - x + 1, c_high)) if x > 0 else 1.0  # P(X >= x | c_high): x too large
-    below = 1.0 if x >= n else float(betaincc(x + 1, n - x, c_low))  # P(X <= x | c_low): x too small
+    above = betainc(x, n - x + 1, c_high) if x > 0 else 1.0  # P(X >= x | c_high): x too large
+    below = 1.0 if x >= n else betaincc(x + 1, n - x, c_low)  # P(X <= x | c_low): x too small
     return min(1.0, 2 * min(above, below))
 
 
