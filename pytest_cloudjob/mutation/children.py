@@ -51,25 +51,26 @@ class Children:
             return self._server
 
     def spawn(self, argv: Sequence[str], env: dict[str, str], output: Path) -> Process:
-        """``python -m argv...``, forked, its output appended to ``output``: a plain child (a cloud), added."""
-        server = self._forkserver()
-        proc = server.spawn(argv, env, output)
-        self.add(proc)
-        return proc
+        """``python -m argv...``, forked and registered as a plain child (a cloud), its output appended to
+        ``output``."""
+        return self._spawn(argv, env, output, group=False)
 
     def spawn_group(self, argv: Sequence[str], env: dict[str, str], output: Path) -> Process:
-        """``python -m argv...`` in a new session, forked and registered, watching this process's pipe when
-        there is one; its output appended to ``output``."""
+        """The same in a new session (a suite run, killed as a group), watching this process's pipe when
+        there is one."""
+        return self._spawn(argv, env, output, group=True)
+
+    def _spawn(self, argv: Sequence[str], env: dict[str, str], output: Path, group: bool) -> Process:
         server = self._forkserver()
         keep: tuple[int, ...] = ()
-        if self._watch is not None:
+        if group and self._watch is not None:
             env = {**env, PARENT_WATCH_ENV: f"{self._watch[0]}:{server.pid}"}  # the child's parent is the server
             keep = (self._watch[0],)
         with self._lock:  # no stop_all between the start and the registration
             if self.stopping.is_set():
                 raise StoppingError("the mutation command is stopping")
-            proc = server.spawn(argv, env, output, session=True, keep=keep)
-            self._running[proc.pid] = (proc, True)
+            proc = server.spawn(argv, env, output, session=group, keep=keep)
+            self._running[proc.pid] = (proc, group)
         return proc
 
     def close(self) -> None:
@@ -79,11 +80,6 @@ class Children:
             server, self._server = self._server, None
         if server is not None:
             server.close()
-
-    def add(self, proc: Process) -> None:
-        """Register a child started elsewhere (a reference cloud): signalled alone, not as a group."""
-        with self._lock:
-            self._running[proc.pid] = (proc, False)
 
     def discard(self, proc: Process) -> None:
         with self._lock:

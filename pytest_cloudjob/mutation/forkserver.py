@@ -97,6 +97,7 @@ class ForkServer:
         self._answers: queue.Queue[dict[str, Any]] = queue.Queue()
         self._children: dict[int, ForkedProcess] = {}
         self._exits: dict[int, int] = {}  # reaped before its handle was registered
+        self._registry = threading.Lock()  # _children and _exits: the reader thread writes them too
         self._gone = False
         threading.Thread(target=self._read, name="cloudjob-forkserver", daemon=True).start()
 
@@ -116,7 +117,7 @@ class ForkServer:
             if "pid" not in answer:
                 raise ForkServerError(f"the fork server could not start {argv[0]}: {answer.get('error')}")
             child = ForkedProcess(int(answer["pid"]), argv)
-            with _registry_lock:
+            with self._registry:
                 self._children[child.pid] = child
                 if child.pid in self._exits:
                     child._exited(self._exits.pop(child.pid))
@@ -139,7 +140,7 @@ class ForkServer:
         for line in self._proc.stdout:
             message = json.loads(line)
             if "code" in message:
-                with _registry_lock:
+                with self._registry:
                     child = self._children.pop(message["pid"], None)
                     if child is None:
                         self._exits[message["pid"]] = message["code"]
@@ -149,13 +150,11 @@ class ForkServer:
                 self._answers.put(message)
         self._gone = True  # the server exited: it killed its children first
         self._answers.put({"error": "the fork server exited"})
-        with _registry_lock:
+        with self._registry:
             left, self._children = list(self._children.values()), {}
         for child in left:
             child._exited(-signal.SIGKILL)
 
-
-_registry_lock = threading.Lock()
 
 
 def serve() -> None:

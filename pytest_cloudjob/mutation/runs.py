@@ -172,8 +172,7 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
         return Outcome(mutant, "interrupted", 0.0, detail="not started: the command was interrupted")
     except (CloudStartError, ForkServerError) as exc:
         return Outcome(mutant, "harness-error", time.monotonic() - started, detail=str(exc))
-    children.add(cloud.process)
-    try:
+    try:  # the cloud is registered in children since it was forked
         probe = folder / "outcomes.jsonl"
         env = {**os.environ, SETTINGS["url"].env: cloud.url, OUTPUT_ENV: str(probe),
                **{env: cloud.tokens[account] for account, env in TOKEN_ENV.items()}}
