@@ -21,10 +21,16 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
 #: At least this many requests in 5 s with 5 users (about 2300 on a quiet 2-core machine, docs/load.md):
 #: a hundred or so, not thousands, so a busy CI machine stays green.
 MIN_REQUESTS = 150
-HEADLESS = ("--headless", "--users", "20", "--spawn-rate", "20", "--only-summary")
+
+
+def headless(users: int) -> tuple[str, ...]:
+    return ("--headless", "--users", str(users), "--spawn-rate", str(users), "--only-summary")
+
+
+HEADLESS = headless(20)
 #: The smoke load's users: its rate is bound by the CPU, not by the users (5 users made 2300 requests in 5 s, 20 users
 #: 4800 in 10 s), and the load-only defects, which need 20 users at once, have tests of their own below.
-SMOKE = ("--headless", "--users", "5", "--spawn-rate", "5", "--only-summary")
+SMOKE = headless(5)
 
 
 @pytest.mark.heavy(seconds=30)
