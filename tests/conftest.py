@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from warm_cache import fill as fill_warm_cache
 
 from pytest_cloudjob import CloudContext, User
 from pytest_cloudjob.api.client import RetryPolicy
-from pytest_cloudjob.physics.cache import CACHE_ENV
+from pytest_cloudjob.physics import cache
 from pytest_cloudjob.run.settings import SETTINGS, TOKEN_ENV
 from pytest_cloudjob.server.process import RunningCloud, start_reference_cloud
 from pytest_cloudjob.server.tls import issue_loopback_certificate
@@ -35,7 +36,7 @@ sys.dont_write_bytecode = False
 
 # One physics cache for every process the suite starts (pytest runs, clouds, workers): an experiment is
 # simulated once per suite run, not once per process (docs/physics.md); never the user's own cache.
-os.environ.setdefault(CACHE_ENV, str(Path(tempfile.gettempdir()) / f"pytest-cloudjob-physics-cache-{os.getuid()}"))
+os.environ.setdefault(cache.CACHE_ENV, str(Path(tempfile.gettempdir()) / f"pytest-cloudjob-physics-cache-{os.getuid()}"))
 
 
 @pytest.fixture
@@ -116,6 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # the heavy tests at the front all went to one worker (it ran 350 s, the other three 100 s each). One test
         # at a time, each worker holds one test beside the one it runs, and the order below decides who gets what.
         config.option.maxschedchunk = 1
+    if not hasattr(config, "workerinput"):  # the controller, before any worker or cloud starts
+        fill_warm_cache(cache.folder())  # the tests' own physics, computed once for every fresh machine
 
 
 def _heavy_seconds(item: pytest.Item) -> float:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import warm_cache
 
 from pytest_cloudjob.physics import cache
 
@@ -27,6 +28,28 @@ def test_the_seed_was_written_by_the_physics_code_as_it_is():
         f"the physics code changed since the seed was written: run {REGENERATE}"
     assert SEED["entries"] and all(name.split("-")[0] in ("cloud", "compiled", "reference", "datasheet", "acceptance")
                                    for name in SEED["entries"])
+
+
+def test_the_tests_warm_cache_was_written_by_the_code_as_it_is():
+    """Out of date, its entries go unused and a fresh machine's suite computes them again (40 s on CI)."""
+    kept = json.loads(warm_cache.PATH.read_text(encoding="utf-8"))
+    perceval, _, code = kept["version"].partition(":")
+    if perceval != _perceval_and_code(cache.code_version())[0]:
+        pytest.skip(f"the tests' warm cache was computed with Perceval {perceval}, another is installed")
+    assert code == warm_cache.version().partition(":")[2], \
+        "the physics or the cloud's code changed since tests/warm-cache.json was written: run python tests/warm_cache.py"
+    assert kept["entries"] and not set(kept["entries"]) & set(SEED["entries"]), "the package's seed has these already"
+
+
+def test_the_warm_cache_fills_an_empty_folder_and_keeps_what_is_there(tmp_path, monkeypatch):
+    entries = json.loads(warm_cache.PATH.read_text(encoding="utf-8"))["entries"]
+    first = next(iter(entries))
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    (tmp_path / f"{first}.json").write_text("[1]", encoding="utf-8")
+    assert warm_cache.fill(tmp_path) == len(entries) - 1
+    assert cache.get(first) == [1] and all(cache.get(name) == value for name, value in list(entries.items())[1:])
+    monkeypatch.setenv(warm_cache.OFF_ENV, "off")
+    assert warm_cache.fill(tmp_path / "other") == 0 and not (tmp_path / "other").exists()
 
 
 def test_a_seeded_entry_is_found_without_a_cache_entry_and_ignored_when_the_seed_is_off(tmp_path, monkeypatch):
