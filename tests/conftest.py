@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # at a time, each worker holds one test beside the one it runs, and the order below decides who gets what.
         config.option.maxschedchunk = 1
     if not hasattr(config, "workerinput"):  # the controller, before any worker or cloud starts
-        fill_warm_cache(cache.folder())  # the tests' own physics, computed once for every fresh machine
+        fill_warm_cache()  # the tests' own physics, computed once for every fresh machine
 
 
 def _heavy_seconds(item: pytest.Item) -> float:

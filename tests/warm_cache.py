@@ -41,8 +41,9 @@ def version() -> str:
     return f"{cache.code_version()}:{digest.hexdigest()[:16]}"
 
 
-def fill(folder: Path | None) -> int:
-    """Write every entry absent from ``folder`` (the cache off or the file unreadable: nothing); how many."""
+def fill() -> int:
+    """Write every entry absent from the cache folder (the cache off or the file unreadable: nothing); how many."""
+    folder = cache.folder()
     if folder is None or os.environ.get(OFF_ENV, "").strip().lower() == "off":
         return 0
     try:

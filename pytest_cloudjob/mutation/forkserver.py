@@ -156,7 +156,6 @@ class ForkServer:
             child._exited(-signal.SIGKILL)
 
 
-
 def serve() -> None:
     """The server's loop: fork on each request, report each child's end, stop at end-of-file."""
     for module in WARM:

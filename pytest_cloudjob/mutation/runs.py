@@ -212,12 +212,12 @@ def run_mutant(mutant: Mutant, settings: RunSettings, children: Children | None 
                                detail=f"the suite did not finish within {settings.run_timeout:g}s")
         finally:
             children.discard(proc)
-        output = output_path.read_bytes() if output_path.exists() else b""
         if children.stopping.is_set():
             return Outcome(mutant, "interrupted", time.monotonic() - started,
                            detail="stopped: the command was interrupted")
         outcome = _read_probe(mutant, probe, returncode, time.monotonic() - started)
-        if outcome.state == "harness-error":
+        if outcome.state == "harness-error":  # only then is the run's output read back, its end shown
+            output = output_path.read_bytes() if output_path.exists() else b""
             outcome.detail = f"pytest exited {returncode}: " + output.decode(errors="replace")[-600:]
         if killers is not None:
             killers.record(outcome)

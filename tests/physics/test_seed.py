@@ -46,10 +46,11 @@ def test_the_warm_cache_fills_an_empty_folder_and_keeps_what_is_there(tmp_path, 
     first = next(iter(entries))
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
     (tmp_path / f"{first}.json").write_text("[1]", encoding="utf-8")
-    assert warm_cache.fill(tmp_path) == len(entries) - 1
+    assert warm_cache.fill() == len(entries) - 1
     assert cache.get(first) == [1] and all(cache.get(name) == value for name, value in list(entries.items())[1:])
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "other"))
     monkeypatch.setenv(warm_cache.OFF_ENV, "off")
-    assert warm_cache.fill(tmp_path / "other") == 0 and not (tmp_path / "other").exists()
+    assert warm_cache.fill() == 0 and not (tmp_path / "other").exists()
 
 
 def test_a_seeded_entry_is_found_without_a_cache_entry_and_ignored_when_the_seed_is_off(tmp_path, monkeypatch):
