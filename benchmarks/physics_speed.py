@@ -10,8 +10,10 @@ last two rows (the cache in a fresh folder, filled by one call first):
 - **Perceval's SLOS**: ``pcvl.Processor("SLOS", experiment).probs()``, what a Perceval user runs to get the
   distribution (its default precision), the yardstick;
 - **the check**: ``check_distribution`` of a 10,000-shot ``sample_count`` result against the ``ideal``
-  reference, as a scenario's ``distribution`` step runs it: the reference computed (SLOS at the converged
-  precision, read into a ``physics/table.py`` table), the results read, both statistical bounds;
+  reference, as a scenario's ``distribution`` step runs it: the reference computed (this pure experiment
+  by Perceval's SLOS back-end, ``physics/pure.py``, into a ``physics/table.py`` table), the results read,
+  both statistical bounds; and the same as the first check of its state space in a process (the
+  back-end's arrays and the states' texts laid out again each time);
 - **the check's statistics alone** (``stats.compare``, passing, so no diagnostic G-test) and the same on a
   failing histogram (the G-test then computed, as the failure text shows it);
 - **the cloud's job**: ``server/results.make_results``, what the reference cloud's simulation worker does for
@@ -84,11 +86,21 @@ def measure(repeats: int) -> dict[str, float]:
         "outcomes": float(len(reference)),
         "slos": least_cpu(lambda: pcvl.Processor("SLOS", built).probs(), repeats),
         "check": least_cpu(lambda: distribution.check_distribution(text, spec, "results", context), repeats),
+        "check_first": least_cpu(lambda: first_of_its_space(text, spec, context), repeats),
         "compare": least_cpu(lambda: stats.compare(counts, reference), repeats),
         "compare_failing": least_cpu(lambda: stats.compare(wrong, reference), repeats),
         "cloud_job": least_cpu(lambda: results.make_results(payload, 1, "bench", platform_details=dict), repeats),
         **warm(text, spec, context, payload, repeats),
     }
+
+
+def first_of_its_space(text: str, spec: dict[str, Any], context: Any) -> list[str]:
+    """The check as the first one of its modes x photons in a process: nothing of ``physics/pure.py`` kept."""
+    from pytest_cloudjob.physics import distribution, pure
+
+    pure._backend.cache_clear()
+    pure._states.cache_clear()
+    return distribution.check_distribution(text, spec, "results", context)
 
 
 def warm(text: str, spec: dict[str, Any], context: Any, payload: dict[str, Any], repeats: int) -> dict[str, float]:
@@ -118,6 +130,7 @@ def main() -> None:
     print("| what | CPU ms | × Perceval's SLOS |\n|---|---:|---:|")
     for key, what in (("slos", "Perceval's SLOS (`Processor(\"SLOS\", e).probs()`)"),
                       ("check", f"the `distribution` check, `ideal` reference, {SHOTS:,} shots (reference computed)"),
+                      ("check_first", "the same check, the first of its modes x photons in the process"),
                       ("compare", "its statistics alone (`stats.compare`, passing)"),
                       ("compare_failing", "its statistics on a failing histogram (G-test diagnostic included)"),
                       ("cloud_job", "the cloud's job (`make_results`: read, simulate, sample, write)"),

@@ -252,15 +252,24 @@ def detector_efficiencies(perfs: Mapping[str, Any]) -> tuple[float, ...] | None:
 
 
 def exact(experiment: Any, *, noise: Any = None, use_noise: bool = True, threshold: bool = False,
-          bound_unlisted: bool = True, efficiencies: tuple[float, ...] | None = None) -> Exact:
+          bound_unlisted: bool = True, efficiencies: tuple[float, ...] | None = None, by_backend: bool = False) -> Exact:
     """The exact distribution of ``experiment`` by SLOS at a converged precision: with its own noise
     model, else ``noise`` (the platform's); with none at all when ``use_noise`` is false (the ``ideal``
     reference). ``threshold``: the platform's detectors are threshold ones (Perceval's client adds them
     to an experiment that has none). A shot is an event with at least one photon (Perceval's definition,
     ``perceval/runtime/simulated_computer.py``), so no outcome without photons is ever listed.
     ``bound_unlisted``: also bound the mass left out (a second simulation; a cloud that only samples skips it).
-    ``efficiencies``: the platform's detectors' (:func:`detector_efficiencies`), a noise like the others."""
+    ``efficiencies``: the platform's detectors' (:func:`detector_efficiencies`), a noise like the others.
+    ``by_backend``: a pure experiment's distribution from Perceval's SLOS back-end (:mod:`pure`), every
+    outcome listed, in the natural order, rather than from its ``Processor`` (the check's way: not the
+    reference cloud's)."""
     simulated = prepared(experiment, noise=noise, use_noise=use_noise, threshold=threshold, efficiencies=efficiencies)
+    if by_backend:
+        from pytest_cloudjob.physics import pure
+
+        listed = pure.distribution(simulated, PRECISION)
+        if listed is not None:  # no loss, no filter that drops a state: every shot is a sample
+            return Exact(listed, 1.0)
     fine = _slos(simulated, PRECISION)
     probs = _positive(fine[0])
     perf = fine[1]

@@ -19,15 +19,16 @@ _TAB, _GT = 9, 62  # exqalibur's text: "{\n\t|1,0>: 0.5\n\t|0,1>: 0.5\n}"
 
 class Table(Mapping[str, float]):
     """``states`` (a numpy ``S<width>`` array of ASCII state texts, all of one width) -> ``numbers``
-    (float64), in order."""
+    (float64), in order. ``order``, when the caller knows it: ``(ranks, positions)``, each state's rank
+    (:func:`_ranks`) and the positions that sort them, which :meth:`indices` would otherwise compute."""
 
     __slots__ = ("states", "numbers", "_dict", "_order")
 
-    def __init__(self, states: Any, numbers: Any) -> None:
+    def __init__(self, states: Any, numbers: Any, order: tuple[Any, Any] | None = None) -> None:
         self.states = states
         self.numbers = numbers
         self._dict: dict[str, float] | None = None
-        self._order: Any = None
+        self._order: Any = order
 
     def as_dict(self) -> dict[str, float]:
         """The table as a dict (built once, on the first read by key)."""

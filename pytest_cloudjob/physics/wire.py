@@ -59,7 +59,7 @@ def inflate(packed: str, limit: int = MAX_UNZIPPED_BYTES, what: str = ZIP + " va
 
 @dataclass(frozen=True)
 class Histogram:
-    """Results as ``state -> value``: shot counts (``is_counts``) or probabilities."""
+    """Results as ``state -> value``: shot counts (``is_counts``, every value an ``int``) or probabilities."""
 
     values: dict[str, float]
     is_counts: bool
@@ -90,9 +90,9 @@ def parse_results(value: Any) -> Histogram:
         for state, number in value.items():
             if isinstance(number, bool) or not isinstance(number, (int, float)):
                 raise ResultsFormatError(f"state {state!r} maps to {number!r}, not a number")
-            numbers[str(state)] = float(number)
+            numbers[str(state)] = number
         is_counts = all(isinstance(v, int) for v in value.values())
-        return Histogram(numbers, is_counts)
+        return Histogram(numbers if is_counts else {state: float(n) for state, n in numbers.items()}, is_counts)
     if isinstance(value, list) and all(isinstance(s, str) for s in value):
         counts: dict[str, float] = {}
         for state in value:
