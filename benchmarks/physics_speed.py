@@ -96,10 +96,15 @@ def measure(repeats: int) -> dict[str, float]:
 
 def first_of_its_space(text: str, spec: dict[str, Any], context: Any) -> list[str]:
     """The check as the first one of its modes x photons in a process: nothing of ``physics/pure.py`` kept."""
-    from pytest_cloudjob.physics import distribution, pure
+    from pytest_cloudjob.physics import distribution
 
-    pure._backend.cache_clear()
-    pure._states.cache_clear()
+    try:
+        from pytest_cloudjob.physics import pure
+    except ImportError:  # a commit before physics/pure.py: nothing kept to clear
+        pass
+    else:
+        pure._backend.cache_clear()
+        pure._states.cache_clear()
     return distribution.check_distribution(text, spec, "results", context)
 
 

@@ -19,12 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from pytest_cloudjob.physics import cache
+from pytest_cloudjob.physics import cache, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = Path(__file__).with_name("warm-cache.json")
@@ -52,7 +50,7 @@ def fill() -> int:
         return 0
     written = 0
     for name, value in entries.items():
-        if not (folder / f"{name}.json").exists():
+        if not cache.kept(name):
             cache.put(name, value)
             written += 1
     return written
@@ -61,19 +59,12 @@ def fill() -> int:
 def main() -> int:
     """Run the suite on an empty cache folder (the package's seed on) and keep what it computed; the tests of
     this file are left out (they read the file being written)."""
-    with tempfile.TemporaryDirectory(prefix="tests-warm-cache-") as folder:
-        env = {**os.environ, cache.CACHE_ENV: folder, OFF_ENV: "off"}
-        env.pop(cache.SEED_ENV, None)
-        done = subprocess.run([sys.executable, "-m", "pytest", "tests", "-n", "4", "-q", "-p", "no:cacheprovider",
-                               "-k", "not warm_cache"], cwd=ROOT, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"warm cache: the suite failed, nothing written:\n{done.stdout[-3000:]}", file=sys.stderr)
-            return 1
-        entries = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(Path(folder).glob("*.json"))}
-    kept = {"about": "Physics cache entries of the project's tests, written by python tests/warm_cache.py",
-            "version": version(), "entries": entries}
-    PATH.write_text(json.dumps(kept, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"warm cache: {len(entries)} entries, {PATH.stat().st_size} bytes, {PATH}")
+    entries = seed.computed_by([["tests", "-n", "4", "-k", "not warm_cache"]], seed=True, env={OFF_ENV: "off"}, cwd=ROOT)
+    if isinstance(entries, str):
+        print(f"warm cache: the suite failed, nothing written: {entries}", file=sys.stderr)
+        return 1
+    print("warm cache: " + seed.write(PATH, "Physics cache entries of the project's tests, written by python "
+                                      "tests/warm_cache.py", version(), entries))
     return 0
 
 

@@ -101,6 +101,12 @@ def code_version() -> str:
     return _versions()
 
 
+def kept(name: str) -> bool:
+    """Whether the cache folder holds an entry named ``name`` (the shipped seed not counted)."""
+    where = folder()
+    return where is not None and (where / f"{name}.json").exists()
+
+
 def put(name: str, value: Any) -> None:
     """Keep ``value`` under ``name``, atomically (a reader sees the whole entry or none); never raises."""
     where = folder()

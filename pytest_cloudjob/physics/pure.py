@@ -59,10 +59,14 @@ def distribution(experiment: Any, precision: float) -> Table | None:
     states, ranks = _states(modes, photons)
     if not _same_order_as_exqalibur(states, modes, photons):
         return None
-    with _LOCK:
-        backend = _backend(modes, photons)
-        backend.set_circuit(experiment.unitary_circuit())
-        numbers = numpy.asarray(backend.all_prob(experiment.input_state), dtype=float)
+    try:
+        with _LOCK:
+            backend = _backend(modes, photons)
+            backend.set_circuit(experiment.unitary_circuit())
+            numbers = numpy.asarray(backend.all_prob(experiment.input_state), dtype=float)
+    except Exception:  # a circuit the back-end refuses: Perceval's Processor says why, as before
+        _backend.cache_clear()  # a back-end that raised half-way is not used again
+        return None
     if numbers.shape != (len(states),):
         return None
     kept = (numbers > 0) & (numbers >= precision * float(numbers.max(initial=0.0)))

@@ -94,3 +94,33 @@ def test_what_is_not_pure_goes_perceval_s_way(build):
     assert pure.distribution(simulate.prepared(built), simulate.PRECISION) is None
     via_check = simulate.exact(built, by_backend=True)
     assert dict(via_check.probs) == dict(simulate.exact(built).probs)
+
+
+def test_a_circuit_the_back_end_refuses_fails_as_perceval_s_processor_fails():
+    """An unset parameter: no array, and the reference's error is the one Perceval's Processor raises."""
+    built = pcvl.Experiment()
+    built.set_circuit(pcvl.Circuit(2) // pcvl.BS() // pcvl.PS(pcvl.P("phi")))
+    built.with_input(pcvl.BasicState([1, 1]))
+    assert pure.distribution(simulate.prepared(built), simulate.PRECISION) is None
+    with pytest.raises(Exception) as via_check:
+        simulate.exact(built, by_backend=True)
+    with pytest.raises(Exception) as via_processor:
+        simulate.exact(built)
+    assert type(via_check.value) is type(via_processor.value) and str(via_check.value) == str(via_processor.value)
+    assert pure_answer(experiment(hom)) == pytest.approx({"|2,0>": 0.5, "|0,2>": 0.5}), "the next one still works"
+
+
+def test_random_sizes_inputs_and_filters_agree_with_perceval():
+    """20 experiments of 2-8 modes, 1-5 photons anywhere (bunched too), a filter from 1 to the photon count."""
+    rng = numpy.random.default_rng(2026)
+    for round_ in range(20):
+        modes, photons = int(rng.integers(2, 9)), int(rng.integers(1, 6))
+        state = numpy.bincount(rng.integers(0, modes, photons), minlength=modes).tolist()
+        z = rng.standard_normal((modes, modes)) + 1j * rng.standard_normal((modes, modes))
+        built = pcvl.Experiment()
+        built.set_circuit(pcvl.Unitary(pcvl.Matrix(numpy.linalg.qr(z)[0])))
+        built.with_input(pcvl.BasicState(state))
+        built.min_detected_photons_filter(int(rng.integers(1, photons + 1)))
+        expected, got = processor_answer(built), pure_answer(built)
+        assert set(expected) == set(got), f"round {round_}: {modes} modes, input {state}"
+        assert max(abs(expected[s] - p) for s, p in got.items()) < 1e-12, f"round {round_}: {modes} modes, input {state}"
