@@ -104,7 +104,7 @@ def first_of_its_space(text: str, spec: dict[str, Any], context: Any) -> list[st
         pass
     else:
         pure._backend.cache_clear()
-        pure._states.cache_clear()
+        pure._layout.cache_clear()
     return distribution.check_distribution(text, spec, "results", context)
 
 

@@ -41,8 +41,7 @@ def version() -> str:
 
 def fill() -> int:
     """Write every entry absent from the cache folder (the cache off or the file unreadable: nothing); how many."""
-    folder = cache.folder()
-    if folder is None or os.environ.get(OFF_ENV, "").strip().lower() == "off":
+    if cache.folder() is None or os.environ.get(OFF_ENV, "").strip().lower() == "off":
         return 0
     try:
         entries = json.loads(PATH.read_text(encoding="utf-8"))["entries"]

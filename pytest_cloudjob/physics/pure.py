@@ -5,8 +5,8 @@ no post-selection, photon-number resolving detectors) from Perceval's SLOS back-
 states and values at 12 modes / 6 photons costs more than the simulation (docs/benchmarks.md, the physics
 cost). The back-end's ``all_prob`` lists every output state's probability in exqalibur's ``FSArray`` order
 (descending lexicographic), so the states are built here once per (modes, photons), as numpy arrays, and
-only checked against ``FSArray`` at a few places. The ``distribution`` check's ``ideal`` reference takes this
-path; the reference cloud keeps Perceval's ``Processor``, so the two do not share one code path.
+checked against ``FSArray`` at a few places as they are built. The ``distribution`` check's ``ideal``
+reference takes this path; the reference cloud keeps Perceval's ``Processor``, so the two do not share one code path.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-from pytest_cloudjob.physics.table import Table
+from pytest_cloudjob.physics.table import Table, ranks_of
 
 #: Within these, every state's text has one width (a digit a mode) and its digits make an int64 rank.
 MAX_PHOTONS, MAX_MODES = 9, 18
@@ -56,9 +56,10 @@ def distribution(experiment: Any, precision: float) -> Table | None:
     if not is_pure(experiment):
         return None
     modes, photons = int(experiment.m), int(experiment.input_state.n)
-    states, ranks = _states(modes, photons)
-    if not _same_order_as_exqalibur(states, modes, photons):
+    layout = _layout(modes, photons)
+    if layout is None:
         return None
+    states, ranks = layout
     try:
         with _LOCK:
             backend = _backend(modes, photons)
@@ -92,18 +93,20 @@ def _state_count(modes: int, photons: int) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _states(modes: int, photons: int) -> tuple[Any, Any]:
+def _layout(modes: int, photons: int) -> tuple[Any, Any] | None:
     """Every state of ``photons`` photons in ``modes`` modes in descending lexicographic order: their texts
-    (``|2,0>``, as ``str(state)`` writes them, an ``S<2 modes + 1>`` array) and ranks (the digits as an integer,
-    so strictly decreasing)."""
+    (``|2,0>``, as ``str(state)`` writes them, an ``S<2 modes + 1>`` array) and ranks (:func:`table.ranks_of`,
+    so strictly decreasing); ``None`` when exqalibur's order is not this one. Once per state space."""
     digits = _compositions(photons, modes)
     width = 2 * modes + 1
     text = numpy.empty((len(digits), width), dtype=numpy.uint8)
     text[:, 0], text[:, width - 1] = ord("|"), ord(">")
     text[:, 1:width - 1:2] = digits + ord("0")
     text[:, 2:width - 1:2] = ord(",")
-    ranks = digits.astype(numpy.int64) @ (10 ** numpy.arange(modes - 1, -1, -1, dtype=numpy.int64))
+    ranks = ranks_of(text)
     states = text.view(f"S{width}").ravel()
+    if not _same_order_as_exqalibur(states, modes, photons):
+        return None
     states.flags.writeable = False
     ranks.flags.writeable = False
     return states, ranks

@@ -20,7 +20,7 @@ _TAB, _GT = 9, 62  # exqalibur's text: "{\n\t|1,0>: 0.5\n\t|0,1>: 0.5\n}"
 class Table(Mapping[str, float]):
     """``states`` (a numpy ``S<width>`` array of ASCII state texts, all of one width) -> ``numbers``
     (float64), in order. ``order``, when the caller knows it: ``(ranks, positions)``, each state's rank
-    (:func:`_ranks`) and the positions that sort them, which :meth:`indices` would otherwise compute."""
+    (:func:`ranks`) and the positions that sort them, which :meth:`indices` would otherwise compute."""
 
     __slots__ = ("states", "numbers", "_dict", "_order")
 
@@ -76,13 +76,13 @@ class Table(Mapping[str, float]):
         if not len(self.states) or not keys:
             return numpy.full(len(keys), -1, dtype=numpy.int64)
         if self._order is None:
-            ranks = _ranks(self.states.view(numpy.uint8).reshape(-1, width))
+            ranks = ranks_of(self.states.view(numpy.uint8).reshape(-1, width))
             sortable = ranks if ranks is not None and bool((ranks >= 0).all()) else self.states
             self._order = (sortable, numpy.argsort(sortable, kind="stable"))
         sortable, order = self._order
         probe = wanted
         if sortable.dtype.kind == "i":  # a key of another width gets rank -1: found nowhere
-            ranks = _ranks(wanted.view(numpy.uint8).reshape(-1, width + 1)[:, :width])
+            ranks = ranks_of(wanted.view(numpy.uint8).reshape(-1, width + 1)[:, :width])
             probe = numpy.where(numpy.char.str_len(wanted) == width, ranks, -1)
         ordered = sortable[order]
         at = order[numpy.minimum(numpy.searchsorted(ordered, probe), len(ordered) - 1)]
@@ -127,7 +127,7 @@ def of_distribution(distribution: Any) -> Table | None:
     return Table(states, values)
 
 
-def _ranks(matrix: Any) -> Any:
+def ranks_of(matrix: Any) -> Any:
     """Each row ``|d,d,...,d>`` (one digit a mode, at most 18 modes) as the integer of its digits, -1 for a
     row of another shape; ``None`` when no row of this width can be of that shape."""
     width = matrix.shape[1]
