@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-from pytest_cloudjob.physics.table import Table, ranks_of
+from pytest_cloudjob.physics.table import Table, rank_of_digits
 
 #: Within these, every state's text has one width (a digit a mode) and its digits make an int64 rank.
 MAX_PHOTONS, MAX_MODES = 9, 18
@@ -95,7 +95,7 @@ def _state_count(modes: int, photons: int) -> int:
 @functools.lru_cache(maxsize=8)
 def _layout(modes: int, photons: int) -> tuple[Any, Any] | None:
     """Every state of ``photons`` photons in ``modes`` modes in descending lexicographic order: their texts
-    (``|2,0>``, as ``str(state)`` writes them, an ``S<2 modes + 1>`` array) and ranks (:func:`table.ranks_of`,
+    (``|2,0>``, as ``str(state)`` writes them, an ``S<2 modes + 1>`` array) and ranks (:func:`table.rank_of_digits`,
     so strictly decreasing); ``None`` when exqalibur's order is not this one. Once per state space."""
     digits = _compositions(photons, modes)
     width = 2 * modes + 1
@@ -103,7 +103,7 @@ def _layout(modes: int, photons: int) -> tuple[Any, Any] | None:
     text[:, 0], text[:, width - 1] = ord("|"), ord(">")
     text[:, 1:width - 1:2] = digits + ord("0")
     text[:, 2:width - 1:2] = ord(",")
-    ranks = ranks_of(text)
+    ranks = rank_of_digits(digits)
     states = text.view(f"S{width}").ravel()
     if not _same_order_as_exqalibur(states, modes, photons):
         return None

@@ -20,7 +20,7 @@ _TAB, _GT = 9, 62  # exqalibur's text: "{\n\t|1,0>: 0.5\n\t|0,1>: 0.5\n}"
 class Table(Mapping[str, float]):
     """``states`` (a numpy ``S<width>`` array of ASCII state texts, all of one width) -> ``numbers``
     (float64), in order. ``order``, when the caller knows it: ``(ranks, positions)``, each state's rank
-    (:func:`ranks`) and the positions that sort them, which :meth:`indices` would otherwise compute."""
+    (:func:`ranks_of`) and the positions that sort them, which :meth:`indices` would otherwise compute."""
 
     __slots__ = ("states", "numbers", "_dict", "_order")
 
@@ -137,4 +137,10 @@ def ranks_of(matrix: Any) -> Any:
     digits = matrix[:, 1:width - 1:2].astype(numpy.int64) - ord("0")
     valid = ((digits >= 0) & (digits <= 9)).all(axis=1) & (matrix[:, 0] == ord("|")) \
         & (matrix[:, width - 1] == _GT) & (matrix[:, 2:width - 1:2] == ord(",")).all(axis=1)
-    return numpy.where(valid, digits @ (10 ** numpy.arange(modes - 1, -1, -1, dtype=numpy.int64)), -1)
+    return numpy.where(valid, rank_of_digits(digits), -1)
+
+
+def rank_of_digits(digits: Any) -> Any:
+    """Each row of mode occupations (0-9, at most 18 modes) as the integer its digits write: lexicographic
+    order of the states is the order of their ranks."""
+    return digits.astype(numpy.int64) @ (10 ** numpy.arange(digits.shape[1] - 1, -1, -1, dtype=numpy.int64))
