@@ -3,7 +3,8 @@
     python benchmarks/physics_speed.py             # 15 repeats of each row, about 20 s
     python benchmarks/physics_speed.py --repeats 5
 
-Each row is the least CPU time (``time.process_time``) over the repeats, in one process, Perceval imported
+Each row is the least CPU time (``time.process_time``) over the repeats, the rows called in turn in each
+round (a burst of other load falls on all of them), in one process, Perceval imported
 and warmed up first, the physics cache off (``CLOUDJOB_PHYSICS_CACHE=off``: every row computes) except the
 last two rows (the cache in a fresh folder, filled by one call first):
 
@@ -42,13 +43,15 @@ sys.path.insert(0, str(ROOT / "tests" / "physics"))
 MODES, PHOTONS, SHOTS = 12, 6, 10_000
 
 
-def least_cpu(run: Callable[[], Any], repeats: int) -> float:
-    """The least CPU seconds of ``repeats`` calls (the machine's other load only ever adds)."""
-    best = float("inf")
+def least_cpu(runs: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Each row's least CPU seconds over ``repeats`` rounds, every round calling each row once in turn: the
+    machine's other load only ever adds, and a burst of it falls on every row alike, not on one."""
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
-        started = time.process_time()
-        run()
-        best = min(best, time.process_time() - started)
+        for name, run in runs.items():
+            started = time.process_time()
+            run()
+            best[name] = min(best[name], time.process_time() - started)
     return best
 
 
@@ -84,12 +87,14 @@ def measure(repeats: int) -> dict[str, float]:
     assert not stats.compare(wrong, reference).passed
     return {
         "outcomes": float(len(reference)),
-        "slos": least_cpu(lambda: pcvl.Processor("SLOS", built).probs(), repeats),
-        "check": least_cpu(lambda: distribution.check_distribution(text, spec, "results", context), repeats),
-        "check_first": least_cpu(lambda: first_of_its_space(text, spec, context), repeats),
-        "compare": least_cpu(lambda: stats.compare(counts, reference), repeats),
-        "compare_failing": least_cpu(lambda: stats.compare(wrong, reference), repeats),
-        "cloud_job": least_cpu(lambda: results.make_results(payload, 1, "bench", platform_details=dict), repeats),
+        **least_cpu({
+            "slos": lambda: pcvl.Processor("SLOS", built).probs(),
+            "check": lambda: distribution.check_distribution(text, spec, "results", context),
+            "check_first": lambda: first_of_its_space(text, spec, context),
+            "compare": lambda: stats.compare(counts, reference),
+            "compare_failing": lambda: stats.compare(wrong, reference),
+            "cloud_job": lambda: results.make_results(payload, 1, "bench", platform_details=dict),
+        }, repeats),
         **warm(text, spec, context, payload, repeats),
     }
 
@@ -117,9 +122,9 @@ def warm(text: str, spec: dict[str, Any], context: Any, payload: dict[str, Any],
     try:
         distribution.check_distribution(text, spec, "results", context)  # fills the cache
         results.make_results(payload, 1, "bench", platform_details=dict)
-        return {"check_warm": least_cpu(lambda: distribution.check_distribution(text, spec, "results", context), repeats),
-                "cloud_job_warm": least_cpu(lambda: results.make_results(payload, 1, "bench", platform_details=dict),
-                                            repeats)}
+        return least_cpu({"check_warm": lambda: distribution.check_distribution(text, spec, "results", context),
+                          "cloud_job_warm": lambda: results.make_results(payload, 1, "bench", platform_details=dict)},
+                         repeats)
     finally:
         os.environ["CLOUDJOB_PHYSICS_CACHE"] = "off"
 
